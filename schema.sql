@@ -1,0 +1,110 @@
+-- Burrow's whole schema for a fresh database. Timestamps are ISO-8601 UTC text with
+-- microseconds and a trailing Z, so they sort as text. Tasks and runs carry an integer
+-- rowid (`pk`) for ordering and joins and a UUID (`id`) for the API.
+
+CREATE TABLE organizations (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE projects (
+    id              INTEGER PRIMARY KEY,
+    organization_id INTEGER NOT NULL REFERENCES organizations(id),
+    uuid            TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    uuid                TEXT NOT NULL UNIQUE,
+    distinct_id         TEXT NOT NULL UNIQUE,
+    email               TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    first_name          TEXT NOT NULL DEFAULT '',
+    last_name           TEXT NOT NULL DEFAULT '',
+    password_hash       TEXT,
+    is_admin            INTEGER NOT NULL DEFAULT 0,
+    current_project_id  INTEGER REFERENCES projects(id),
+    created_at          TEXT NOT NULL
+);
+
+-- Members reach every project of their organization (PostHog's default).
+CREATE TABLE memberships (
+    organization_id INTEGER NOT NULL REFERENCES organizations(id),
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (organization_id, user_id)
+) WITHOUT ROWID;
+
+-- Personal API keys: only a SHA-256 of the value is kept; the value is shown once.
+CREATE TABLE personal_api_keys (
+    id              TEXT PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    label           TEXT NOT NULL,
+    secure_value    TEXT NOT NULL UNIQUE,
+    mask_value      TEXT NOT NULL,
+    scopes          TEXT NOT NULL,          -- JSON array of scope strings
+    scoped_projects TEXT,                   -- JSON array of project ids, or NULL for all
+    created_at      TEXT NOT NULL,
+    last_used_at    TEXT,
+    revoked_at      TEXT
+);
+CREATE INDEX personal_api_keys_user ON personal_api_keys(user_id);
+
+CREATE TABLE integrations (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects(id),
+    kind        TEXT NOT NULL,
+    account     TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX integrations_project ON integrations(project_id);
+
+CREATE TABLE tasks (
+    pk              INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    project_id      INTEGER NOT NULL REFERENCES projects(id),
+    task_number     INTEGER NOT NULL,
+    title           TEXT NOT NULL,
+    description     TEXT NOT NULL,
+    origin_product  TEXT NOT NULL,
+    repository      TEXT,                   -- lower-cased "org/repo"
+    github_integration_id INTEGER REFERENCES integrations(id),
+    json_schema     TEXT,                   -- JSON text
+    assignee        TEXT,
+    created_by      INTEGER REFERENCES users(id),
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    deleted_at      TEXT,
+    UNIQUE (project_id, task_number)
+);
+CREATE INDEX tasks_live ON tasks(project_id, pk) WHERE deleted_at IS NULL;
+
+CREATE TABLE task_runs (
+    pk              INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    task_pk         INTEGER NOT NULL REFERENCES tasks(pk),
+    stage           TEXT,
+    branch          TEXT,
+    status          TEXT NOT NULL,
+    environment     TEXT NOT NULL,
+    error_message   TEXT,
+    output          TEXT,                   -- JSON text or NULL
+    state           TEXT NOT NULL DEFAULT '{}',
+    artifacts       TEXT NOT NULL DEFAULT '[]',
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    completed_at    TEXT
+);
+CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
+CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;
+
+-- Server-side secrets (the signing key for expiring URLs), made once per database.
+CREATE TABLE secrets (
+    name    TEXT PRIMARY KEY,
+    value   BLOB NOT NULL
+) WITHOUT ROWID;
+
+PRAGMA user_version = 1;

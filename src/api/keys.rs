@@ -1,0 +1,115 @@
+//! `personal_api_keys/`: list, create (the value is in this answer only) and revoke the
+//! caller's keys. A key needs `personal_api_key:read`/`:write` here, and can only hand out
+//! scopes and projects it has itself.
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::JsonObject;
+use crate::app::AppState;
+use crate::auth::{Caller, scope_grants, valid_scope};
+use crate::db::identity;
+use crate::error::{Error, Result};
+use crate::fields::Fields;
+
+type State = web::Data<AppState>;
+
+pub async fn list(state: State, caller: Caller) -> Result<HttpResponse> {
+    caller.require("personal_api_key:read")?;
+    let user_id = caller.user.id;
+    let keys = state
+        .db
+        .read(move |c| identity::keys_for_user(c, user_id, false))
+        .await?;
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<HttpResponse> {
+    caller.require("personal_api_key:write")?;
+    let f = Fields::new(&body.0);
+    let label = f.text("label", Some(40), false)?.required()?;
+    let scopes = parse_scopes(f.list("scopes")?.required()?)?;
+    if let Some(missing) = scopes.iter().find(|s| !scope_grants(&caller.key.scopes, s)) {
+        return Err(Error::invalid(
+            "scopes",
+            "invalid_input",
+            format!("A key cannot grant the scope '{missing}', which it does not have."),
+        ));
+    }
+    let projects = match f.list("scoped_teams")?.nullable().flatten() {
+        None => caller.key.scoped_teams.clone(),
+        Some(items) => Some(parse_projects(items)?),
+    };
+    let user_id = caller.user.id;
+    let (key, value) = state
+        .db
+        .write(move |c| {
+            if let Some(ids) = &projects {
+                for (i, id) in ids.iter().enumerate() {
+                    let reachable = caller.reaches(*id)
+                        && identity::project_for_user(c, user_id, *id)?.is_some();
+                    if !reachable {
+                        return Err(Error::invalid(
+                            format!("scoped_teams__{i}"),
+                            "does_not_exist",
+                            format!("Invalid pk \"{id}\" - object does not exist."),
+                        ));
+                    }
+                }
+            }
+            identity::create_key(c, user_id, &label, &scopes, projects.as_deref())
+        })
+        .await?;
+    let mut shown = serde_json::to_value(&key).map_err(Error::internal)?;
+    shown["value"] = json!(value);
+    Ok(HttpResponse::Created().json(shown))
+}
+
+pub async fn revoke(state: State, caller: Caller, path: web::Path<String>) -> Result<HttpResponse> {
+    caller.require("personal_api_key:write")?;
+    let id = path.into_inner();
+    let user_id = caller.user.id;
+    state
+        .db
+        .write(move |c| identity::revoke_key(c, &id, Some(user_id)))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn parse_scopes(items: &[Value]) -> Result<Vec<String>> {
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "scopes",
+            "blank",
+            "At least one scope is required.",
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v.as_str() {
+            Some(s) if valid_scope(s) => Ok(s.to_string()),
+            _ => Err(Error::invalid(
+                format!("scopes__{i}"),
+                "invalid_choice",
+                format!("{v} is not a valid scope."),
+            )),
+        })
+        .collect()
+}
+
+fn parse_projects(items: &[Value]) -> Result<Vec<i64>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_i64().ok_or_else(|| {
+                Error::invalid(
+                    format!("scoped_teams__{i}"),
+                    "invalid_input",
+                    "A valid integer is required.",
+                )
+            })
+        })
+        .collect()
+}

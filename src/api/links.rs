@@ -1,0 +1,61 @@
+//! Absolute links: the public base URL (configured, or from the request's Host) and the
+//! signed, expiring `log_url` of every run.
+
+use actix_web::HttpRequest;
+
+use crate::app::AppState;
+use crate::clock;
+use crate::crypto::Signer;
+use crate::db::runs::Run;
+use crate::db::tasks::Task;
+
+/// How long a signed link stays valid.
+pub const LINK_TTL_SECS: i64 = 3600;
+
+pub struct Links {
+    base: String,
+    signer: Signer,
+}
+
+impl Links {
+    pub fn new(state: &AppState, req: &HttpRequest) -> Links {
+        let base = match &state.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+        };
+        Links {
+            base,
+            signer: state.signer.clone(),
+        }
+    }
+
+    pub fn absolute(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.base)
+    }
+
+    /// The purpose a run's log token is bound to.
+    pub fn log_purpose(run_id: &str) -> String {
+        format!("log:{run_id}")
+    }
+
+    /// Fills in the run's `log_url`: its log, readable for an hour without credentials.
+    pub fn run(&self, run: &mut Run) {
+        let token = self.signer.token(
+            &Self::log_purpose(&run.id),
+            clock::unix_now() + LINK_TTL_SECS,
+        );
+        run.log_url = self.absolute(&format!(
+            "/api/projects/{}/tasks/{}/runs/{}/logs?token={token}",
+            run.project_id, run.task, run.id
+        ));
+    }
+
+    pub fn task(&self, task: &mut Task) {
+        if let Some(run) = task.latest_run.as_mut() {
+            self.run(run);
+        }
+    }
+}

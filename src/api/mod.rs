@@ -1,0 +1,47 @@
+//! Thin HTTP handlers, one file per resource, and what they share: the JSON body reader,
+//! query parameters, paging, and absolute links.
+
+pub mod health;
+pub mod keys;
+pub mod projects;
+pub mod tasks;
+pub mod users;
+
+mod body;
+mod links;
+mod query;
+
+pub use body::JsonObject;
+pub use links::Links;
+pub use query::{Page, Query};
+
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::error::Error;
+
+/// `GET /api/`: what this server is and where its resources live.
+pub async fn root() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "name": "burrow",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "A self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.",
+        "authentication": "Authorization: Bearer <personal API key>",
+        "resources": {
+            "me": "/api/users/@me/",
+            "projects": "/api/projects/",
+            "tasks": "/api/projects/{project_id}/tasks/",
+            "personal_api_keys": "/api/personal_api_keys/",
+            "health": "/_health"
+        }
+    }))
+}
+
+/// Answers any `/api/...` path that matches no route.
+pub async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NotFound)
+}
+
+/// Answers a known path asked with a method it does not take.
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::MethodNotAllowed(req.method().to_string()))
+}

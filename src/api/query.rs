@@ -1,0 +1,134 @@
+//! Query parameters: the list filters and limit/offset paging with absolute next/previous
+//! links, as PostHog's lists have them.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::Links;
+use crate::error::{Error, Result};
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
+
+/// The decoded query string of a request.
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub fn parse(req: &HttpRequest) -> Result<Query> {
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map_err(|_| Error::body("parse_error", "The query string is malformed."))?
+            .into_inner();
+        Ok(Query { pairs })
+    }
+
+    /// The last value of `name`; an empty value counts as absent.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A non-negative integer parameter.
+    pub fn count(&self, name: &str) -> Result<Option<i64>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n >= 0 => Ok(Some(n)),
+                _ => Err(Error::invalid(
+                    name,
+                    "invalid_input",
+                    "A valid non-negative integer is required.",
+                )),
+            },
+        }
+    }
+
+    /// `limit` (default 100, clamped to 1000; at least 1) and `offset` (default 0).
+    pub fn page(&self) -> Result<Page> {
+        let limit = match self.count("limit")? {
+            None => DEFAULT_LIMIT,
+            Some(0) => {
+                return Err(Error::invalid(
+                    "limit",
+                    "invalid_input",
+                    "Ensure this value is greater than or equal to 1.",
+                ));
+            }
+            Some(n) => n.min(MAX_LIMIT),
+        };
+        let offset = self.count("offset")?.unwrap_or(0);
+        Ok(Page { limit, offset })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Serialize)]
+struct Paginated<T: Serialize> {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<T>,
+}
+
+impl Page {
+    /// The list response: `count`, `next`, `previous` (keeping the other parameters) and
+    /// `results`.
+    pub fn respond<T: Serialize>(
+        self,
+        req: &HttpRequest,
+        links: &Links,
+        count: i64,
+        results: Vec<T>,
+    ) -> HttpResponse {
+        let link = |offset: i64| {
+            let mut query: Vec<(String, String)> =
+                actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+                    .map(|q| q.into_inner())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(k, _)| k != "limit" && k != "offset")
+                    .collect();
+            query.push(("limit".into(), self.limit.to_string()));
+            query.push(("offset".into(), offset.to_string()));
+            let encoded = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            links.absolute(&format!("{}?{encoded}", req.path()))
+        };
+        let next = (self.offset.saturating_add(self.limit) < count)
+            .then(|| link(self.offset + self.limit));
+        let previous = (self.offset > 0).then(|| link((self.offset - self.limit).max(0)));
+        HttpResponse::Ok().json(Paginated {
+            count,
+            next,
+            previous,
+            results,
+        })
+    }
+}
+
+/// Percent-encodes a query component.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,129 @@
+//! `tasks/`: list, create, retrieve, update, soft delete, and start a run.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{JsonObject, Links, Query};
+use crate::app::AppState;
+use crate::auth::{ReadAccess, WriteAccess};
+use crate::db::runs::NewRun;
+use crate::db::tasks::TaskFilter;
+use crate::db::{runs, tasks as db_tasks};
+use crate::error::Result;
+use crate::tasks::{Mode, TaskChanges};
+
+type State = web::Data<AppState>;
+type TaskPath = web::Path<(String, String)>;
+
+pub async fn list(state: State, access: ReadAccess, req: HttpRequest) -> Result<HttpResponse> {
+    let query = Query::parse(&req)?;
+    let page = query.page()?;
+    let filter = TaskFilter {
+        origin_product: query.get("origin_product"),
+        repository: query.get("repository"),
+        organization: query.get("organization"),
+        stage: query.get("stage"),
+        created_by: query.count("created_by")?,
+        search: query.get("search"),
+    };
+    let project = access.project.clone();
+    let (count, mut tasks) = state
+        .db
+        .read(move |c| db_tasks::list(c, &project, &filter, page.limit, page.offset))
+        .await?;
+    let links = Links::new(&state, &req);
+    tasks.iter_mut().for_each(|t| links.task(t));
+    Ok(page.respond(&req, &links, count, tasks))
+}
+
+pub async fn create(
+    state: State,
+    access: WriteAccess,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let changes = TaskChanges::parse(&body.0, Mode::Whole)?;
+    let project = access.project.clone();
+    let user_id = access.caller.user.id;
+    let mut task = state
+        .db
+        .write(move |c| db_tasks::create(c, &project, user_id, changes))
+        .await?;
+    Links::new(&state, &req).task(&mut task);
+    Ok(HttpResponse::Created().json(task))
+}
+
+pub async fn retrieve(
+    state: State,
+    access: ReadAccess,
+    path: TaskPath,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let project = access.project.clone();
+    let id = path.into_inner().1;
+    let mut task = state
+        .db
+        .read(move |c| db_tasks::get(c, &project, &id))
+        .await?;
+    Links::new(&state, &req).task(&mut task);
+    Ok(HttpResponse::Ok().json(task))
+}
+
+/// PATCH changes the fields given; PUT needs the fields a create needs.
+pub async fn update(
+    state: State,
+    access: WriteAccess,
+    path: TaskPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let mode = if req.method() == actix_web::http::Method::PUT {
+        Mode::Whole
+    } else {
+        Mode::Partial
+    };
+    let changes = TaskChanges::parse(&body.0, mode)?;
+    let project = access.project.clone();
+    let id = path.into_inner().1;
+    let mut task = state
+        .db
+        .write(move |c| db_tasks::update(c, &project, &id, changes))
+        .await?;
+    Links::new(&state, &req).task(&mut task);
+    Ok(HttpResponse::Ok().json(task))
+}
+
+pub async fn delete(state: State, access: WriteAccess, path: TaskPath) -> Result<HttpResponse> {
+    let project = access.project.clone();
+    let id = path.into_inner().1;
+    state
+        .db
+        .write(move |c| db_tasks::delete(c, &project, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates a queued cloud run and answers with the task, the new run as `latest_run`.
+pub async fn run(
+    state: State,
+    access: WriteAccess,
+    path: TaskPath,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let project = access.project.clone();
+    let id = path.into_inner().1;
+    let mut task = state
+        .db
+        .write(move |c| {
+            let task = db_tasks::get(c, &project, &id)?;
+            let new = NewRun {
+                status: "queued".into(),
+                environment: "cloud".into(),
+                ..NewRun::default()
+            };
+            runs::insert(c, task.pk, &new)?;
+            db_tasks::get(c, &project, &id)
+        })
+        .await?;
+    Links::new(&state, &req).task(&mut task);
+    Ok(HttpResponse::Ok().json(task))
+}

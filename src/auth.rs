@@ -1,0 +1,271 @@
+//! Who is calling and what they may reach: personal API keys (`Authorization: Bearer phx_…`),
+//! their scopes, and the projects they reach. Handlers under a project take `ReadAccess` or
+//! `WriteAccess`, which check the key, the scope and the project in one database read.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use rusqlite::Connection;
+
+use crate::app::AppState;
+use crate::clock;
+use crate::crypto;
+use crate::db::identity::{self, ApiKey, Project, User};
+use crate::error::{Error, Result};
+
+pub const TASK_READ: &str = "task:read";
+pub const TASK_WRITE: &str = "task:write";
+
+/// An authenticated caller: a user, and the key they came with.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub key: ApiKey,
+}
+
+impl Caller {
+    /// `*` grants everything; `x:write` implies `x:read`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        scope_grants(&self.key.scopes, scope)
+    }
+
+    pub fn require(&self, scope: &str) -> Result<()> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied(format!(
+                "API key missing required scope '{scope}'"
+            )))
+        }
+    }
+
+    /// Whether the key's project list (if any) includes the project.
+    pub fn reaches(&self, project_id: i64) -> bool {
+        match &self.key.scoped_teams {
+            Some(ids) => ids.contains(&project_id),
+            None => true,
+        }
+    }
+}
+
+pub fn scope_grants(scopes: &[String], needed: &str) -> bool {
+    scopes.iter().any(|s| {
+        s == "*"
+            || s == needed
+            || needed
+                .strip_suffix(":read")
+                .is_some_and(|object| s.strip_suffix(":write") == Some(object))
+    })
+}
+
+/// `*` or `object:read` / `object:write` with a lower-case object name.
+pub fn valid_scope(scope: &str) -> bool {
+    scope == "*"
+        || scope
+            .strip_suffix(":read")
+            .or_else(|| scope.strip_suffix(":write"))
+            .is_some_and(|o| {
+                !o.is_empty() && o.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+}
+
+/// The key's value from `Authorization: Bearer …`; `None` when no credentials were sent.
+fn bearer(req: &HttpRequest) -> Result<Option<String>> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let failed = || Error::AuthenticationFailed("Invalid personal API key.".into());
+    let value = value.to_str().map_err(|_| failed())?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or_else(failed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(failed());
+    }
+    Ok(Some(token.trim().to_string()))
+}
+
+/// How long a key's `last_used_at` may lag: at most one write per key per minute.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Finds the caller and, when asked, the project they name, in one read.
+async fn authenticate(
+    req: &HttpRequest,
+    project_ref: Option<String>,
+) -> Result<(Caller, Option<Project>)> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::internal("application state missing"))?
+        .clone();
+    let token = bearer(req)?.ok_or(Error::NotAuthenticated)?;
+    let secure = crypto::sha256_hex(&token);
+    let (caller, project) = state
+        .db
+        .read(move |conn| lookup(conn, &secure, project_ref.as_deref()))
+        .await?;
+    touch(&state, &caller.key);
+    Ok((caller, project))
+}
+
+fn lookup(
+    conn: &Connection,
+    secure: &str,
+    project_ref: Option<&str>,
+) -> Result<(Caller, Option<Project>)> {
+    let (key, user) = identity::key_by_secure_value(conn, secure)?
+        .ok_or_else(|| Error::AuthenticationFailed("Invalid personal API key.".into()))?;
+    let caller = Caller { user, key };
+    let project = match project_ref {
+        None => None,
+        Some(r) => resolve_project(conn, &caller, r)?,
+    };
+    Ok((caller, project))
+}
+
+/// The project named by `reference` (an id or `@current`) if the caller reaches it.
+fn resolve_project(conn: &Connection, caller: &Caller, reference: &str) -> Result<Option<Project>> {
+    let id = if reference == "@current" {
+        match (&caller.key.scoped_teams, caller.user.current_project_id) {
+            (Some(ids), current) => match current.filter(|c| ids.contains(c)) {
+                Some(c) => c,
+                None => match ids.first() {
+                    Some(first) => *first,
+                    None => return Ok(None),
+                },
+            },
+            (None, Some(current)) => current,
+            (None, None) => match identity::projects_for_user(conn, caller.user.id)?.first() {
+                Some(p) => p.id,
+                None => return Ok(None),
+            },
+        }
+    } else {
+        match reference.parse::<i64>() {
+            Ok(id) => id,
+            Err(_) => return Ok(None),
+        }
+    };
+    if !caller.reaches(id) {
+        return Ok(None);
+    }
+    identity::project_for_user(conn, caller.user.id, id)
+}
+
+fn touch(state: &web::Data<AppState>, key: &ApiKey) {
+    let now = clock::now();
+    let stale = match &key.last_used_at {
+        None => true,
+        Some(last) => {
+            let threshold = chrono::Utc::now() - chrono::Duration::seconds(TOUCH_EVERY_SECS);
+            last.as_str()
+                < threshold
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                    .as_str()
+        }
+    };
+    if stale {
+        let db = state.db.clone();
+        let id = key.id.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = db.write(move |c| identity::touch_key(c, &id, &now)).await {
+                tracing::warn!("could not record a key's last use: {e}");
+            }
+        });
+    }
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = Boxed<Caller>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(authenticate(&req, None).await?.0) })
+    }
+}
+
+/// A caller allowed to act on the project in the path (`{project_id}`).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub caller: Caller,
+    pub project: Project,
+}
+
+async fn access(req: HttpRequest, scope: &'static str) -> Result<Access> {
+    let reference = req.match_info().get("project_id").unwrap_or("").to_string();
+    let (caller, project) = authenticate(&req, Some(reference)).await?;
+    caller.require(scope)?;
+    let project = project.ok_or(Error::NotFound)?;
+    Ok(Access { caller, project })
+}
+
+/// Access to a project with `task:read`.
+pub struct ReadAccess(pub Access);
+/// Access to a project with `task:write`.
+pub struct WriteAccess(pub Access);
+
+impl Deref for ReadAccess {
+    type Target = Access;
+    fn deref(&self) -> &Access {
+        &self.0
+    }
+}
+
+impl Deref for WriteAccess {
+    type Target = Access;
+    fn deref(&self) -> &Access {
+        &self.0
+    }
+}
+
+impl FromRequest for ReadAccess {
+    type Error = Error;
+    type Future = Boxed<ReadAccess>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { access(req, TASK_READ).await.map(ReadAccess) })
+    }
+}
+
+impl FromRequest for WriteAccess {
+    type Error = Error;
+    type Future = Boxed<WriteAccess>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { access(req, TASK_WRITE).await.map(WriteAccess) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn write_implies_read_and_star_implies_all() {
+        assert!(scope_grants(&s(&["task:write"]), "task:read"));
+        assert!(scope_grants(&s(&["task:write"]), "task:write"));
+        assert!(!scope_grants(&s(&["task:read"]), "task:write"));
+        assert!(scope_grants(&s(&["*"]), "task:write"));
+        assert!(!scope_grants(&s(&["feature_flag:write"]), "task:read"));
+    }
+
+    #[test]
+    fn scopes_are_checked_for_shape() {
+        assert!(valid_scope("task:read"));
+        assert!(valid_scope("*"));
+        assert!(valid_scope("feature_flag:write"));
+        assert!(!valid_scope("task"));
+        assert!(!valid_scope("task:admin"));
+        assert!(!valid_scope(":read"));
+    }
+}

@@ -1,0 +1,165 @@
+//! The administrative commands. Each opens the data folder's database directly (the server
+//! may be running on it) and does its work in one IMMEDIATE transaction.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::auth::valid_scope;
+use crate::config::{Config, IntegrationCommand, KeyCommand, ProjectCommand, UserCommand};
+use crate::crypto;
+use crate::db::{self, identity};
+use crate::error::{Error, Result};
+
+/// Runs `f` in one write transaction on the data folder's database.
+fn with_db<T>(config: &Config, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let mut conn = db::open_for_admin(&config.data_dir)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
+    let UserCommand::Create {
+        email,
+        password,
+        first_name,
+        last_name,
+        admin,
+    } = cmd;
+    let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
+    let password = password.or_else(|| generated.clone());
+    let user = with_db(config, |c| {
+        identity::create_user(
+            c,
+            &identity::NewUser {
+                email: &email,
+                password: password.as_deref(),
+                first_name: &first_name,
+                last_name: &last_name,
+                admin,
+            },
+        )
+    })?;
+    println!("Created user {} (id {})", user.email, user.id);
+    if let Some(p) = generated {
+        println!("Password: {p}");
+    }
+    Ok(())
+}
+
+pub fn project(config: &Config, cmd: ProjectCommand) -> Result<()> {
+    let ProjectCommand::Create { name } = cmd;
+    let id = with_db(config, |c| identity::create_project(c, &name))?;
+    println!("{id}");
+    Ok(())
+}
+
+pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
+    match cmd {
+        KeyCommand::Create {
+            email,
+            label,
+            scopes,
+            projects,
+        } => {
+            let scopes: Vec<String> = scopes.iter().map(|s| s.trim().to_string()).collect();
+            if let Some(bad) = scopes.iter().find(|s| !valid_scope(s)) {
+                return Err(Error::invalid(
+                    "scopes",
+                    "invalid_choice",
+                    format!("'{bad}' is not a scope (use task:read, task:write or *)"),
+                ));
+            }
+            let value = with_db(config, |c| {
+                let user = match identity::user_by_email(c, &email)? {
+                    Some(u) => u,
+                    None => identity::create_user(
+                        c,
+                        &identity::NewUser {
+                            email: &email,
+                            password: None,
+                            first_name: "",
+                            last_name: "",
+                            admin: false,
+                        },
+                    )?,
+                };
+                for id in &projects {
+                    if identity::project_for_user(c, user.id, *id)?.is_none() {
+                        return Err(Error::invalid(
+                            "project",
+                            "does_not_exist",
+                            format!("no project {id} that {email} can reach"),
+                        ));
+                    }
+                }
+                let projects = (!projects.is_empty()).then_some(projects.as_slice());
+                Ok(identity::create_key(c, user.id, &label, &scopes, projects)?.1)
+            })?;
+            println!("{value}");
+        }
+        KeyCommand::List { email } => {
+            let keys = with_db(config, |c| {
+                let user = identity::user_by_email(c, &email)?.ok_or_else(|| {
+                    Error::invalid("email", "does_not_exist", format!("no user {email}"))
+                })?;
+                identity::keys_for_user(c, user.id, true)
+            })?;
+            println!(
+                "{:<34} {:<16} {:<22} {:<10} {:<28} {:<28} STATUS",
+                "ID", "LABEL", "SCOPES", "PROJECTS", "CREATED", "LAST USED"
+            );
+            for k in keys {
+                let projects = k
+                    .scoped_teams
+                    .map(|p| p.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+                    .unwrap_or_else(|| "all".into());
+                println!(
+                    "{:<34} {:<16} {:<22} {:<10} {:<28} {:<28} {}",
+                    k.id,
+                    k.label,
+                    k.scopes.join(","),
+                    projects,
+                    k.created_at,
+                    k.last_used_at.unwrap_or_else(|| "never".into()),
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        KeyCommand::Revoke { id } => {
+            with_db(config, |c| identity::revoke_key(c, &id, None)).map_err(|e| match e {
+                Error::NotFound => {
+                    Error::invalid("id", "does_not_exist", format!("no active key {id}"))
+                }
+                e => e,
+            })?;
+            println!("Revoked key {id}");
+        }
+    }
+    Ok(())
+}
+
+pub fn integration(config: &Config, cmd: IntegrationCommand) -> Result<()> {
+    let IntegrationCommand::Create { project, account } = cmd;
+    let id = with_db(config, |c| {
+        identity::create_integration(c, project, &account)
+    })?;
+    println!("{id}");
+    Ok(())
+}
+
+/// One line for the terminal: the field (when there is one) and what is wrong.
+pub fn describe(e: &Error) -> String {
+    match e {
+        Error::Invalid {
+            attr: Some(attr),
+            detail,
+            ..
+        } => format!("{attr}: {detail}"),
+        other => other.to_string(),
+    }
+}

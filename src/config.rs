@@ -1,0 +1,136 @@
+//! The command line: every setting is a flag and a `BURROW_*` variable with a default, and
+//! every administrative command works on the same data folder as the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
+#[derive(Debug, Parser)]
+#[command(name = "burrow", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every command. They are global, so `burrow --addr X` and
+/// `burrow serve --addr X` mean the same.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address the HTTP server listens on (port 0 picks a free port)
+    #[arg(
+        long,
+        env = "BURROW_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// Folder holding the database (burrow.db) and local artifacts
+    #[arg(
+        long,
+        env = "BURROW_DATA_DIR",
+        default_value = "./burrow-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Base URL for absolute links, e.g. https://burrow.example.com (default: from the request's Host)
+    #[arg(long, env = "BURROW_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Log filter, e.g. info, debug, burrow=debug,actix_web=warn
+    #[arg(long, env = "BURROW_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Largest accepted JSON request body, in bytes
+    #[arg(long, env = "BURROW_JSON_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub json_limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default when no command is given)
+    Serve,
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage personal API keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage GitHub integrations that tasks can refer to
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a generated password when none is given
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Make the user an administrator (the first user always is one)
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project in the default organization; prints its id
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a personal API key (and the user, if needed); prints only the key
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Comma-separated scopes: task:read, task:write, or *
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Limit the key to this project (repeatable); default: every project of the user
+        #[arg(long = "project")]
+        projects: Vec<i64>,
+    },
+    /// List a user's keys
+    List {
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke a key by its id
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Register a GitHub integration for a project; prints its id
+    Create {
+        #[arg(long)]
+        project: i64,
+        /// The GitHub account or organization the integration is installed on
+        #[arg(long)]
+        account: String,
+    },
+}

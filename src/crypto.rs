@@ -1,0 +1,131 @@
+//! Secrets: random tokens, API key hashing, HMAC signatures for expiring URLs, and slow
+//! password hashes (argon2id).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).expect("the operating system's random source");
+    buf
+}
+
+/// `len` random letters and digits, uniformly drawn (rejection sampling).
+pub fn random_alphanumeric(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes::<64>() {
+            // 248 = 4 * 62: bytes above it would bias the draw.
+            if b < 248 && out.len() < len {
+                out.push(ALPHANUMERIC[(b % 62) as usize] as char);
+            }
+        }
+    }
+    out
+}
+
+pub fn sha256_hex(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A key for signing URLs, loaded once from the database.
+#[derive(Clone)]
+pub struct Signer {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer(..)")
+    }
+}
+
+impl Signer {
+    pub fn new(key: Vec<u8>) -> Signer {
+        Signer { key }
+    }
+
+    fn mac(&self, message: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(message.as_bytes());
+        mac
+    }
+
+    /// A token binding `purpose` (e.g. `log:<run id>`) until `expires` (Unix seconds).
+    pub fn token(&self, purpose: &str, expires: i64) -> String {
+        let sig = self
+            .mac(&format!("{purpose}\n{expires}"))
+            .finalize()
+            .into_bytes();
+        format!("{expires}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    /// Checks a token made by `token` for the same purpose, and that it has not expired.
+    pub fn verify(&self, purpose: &str, token: &str, now: i64) -> Result<()> {
+        let failed = || Error::AuthenticationFailed("Invalid or expired signature.".into());
+        let (expires, sig) = token.split_once('.').ok_or_else(failed)?;
+        let expires: i64 = expires.parse().map_err(|_| failed())?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| failed())?;
+        self.mac(&format!("{purpose}\n{expires}"))
+            .verify_slice(&sig)
+            .map_err(|_| failed())?;
+        if expires < now {
+            return Err(failed());
+        }
+        Ok(())
+    }
+}
+
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(Error::internal)?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(Error::internal)
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .and_then(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed))
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_and_refuse_tampering_and_expiry() {
+        let s = Signer::new(b"k".to_vec());
+        let t = s.token("log:abc", 100);
+        assert!(s.verify("log:abc", &t, 50).is_ok());
+        assert!(s.verify("log:abd", &t, 50).is_err());
+        assert!(s.verify("log:abc", &t, 101).is_err());
+        let forged = t.replacen("100.", "200.", 1);
+        assert!(s.verify("log:abc", &forged, 50).is_err());
+    }
+
+    #[test]
+    fn passwords_round_trip() {
+        let h = hash_password("hunter2").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("hunter2", &h));
+        assert!(!verify_password("hunter3", &h));
+    }
+
+    #[test]
+    fn alphanumeric_tokens_have_the_asked_length() {
+        let t = random_alphanumeric(43);
+        assert_eq!(t.len(), 43);
+        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+}

@@ -1,0 +1,416 @@
+//! Organizations, projects, users, personal API keys and integrations: plain SQL.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use crate::clock;
+use crate::crypto;
+use crate::error::{Error, Result};
+
+/// The first organization and project of a fresh database.
+pub const DEFAULT_PROJECT_NAME: &str = "Default project";
+
+/// Gives a fresh database its organization, its first project (id 1) and a signing key.
+pub fn seed(conn: &Connection) -> Result<()> {
+    let now = clock::now();
+    // IMMEDIATE: a server and a command seeding a fresh folder at once must not race.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let orgs: i64 = tx.query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?;
+    if orgs == 0 {
+        tx.execute(
+            "INSERT INTO organizations (id, uuid, name, created_at) VALUES (1, ?1, ?2, ?3)",
+            params![
+                uuid::Uuid::new_v4().to_string(),
+                "Default organization",
+                now
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO projects (id, organization_id, uuid, name, created_at)
+             VALUES (1, 1, ?1, ?2, ?3)",
+            params![uuid::Uuid::new_v4().to_string(), DEFAULT_PROJECT_NAME, now],
+        )?;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO secrets (name, value) VALUES ('signing_key', ?1)",
+        params![crypto::random_bytes::<32>().to_vec()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn signing_key(conn: &Connection) -> Result<Vec<u8>> {
+    Ok(conn.query_row(
+        "SELECT value FROM secrets WHERE name = 'signing_key'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub id: i64,
+    pub uuid: String,
+    pub organization: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+const PROJECT_COLUMNS: &str = "p.id, p.uuid, o.uuid, p.name, p.created_at";
+
+fn project_row(r: &Row) -> rusqlite::Result<Project> {
+    Ok(Project {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        organization: r.get(2)?,
+        name: r.get(3)?,
+        created_at: r.get(4)?,
+    })
+}
+
+/// Creates a project in the first organization; returns its id.
+pub fn create_project(conn: &Connection, name: &str) -> Result<i64> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "name",
+            "blank",
+            "This field may not be blank.",
+        ));
+    }
+    conn.execute(
+        "INSERT INTO projects (organization_id, uuid, name, created_at)
+         VALUES ((SELECT MIN(id) FROM organizations), ?1, ?2, ?3)",
+        params![uuid::Uuid::new_v4().to_string(), name, clock::now()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The project `id` if `user_id` is a member of its organization.
+pub fn project_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<Option<Project>> {
+    let sql = format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects p
+         JOIN organizations o ON o.id = p.organization_id
+         JOIN memberships m ON m.organization_id = p.organization_id AND m.user_id = ?1
+         WHERE p.id = ?2"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![user_id, id], project_row)
+        .optional()?)
+}
+
+/// Every project the user reaches, by id.
+pub fn projects_for_user(conn: &Connection, user_id: i64) -> Result<Vec<Project>> {
+    let sql = format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects p
+         JOIN organizations o ON o.id = p.organization_id
+         JOIN memberships m ON m.organization_id = p.organization_id AND m.user_id = ?1
+         ORDER BY p.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user_id], project_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A user as the API shows it (`created_by`, `users/@me`).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub uuid: String,
+    pub distinct_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    #[serde(skip)]
+    pub is_admin: bool,
+    #[serde(skip)]
+    pub current_project_id: Option<i64>,
+}
+
+const USER_COLUMNS: &str = "u.id, u.uuid, u.distinct_id, u.first_name, u.last_name, u.email, u.is_admin, u.current_project_id";
+
+fn user_row(r: &Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        distinct_id: r.get(2)?,
+        first_name: r.get(3)?,
+        last_name: r.get(4)?,
+        email: r.get(5)?,
+        is_admin: r.get(6)?,
+        current_project_id: r.get(7)?,
+    })
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password: Option<&'a str>,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub admin: bool,
+}
+
+/// Creates a user, a member of the first organization. The first user is an admin.
+pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User> {
+    let email = new.email.trim();
+    if !valid_email(email) {
+        return Err(Error::invalid(
+            "email",
+            "invalid_input",
+            "Enter a valid email address.",
+        ));
+    }
+    if user_by_email(conn, email)?.is_some() {
+        return Err(Error::invalid(
+            "email",
+            "invalid_input",
+            "There is already an account with this email address.",
+        ));
+    }
+    let password_hash = new.password.map(crypto::hash_password).transpose()?;
+    let now = clock::now();
+    let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    conn.execute(
+        "INSERT INTO users (uuid, distinct_id, email, first_name, last_name, password_hash,
+                            is_admin, current_project_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT MIN(id) FROM projects), ?8)",
+        params![
+            uuid,
+            crypto::random_alphanumeric(32),
+            email,
+            new.first_name,
+            new.last_name,
+            password_hash,
+            new.admin || users == 0,
+            now
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "INSERT INTO memberships (organization_id, user_id, created_at)
+         VALUES ((SELECT MIN(id) FROM organizations), ?1, ?2)",
+        params![id, now],
+    )?;
+    user_by_id(conn, id)?.ok_or(Error::NotFound)
+}
+
+fn valid_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace())
+        }
+        None => false,
+    }
+}
+
+pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([email.trim()], user_row)
+        .optional()?)
+}
+
+pub fn user_by_id(conn: &Connection, id: i64) -> Result<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], user_row)
+        .optional()?)
+}
+
+/// A personal API key as listed; the value itself is never stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub label: String,
+    pub mask_value: String,
+    pub scopes: Vec<String>,
+    pub scoped_teams: Option<Vec<i64>>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(skip)]
+    pub user_id: i64,
+}
+
+const KEY_COLUMNS: &str = "k.id, k.label, k.mask_value, k.scopes, k.scoped_projects, k.created_at, k.last_used_at, k.revoked_at, k.user_id";
+
+fn key_row(r: &Row) -> rusqlite::Result<ApiKey> {
+    let scopes: String = r.get(3)?;
+    let projects: Option<String> = r.get(4)?;
+    Ok(ApiKey {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        mask_value: r.get(2)?,
+        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        scoped_teams: projects.and_then(|p| serde_json::from_str(&p).ok()),
+        created_at: r.get(5)?,
+        last_used_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+        user_id: r.get(8)?,
+    })
+}
+
+/// Creates a key; returns it with its value, which is not kept and cannot be shown again.
+pub fn create_key(
+    conn: &Connection,
+    user_id: i64,
+    label: &str,
+    scopes: &[String],
+    projects: Option<&[i64]>,
+) -> Result<(ApiKey, String)> {
+    let value = format!("phx_{}", crypto::random_alphanumeric(47));
+    let mask = format!("phx_...{}", &value[value.len() - 4..]);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    conn.execute(
+        "INSERT INTO personal_api_keys
+           (id, user_id, label, secure_value, mask_value, scopes, scoped_projects, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id,
+            user_id,
+            label,
+            crypto::sha256_hex(&value),
+            mask,
+            serde_json::to_string(scopes).map_err(Error::internal)?,
+            projects
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(Error::internal)?,
+            clock::now()
+        ],
+    )?;
+    let key = key_by_id(conn, &id)?.ok_or(Error::NotFound)?;
+    Ok((key, value))
+}
+
+pub fn key_by_id(conn: &Connection, id: &str) -> Result<Option<ApiKey>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM personal_api_keys k WHERE k.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], key_row)
+        .optional()?)
+}
+
+/// A user's keys, newest first; revoked ones only when `include_revoked`.
+pub fn keys_for_user(
+    conn: &Connection,
+    user_id: i64,
+    include_revoked: bool,
+) -> Result<Vec<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM personal_api_keys k
+         WHERE k.user_id = ?1 AND (?2 OR k.revoked_at IS NULL)
+         ORDER BY k.created_at DESC, k.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![user_id, include_revoked], key_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Revokes a key (of `user_id`, when given). `NotFound` when there is no such live key.
+pub fn revoke_key(conn: &Connection, id: &str, user_id: Option<i64>) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE personal_api_keys SET revoked_at = ?1
+         WHERE id = ?2 AND revoked_at IS NULL AND (?3 IS NULL OR user_id = ?3)",
+        params![clock::now(), id, user_id],
+    )?;
+    if changed == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+/// The live key whose value hashes to `secure_value`, with its user.
+pub fn key_by_secure_value(
+    conn: &Connection,
+    secure_value: &str,
+) -> Result<Option<(ApiKey, User)>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS}, {USER_COLUMNS} FROM personal_api_keys k
+         JOIN users u ON u.id = k.user_id
+         WHERE k.secure_value = ?1 AND k.revoked_at IS NULL"
+    );
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row([secure_value], |r| {
+            let key = key_row(r)?;
+            let user = User {
+                id: r.get(9)?,
+                uuid: r.get(10)?,
+                distinct_id: r.get(11)?,
+                first_name: r.get(12)?,
+                last_name: r.get(13)?,
+                email: r.get(14)?,
+                is_admin: r.get(15)?,
+                current_project_id: r.get(16)?,
+            };
+            Ok((key, user))
+        })
+        .optional()?;
+    Ok(found)
+}
+
+pub fn touch_key(conn: &Connection, id: &str, now: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE personal_api_keys SET last_used_at = ?1 WHERE id = ?2")?
+        .execute(params![now, id])?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Integration {
+    pub id: i64,
+    pub kind: String,
+    pub account: String,
+    pub created_at: String,
+}
+
+pub fn create_integration(conn: &Connection, project_id: i64, account: &str) -> Result<i64> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1)",
+        [project_id],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Err(Error::invalid(
+            "project",
+            "does_not_exist",
+            "No such project.",
+        ));
+    }
+    conn.execute(
+        "INSERT INTO integrations (project_id, kind, account, created_at) VALUES (?1, 'github', ?2, ?3)",
+        params![project_id, account, clock::now()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn integrations_for_project(conn: &Connection, project_id: i64) -> Result<Vec<Integration>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, account, created_at FROM integrations WHERE project_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([project_id], |r| {
+        Ok(Integration {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            account: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn integration_in_project(conn: &Connection, project_id: i64, id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM integrations WHERE id = ?1 AND project_id = ?2)",
+        )?
+        .query_row(params![id, project_id], |r| r.get(0))?)
+}

@@ -1,0 +1,126 @@
+//! The database: one SQLite file, a pool of read-only connections and one writer thread.
+//! `Db::read` and `Db::write` are the only doors from async code to SQLite.
+
+mod schema;
+mod writer;
+
+pub mod identity;
+pub mod runs;
+pub mod tasks;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+pub use writer::Writer;
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Shared handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    readers: Pool,
+    writer: Writer,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating when needed) `burrow.db` in `data_dir`, applies the schema and seeds a
+    /// fresh database, then starts the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Db> {
+        let path = prepare(data_dir)?;
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| configure(c, false));
+        let readers = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .build(manager)?;
+        let writer = Writer::start(open_writer(&path)?);
+        Ok(Db {
+            readers,
+            writer,
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a pooled read-only connection, off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        actix_web::web::block(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` inside the writer thread's current transaction. The result is returned only
+    /// once that transaction has committed, so an acknowledged write is on disk.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.writer.submit(f).await
+    }
+}
+
+/// Creates the data folder, applies the schema and seeds a fresh database; returns the file.
+fn prepare(data_dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        Error::Internal(format!(
+            "cannot create data folder {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let path = data_dir.join("burrow.db");
+    let mut conn = open_writer(&path)?;
+    schema::migrate(&mut conn)?;
+    identity::seed(&conn)?;
+    Ok(path)
+}
+
+/// Opens a read-write connection, as the server's writer and the command line use.
+pub fn open_writer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+    configure(&conn, true)?;
+    Ok(conn)
+}
+
+/// Opens the database of a data folder for the command line, preparing it like the server.
+pub fn open_for_admin(data_dir: &Path) -> Result<Connection> {
+    let path = prepare(data_dir)?;
+    open_writer(&path)
+}
+
+fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    if writer {
+        // WAL survives a killed process with synchronous=NORMAL: committed transactions are
+        // in the WAL file before COMMIT returns; only a power loss can drop the newest ones.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA cache_size = -16000;",
+        )
+    } else {
+        conn.execute_batch("PRAGMA cache_size = -8000; PRAGMA query_only = ON;")
+    }
+}

@@ -1,0 +1,284 @@
+//! Tasks: plain SQL. Every query is scoped to a project and skips soft-deleted tasks.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::identity::{Project, User};
+use super::runs::{RUN_COLUMNS, Run, run_at};
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::tasks::{TaskChanges, derive_title, slug_prefix};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub id: String,
+    pub task_number: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub origin_product: String,
+    pub repository: Option<String>,
+    pub github_integration: Option<i64>,
+    pub json_schema: Option<Box<RawValue>>,
+    pub assignee: Option<String>,
+    pub latest_run: Option<Run>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: Option<User>,
+    #[serde(skip)]
+    pub pk: i64,
+}
+
+const TASK_SELECT: &str = "SELECT t.pk, t.id, t.task_number, t.title, t.description, \
+     t.origin_product, t.repository, t.github_integration_id, t.json_schema, t.assignee, \
+     t.created_at, t.updated_at, u.id, u.uuid, u.distinct_id, u.first_name, u.last_name, u.email";
+
+const TASK_FROM: &str = "FROM tasks t \
+     LEFT JOIN users u ON u.id = t.created_by \
+     LEFT JOIN task_runs r ON r.pk = (SELECT MAX(pk) FROM task_runs WHERE task_pk = t.pk)";
+
+fn task_row(r: &Row, prefix: &str) -> rusqlite::Result<Task> {
+    let task_number: i64 = r.get(2)?;
+    let created_by = match r.get::<_, Option<i64>>(12)? {
+        Some(id) => Some(User {
+            id,
+            uuid: r.get(13)?,
+            distinct_id: r.get(14)?,
+            first_name: r.get(15)?,
+            last_name: r.get(16)?,
+            email: r.get(17)?,
+            is_admin: false,
+            current_project_id: None,
+        }),
+        None => None,
+    };
+    Ok(Task {
+        pk: r.get(0)?,
+        id: r.get(1)?,
+        task_number,
+        slug: format!("{prefix}-{task_number}"),
+        title: r.get(3)?,
+        description: r.get(4)?,
+        origin_product: r.get(5)?,
+        repository: r.get(6)?,
+        github_integration: r.get(7)?,
+        json_schema: r
+            .get::<_, Option<String>>(8)?
+            .and_then(|s| RawValue::from_string(s).ok()),
+        assignee: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        created_by,
+        latest_run: run_at(r, 18)?,
+    })
+}
+
+/// The list filters of `GET tasks/`; `None` means no filter.
+#[derive(Debug, Default, Clone)]
+pub struct TaskFilter {
+    pub origin_product: Option<String>,
+    pub repository: Option<String>,
+    pub organization: Option<String>,
+    pub stage: Option<String>,
+    pub created_by: Option<i64>,
+    pub search: Option<String>,
+}
+
+impl TaskFilter {
+    /// The WHERE clause and its parameters; `?1` is always the project id.
+    fn clause(&self, project_id: i64) -> (String, Vec<SqlValue>) {
+        let mut sql = String::from("WHERE t.project_id = ?1 AND t.deleted_at IS NULL");
+        let mut args = vec![SqlValue::Integer(project_id)];
+        let mut add = |cond: &str, value: SqlValue| {
+            args.push(value);
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(v) = &self.origin_product {
+            add(" AND t.origin_product = ?", SqlValue::Text(v.clone()));
+        }
+        if let Some(v) = &self.repository {
+            let v = v.to_lowercase();
+            if v.contains('/') {
+                add(" AND t.repository = ?", SqlValue::Text(v));
+            } else {
+                add(
+                    " AND substr(t.repository, instr(t.repository, '/') + 1) = ?",
+                    SqlValue::Text(v),
+                );
+            }
+        }
+        if let Some(v) = &self.organization {
+            add(
+                " AND substr(t.repository, 1, instr(t.repository, '/') - 1) = ?",
+                SqlValue::Text(v.to_lowercase()),
+            );
+        }
+        if let Some(v) = &self.stage {
+            add(
+                " AND EXISTS (SELECT 1 FROM task_runs s WHERE s.task_pk = t.pk AND s.stage = ?)",
+                SqlValue::Text(v.clone()),
+            );
+        }
+        if let Some(v) = self.created_by {
+            add(" AND t.created_by = ?", SqlValue::Integer(v));
+        }
+        if let Some(v) = &self.search {
+            let pattern = format!(
+                "%{}%",
+                v.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            args.push(SqlValue::Text(pattern));
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND (t.title LIKE ?{n} ESCAPE '\\' OR t.description LIKE ?{n} ESCAPE '\\')"
+            ));
+        }
+        (sql, args)
+    }
+}
+
+/// One page of a project's live tasks, newest first, and the total that match.
+pub fn list(
+    conn: &Connection,
+    project: &Project,
+    filter: &TaskFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<Task>)> {
+    let (clause, mut args) = filter.clause(project.id);
+    let count: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM tasks t {clause}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    args.push(SqlValue::Integer(limit));
+    args.push(SqlValue::Integer(offset));
+    let n = args.len();
+    let sql = format!(
+        "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} {clause} ORDER BY t.pk DESC LIMIT ?{} OFFSET ?{n}",
+        n - 1
+    );
+    let prefix = slug_prefix(&project.name);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| task_row(r, &prefix))?;
+    Ok((count, rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// A live task of the project by its UUID.
+pub fn get(conn: &Connection, project: &Project, id: &str) -> Result<Task> {
+    let sql = format!(
+        "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
+         WHERE t.id = ?1 AND t.project_id = ?2 AND t.deleted_at IS NULL"
+    );
+    let prefix = slug_prefix(&project.name);
+    conn.prepare_cached(&sql)?
+        .query_row(params![id, project.id], |r| task_row(r, &prefix))
+        .optional()?
+        .ok_or(Error::NotFound)
+}
+
+/// The rowid of a task of the project, deleted or not (runs stay readable after a delete).
+pub fn pk_including_deleted(conn: &Connection, project_id: i64, id: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT pk FROM tasks WHERE id = ?1 AND project_id = ?2")?
+        .query_row(params![id, project_id], |r| r.get(0))
+        .optional()?
+        .ok_or(Error::NotFound)
+}
+
+fn check_integration(conn: &Connection, project_id: i64, id: Option<i64>) -> Result<()> {
+    if let Some(id) = id {
+        if !super::identity::integration_in_project(conn, project_id, id)? {
+            return Err(Error::invalid(
+                "github_integration",
+                "does_not_exist",
+                format!("Invalid pk \"{id}\" - object does not exist."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a task from validated fields (description and origin are present).
+pub fn create(conn: &Connection, project: &Project, user_id: i64, c: TaskChanges) -> Result<Task> {
+    let github_integration = c.github_integration.flatten();
+    check_integration(conn, project.id, github_integration)?;
+    let description = c.description.unwrap_or_default();
+    let title = derive_title(c.title.as_deref().unwrap_or(""), &description);
+    let now = clock::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.prepare_cached(
+        "INSERT INTO tasks (id, project_id, task_number, title, description, origin_product,
+                            repository, github_integration_id, json_schema, assignee, created_by,
+                            created_at, updated_at)
+         VALUES (?1, ?2,
+                 (SELECT COALESCE(MAX(task_number) + 1, 0) FROM tasks WHERE project_id = ?2),
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+    )?
+    .execute(params![
+        id,
+        project.id,
+        title,
+        description,
+        c.origin_product.unwrap_or_default(),
+        c.repository.flatten(),
+        github_integration,
+        c.json_schema.flatten(),
+        c.assignee.flatten(),
+        user_id,
+        now
+    ])?;
+    get(conn, project, &id)
+}
+
+/// Applies the given changes to a live task; fields left as `None` keep their value.
+pub fn update(conn: &Connection, project: &Project, id: &str, c: TaskChanges) -> Result<Task> {
+    let current = get(conn, project, id)?;
+    if let Some(integration) = c.github_integration {
+        check_integration(conn, project.id, integration)?;
+    }
+    let description = c.description.unwrap_or(current.description);
+    let title = derive_title(c.title.as_deref().unwrap_or(&current.title), &description);
+    conn.prepare_cached(
+        "UPDATE tasks SET title = ?1, description = ?2,
+             origin_product = COALESCE(?3, origin_product),
+             repository = CASE WHEN ?4 THEN ?5 ELSE repository END,
+             github_integration_id = CASE WHEN ?6 THEN ?7 ELSE github_integration_id END,
+             json_schema = CASE WHEN ?8 THEN ?9 ELSE json_schema END,
+             assignee = CASE WHEN ?10 THEN ?11 ELSE assignee END,
+             updated_at = ?12
+         WHERE pk = ?13",
+    )?
+    .execute(params![
+        title,
+        description,
+        c.origin_product,
+        c.repository.is_some(),
+        c.repository.flatten(),
+        c.github_integration.is_some(),
+        c.github_integration.flatten(),
+        c.json_schema.is_some(),
+        c.json_schema.flatten(),
+        c.assignee.is_some(),
+        c.assignee.flatten(),
+        clock::now(),
+        current.pk
+    ])?;
+    get(conn, project, id)
+}
+
+/// Soft-deletes a live task.
+pub fn delete(conn: &Connection, project: &Project, id: &str) -> Result<()> {
+    let now = clock::now();
+    let changed = conn
+        .prepare_cached(
+            "UPDATE tasks SET deleted_at = ?1, updated_at = ?1
+             WHERE id = ?2 AND project_id = ?3 AND deleted_at IS NULL",
+        )?
+        .execute(params![now, id, project.id])?;
+    if changed == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}

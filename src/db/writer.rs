@@ -1,0 +1,117 @@
+//! The single writer: one thread owns the read-write connection and commits queued writes in
+//! groups. Each write runs in its own savepoint, so one failing write does not undo the
+//! others, and its caller hears back only after the group's COMMIT.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::thread;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+
+/// The most writes committed together; bounds the latency one group adds.
+const MAX_GROUP: usize = 512;
+
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection) -> Writer {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("burrow-writer".into())
+            .spawn(move || run(conn, queue))
+            .expect("spawn the database writer thread");
+        Writer { jobs }
+    }
+
+    pub async fn submit<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn| {
+            let outcome = f(conn);
+            let ok = outcome.is_ok();
+            let reply: Reply = Box::new(move |committed| {
+                let _ = tx.send(committed.and(outcome));
+            });
+            (ok, reply)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::internal("the database writer has stopped"))?;
+        rx.await
+            .map_err(|_| Error::internal("the database writer dropped a write"))?
+    }
+}
+
+fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = queue.recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!("database: cannot begin a write: {e}");
+            // Dropping a job that never ran answers its caller with an error.
+            group.clear();
+            continue;
+        }
+        for job in group.drain(..) {
+            replies.extend(run_in_savepoint(&conn, job));
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            Error::Internal(format!("database: commit failed: {e}"))
+        });
+        for reply in replies.drain(..) {
+            reply(match &committed {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Error::Internal(e.to_string())),
+            });
+        }
+    }
+}
+
+/// Runs one job in a savepoint; `None` when it could not run or panicked (its caller then
+/// hears of an error through the dropped reply channel).
+fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
+    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        tracing::error!("database: savepoint: {e}");
+        return None;
+    }
+    let ran = panic::catch_unwind(AssertUnwindSafe(|| job(conn)));
+    let (ok, reply) = match ran {
+        Ok((ok, reply)) => (ok, Some(reply)),
+        Err(_) => {
+            tracing::error!("database: a write panicked; its changes are rolled back");
+            (false, None)
+        }
+    };
+    let end = if ok {
+        conn.execute_batch("RELEASE job")
+    } else {
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+    };
+    match end {
+        Ok(()) => reply,
+        Err(e) => {
+            tracing::error!("database: ending a savepoint: {e}");
+            None
+        }
+    }
+}

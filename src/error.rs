@@ -1,0 +1,158 @@
+//! The one error type and its one mapping to HTTP, in PostHog's error shape:
+//! `{"type", "code", "detail", "attr"}`. Details of server errors go to the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A 400 about one field (or the whole body when `attr` is `None`).
+    #[error("{detail}")]
+    Invalid {
+        code: &'static str,
+        detail: String,
+        attr: Option<String>,
+    },
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    #[error("{0}")]
+    AuthenticationFailed(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("Not found.")]
+    NotFound,
+    #[error("Method \"{0}\" not allowed.")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("Request was throttled.")]
+    Throttled,
+    /// Anything we did not expect. The message is logged, never sent.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(attr: impl Into<String>, code: &'static str, detail: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            detail: detail.into(),
+            attr: Some(attr.into()),
+        }
+    }
+
+    /// A 400 about the body as a whole.
+    pub fn body(code: &'static str, detail: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            detail: detail.into(),
+            attr: None,
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+
+    fn kind_and_code(&self) -> (&'static str, &'static str) {
+        match self {
+            Error::Invalid { code, .. } => ("validation_error", code),
+            Error::NotAuthenticated => ("authentication_error", "not_authenticated"),
+            Error::AuthenticationFailed(_) => ("authentication_error", "authentication_failed"),
+            Error::PermissionDenied(_) => ("authentication_error", "permission_denied"),
+            Error::NotFound => ("invalid_request", "not_found"),
+            Error::MethodNotAllowed(_) => ("invalid_request", "method_not_allowed"),
+            Error::TooLarge(_) => ("invalid_request", "too_large"),
+            Error::Throttled => ("throttled_error", "throttled"),
+            Error::Internal(_) => ("server_error", "error"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    code: &'a str,
+    detail: &'a str,
+    attr: Option<&'a str>,
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Error::NotAuthenticated | Error::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            Error::AuthenticationFailed(_) => StatusCode::UNAUTHORIZED,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (kind, code) = self.kind_and_code();
+        let detail = match self {
+            Error::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                "A server error occurred.".to_string()
+            }
+            other => other.to_string(),
+        };
+        let attr = match self {
+            Error::Invalid { attr, .. } => attr.as_deref(),
+            _ => None,
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, Error::AuthenticationFailed(_)) {
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        res.json(Body {
+            kind,
+            code,
+            detail: &detail,
+            attr,
+        })
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => Error::NotFound,
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                Error::body(
+                    "invalid_input",
+                    "An object with these values already exists.",
+                )
+            }
+            other => Error::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::Internal(format!("database pool: {e}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Internal(format!("io: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for Error {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Error::Internal(format!("blocking task: {e}"))
+    }
+}

@@ -1,0 +1,47 @@
+//! Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
+//!
+//! Map of the crate:
+//! - `config`: the command line and every setting; `cli`: the administrative commands.
+//! - `server`: starts the HTTP server; `app`: the state and the one route table.
+//! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
+//! - `auth`: keys, scopes and project access; `crypto`: hashes, tokens and signatures.
+//! - `tasks`: the rules of a task's fields; `fields`: DRF-style body validation.
+//! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
+//! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod fields;
+pub mod server;
+pub mod tasks;
+pub mod ui;
+
+use std::process::ExitCode;
+
+use config::{Cli, Command};
+
+/// Runs the command the user asked for and returns the process's exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let config = cli.config;
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(server::serve(config)),
+        Command::User(cmd) => cli::user(&config, cmd),
+        Command::Project(cmd) => cli::project(&config, cmd),
+        Command::Key(cmd) => cli::key(&config, cmd),
+        Command::Integration(cmd) => cli::integration(&config, cmd),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", cli::describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
