@@ -96,10 +96,22 @@ CREATE TABLE task_runs (
     artifacts       TEXT NOT NULL DEFAULT '[]',
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
-    completed_at    TEXT
+    completed_at    TEXT,
+    log_count       INTEGER NOT NULL DEFAULT 0,  -- entries so far = the last sequence number
+    log_bytes       INTEGER NOT NULL DEFAULT 0,  -- bytes of entry JSON so far
+    log_truncated   INTEGER NOT NULL DEFAULT 0   -- 1 once the size cap refused an append
 );
 CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;
+
+-- Each run's log: entries as compact JSON text, numbered 1, 2, 3, … per run without gaps.
+CREATE TABLE log_entries (
+    id      INTEGER PRIMARY KEY,
+    run_pk  INTEGER NOT NULL REFERENCES task_runs(pk),
+    seq     INTEGER NOT NULL,
+    entry   TEXT NOT NULL,
+    UNIQUE (run_pk, seq)
+);
 
 -- Server-side secrets (the signing key for expiring URLs), made once per database.
 CREATE TABLE secrets (

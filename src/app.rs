@@ -2,10 +2,11 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, health, keys, projects, tasks, users};
+use crate::api::{self, health, keys, projects, runs, tasks, users};
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
+use crate::events::Events;
 use crate::ui;
 
 /// What every handler can reach, shared through `web::Data`.
@@ -13,6 +14,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Config,
     pub signer: Signer,
+    pub events: Events,
 }
 
 /// A resource that answers other methods with a JSON 405.
@@ -52,6 +54,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(tasks::delete),
                 )
                 .service(resource("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run))
+                .service(
+                    resource("/projects/{project_id}/tasks/{task_id}/runs")
+                        .get(runs::list)
+                        .post(runs::create),
+                )
+                .service(
+                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}")
+                        .get(runs::retrieve)
+                        .patch(runs::update),
+                )
+                .service(
+                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/set_output")
+                        .patch(runs::set_output),
+                )
+                .service(
+                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/append_log")
+                        .post(runs::append_log),
+                )
+                .service(
+                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/logs")
+                        .get(runs::log),
+                )
+                .service(
+                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/stream")
+                        .get(runs::stream),
+                )
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ui::serve));

@@ -195,7 +195,8 @@ pub struct Access {
     pub project: Project,
 }
 
-async fn access(req: HttpRequest, scope: &'static str) -> Result<Access> {
+/// Checks the caller reaches the project in the path with `scope`.
+pub async fn access(req: HttpRequest, scope: &'static str) -> Result<Access> {
     let reference = req.match_info().get("project_id").unwrap_or("").to_string();
     let (caller, project) = authenticate(&req, Some(reference)).await?;
     caller.require(scope)?;

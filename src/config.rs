@@ -49,6 +49,10 @@ pub struct Config {
     /// Largest accepted JSON request body, in bytes
     #[arg(long, env = "BURROW_JSON_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
     pub json_limit: usize,
+
+    /// Largest log a run may have, in bytes of entry JSON; the append that would cross it is refused
+    #[arg(long, env = "BURROW_LOG_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    pub log_max_bytes: i64,
 }
 
 #[derive(Debug, Subcommand)]

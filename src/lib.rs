@@ -5,7 +5,9 @@
 //! - `server`: starts the HTTP server; `app`: the state and the one route table.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
 //! - `auth`: keys, scopes and project access; `crypto`: hashes, tokens and signatures.
-//! - `tasks`: the rules of a task's fields; `fields`: DRF-style body validation.
+//! - `tasks`, `runs`: the rules of a task's and a run's fields; `fields`: DRF-style body
+//!   validation.
+//! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps.
 
@@ -18,7 +20,10 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod fields;
+pub mod logs;
+pub mod runs;
 pub mod server;
 pub mod tasks;
 pub mod ui;

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
+use crate::events::Events;
 
 pub async fn serve(config: Config) -> Result<()> {
     let db = Db::open(&config.data_dir)?;
@@ -24,7 +25,12 @@ pub async fn serve(config: Config) -> Result<()> {
     // Tests and scripts read this line to learn the port when --addr ends in :0.
     println!("burrow listening on http://{addr}");
     std::io::stdout().flush()?;
-    let state = web::Data::new(AppState { db, config, signer });
+    let state = web::Data::new(AppState {
+        db,
+        config,
+        signer,
+        events: Events::default(),
+    });
     HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::fields::Fields;
+use crate::runs::check_schema;
 
 pub const ORIGIN_PRODUCTS: &[&str] = &[
     "error_tracking",
@@ -52,10 +53,13 @@ impl TaskChanges {
             other => other,
         };
         let github_integration = f.integer("github_integration")?.nullable();
-        let json_schema = f
-            .any("json_schema")?
-            .nullable()
-            .map(|v| v.map(Value::to_string));
+        let json_schema = match f.any("json_schema")?.nullable() {
+            Some(Some(schema)) => {
+                check_schema(schema)?;
+                Some(Some(schema.to_string()))
+            }
+            other => other.map(|_| None),
+        };
         let assignee = f.text("assignee", Some(255), true)?.nullable();
         Ok(TaskChanges {
             title,

@@ -4,6 +4,7 @@
 pub mod health;
 pub mod keys;
 pub mod projects;
+pub mod runs;
 pub mod tasks;
 pub mod users;
 

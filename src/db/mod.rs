@@ -5,6 +5,7 @@ mod schema;
 mod writer;
 
 pub mod identity;
+pub mod logs;
 pub mod runs;
 pub mod tasks;
 

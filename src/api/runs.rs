@@ -1,0 +1,226 @@
+//! `tasks/:task_id/runs/`: list, create, retrieve, PATCH (merging), `set_output/`,
+//! `append_log/`, the NDJSON `logs` and the live `stream/`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{JsonObject, Links, Query};
+use crate::app::AppState;
+use crate::auth::{self, ReadAccess, TASK_READ, WriteAccess};
+use crate::clock;
+use crate::db::logs::Appended;
+use crate::db::{logs as db_logs, runs as db_runs, tasks as db_tasks};
+use crate::error::{Error, Result};
+use crate::logs;
+use crate::runs::{self, RunChanges};
+
+type State = web::Data<AppState>;
+type TaskPath = web::Path<(String, String)>;
+type RunPath = web::Path<(String, String, String)>;
+
+pub async fn list(
+    state: State,
+    access: ReadAccess,
+    path: TaskPath,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let page = Query::parse(&req)?.page()?;
+    let project_id = access.project.id;
+    let task_id = path.into_inner().1;
+    let (count, mut list) = state
+        .db
+        .read(move |c| {
+            let task_pk = db_tasks::pk_including_deleted(c, project_id, &task_id)?;
+            db_runs::list(c, task_pk, page.limit, page.offset)
+        })
+        .await?;
+    let links = Links::new(&state, &req);
+    list.iter_mut().for_each(|r| links.run(r));
+    Ok(page.respond(&req, &links, count, list))
+}
+
+pub async fn create(
+    state: State,
+    access: WriteAccess,
+    path: TaskPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let new = runs::parse_new(&body.0)?;
+    let project = access.project.clone();
+    let task_id = path.into_inner().1;
+    let mut run = state
+        .db
+        .write(move |c| {
+            let task = db_tasks::get(c, &project, &task_id)?;
+            let pk = db_runs::insert(c, task.pk, &new)?;
+            db_runs::by_pk(c, pk)
+        })
+        .await?;
+    Links::new(&state, &req).run(&mut run);
+    Ok(HttpResponse::Created().json(run))
+}
+
+pub async fn retrieve(
+    state: State,
+    access: ReadAccess,
+    path: RunPath,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let project_id = access.project.id;
+    let (_, task_id, run_id) = path.into_inner();
+    let mut run = state
+        .db
+        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
+        .await?;
+    Links::new(&state, &req).run(&mut run);
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// Merges `state` and `output` key by key inside the writer, so concurrent PATCHes that touch
+/// different keys all persist.
+pub async fn update(
+    state: State,
+    access: WriteAccess,
+    path: RunPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let changes = RunChanges::parse(&body.0)?;
+    let project_id = access.project.id;
+    let (_, task_id, run_id) = path.into_inner();
+    let mut run = state
+        .db
+        .write(move |c| {
+            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+            db_runs::update(c, run.pk, &changes)
+        })
+        .await?;
+    state.events.notify(run.pk);
+    Links::new(&state, &req).run(&mut run);
+    Ok(HttpResponse::Ok().json(run))
+}
+
+pub async fn set_output(
+    state: State,
+    access: WriteAccess,
+    path: RunPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let output = runs::parse_output(&body.0)?;
+    let project_id = access.project.id;
+    let (_, task_id, run_id) = path.into_inner();
+    let (run, schema) = state
+        .db
+        .read(move |c| {
+            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+            let schema = db_runs::task_schema(c, run.pk)?;
+            Ok((run, schema))
+        })
+        .await?;
+    if let Some(schema) = schema {
+        runs::validate_output(&schema, &output)?;
+    }
+    let pk = run.pk;
+    let text = output.to_string();
+    let mut run = state
+        .db
+        .write(move |c| db_runs::set_output(c, pk, &text))
+        .await?;
+    state.events.notify(pk);
+    Links::new(&state, &req).run(&mut run);
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// Answers only once the entries are committed. An append that would cross the size cap is
+/// a 413, and the first such append leaves one marker entry in the log.
+pub async fn append_log(
+    state: State,
+    access: WriteAccess,
+    path: RunPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let entries = logs::parse_entries(&body.0)?;
+    let project_id = access.project.id;
+    let cap = state.config.log_max_bytes;
+    let (_, task_id, run_id) = path.into_inner();
+    let (mut run, appended) = state
+        .db
+        .write(move |c| {
+            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+            let appended = db_logs::append(c, run.pk, &entries, cap)?;
+            Ok((run, appended))
+        })
+        .await?;
+    state.events.notify(run.pk);
+    if appended == Appended::OverCap {
+        return Err(Error::TooLarge(format!(
+            "This run's log has reached its limit of {cap} bytes."
+        )));
+    }
+    Links::new(&state, &req).run(&mut run);
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// The project a log reader may read: from a valid `?token=` (the run's `log_url`), or from
+/// the caller's key with `task:read`.
+async fn log_reader(
+    state: &State,
+    req: &HttpRequest,
+    query: &Query,
+    path: &(String, String, String),
+) -> Result<i64> {
+    match query.get("token") {
+        Some(token) => {
+            state
+                .signer
+                .verify(&Links::log_purpose(&path.2), &token, clock::unix_now())?;
+            path.0.parse().map_err(|_| Error::NotFound)
+        }
+        None => Ok(auth::access(req.clone(), TASK_READ).await?.project.id),
+    }
+}
+
+/// The log as NDJSON (`application/jsonl`); `?after=SEQ&limit=N` to tail.
+pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpResponse> {
+    let query = Query::parse(&req)?;
+    let project_id = log_reader(&state, &req, &query, &path).await?;
+    let after = query.count("after")?.unwrap_or(0);
+    let limit = query.count("limit")?;
+    let (_, task_id, run_id) = path.into_inner();
+    let run = state
+        .db
+        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/jsonl")
+        .streaming(logs::ndjson(state.clone(), run.pk, after, limit)))
+}
+
+/// Server-Sent Events; resumes after `Last-Event-ID` or `?after=`.
+pub async fn stream(state: State, path: RunPath, req: HttpRequest) -> Result<HttpResponse> {
+    let query = Query::parse(&req)?;
+    let project_id = log_reader(&state, &req, &query, &path).await?;
+    let resume = req
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let after = match resume {
+        Some(n) => n.max(0),
+        None => query.count("after")?.unwrap_or(0),
+    };
+    let (_, task_id, run_id) = path.into_inner();
+    let run = state
+        .db
+        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
+        .await?;
+    let links = Links::new(&state, &req);
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(logs::live(state.clone(), links, run.pk, after)))
+}

@@ -1,0 +1,70 @@
+//! Run logs: appending numbered entries under the size cap, and reading them in pages.
+
+use rusqlite::{Connection, params};
+
+use crate::clock;
+use crate::error::Result;
+
+/// What became of an append.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored as sequence numbers `first..=last`.
+    Stored { first: i64, last: i64 },
+    /// Refused: it would cross the run's size cap. A marker entry was written the first time.
+    OverCap,
+}
+
+/// Appends `entries` (compact JSON text) to the run's log as one contiguous batch, unless
+/// the log would grow past `cap` bytes. Runs inside the writer's transaction.
+pub fn append(conn: &Connection, run_pk: i64, entries: &[String], cap: i64) -> Result<Appended> {
+    let (count, bytes, truncated): (i64, i64, bool) = conn
+        .prepare_cached("SELECT log_count, log_bytes, log_truncated FROM task_runs WHERE pk = ?1")?
+        .query_row([run_pk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let added: i64 = entries.iter().map(|e| e.len() as i64).sum();
+    if truncated || bytes + added > cap {
+        if !truncated {
+            let marker = serde_json::json!({
+                "type": "truncated",
+                "level": "warn",
+                "message": format!(
+                    "Log truncated: this run's log reached its limit of {cap} bytes; later entries were refused."
+                ),
+                "timestamp": clock::now(),
+            })
+            .to_string();
+            insert(conn, run_pk, count + 1, &marker)?;
+            conn.prepare_cached(
+                "UPDATE task_runs SET log_count = ?1, log_truncated = 1 WHERE pk = ?2",
+            )?
+            .execute(params![count + 1, run_pk])?;
+        }
+        return Ok(Appended::OverCap);
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        insert(conn, run_pk, count + 1 + i as i64, entry)?;
+    }
+    let last = count + entries.len() as i64;
+    conn.prepare_cached("UPDATE task_runs SET log_count = ?1, log_bytes = ?2 WHERE pk = ?3")?
+        .execute(params![last, bytes + added, run_pk])?;
+    Ok(Appended::Stored {
+        first: count + 1,
+        last,
+    })
+}
+
+fn insert(conn: &Connection, run_pk: i64, seq: i64, entry: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO log_entries (run_pk, seq, entry) VALUES (?1, ?2, ?3)")?
+        .execute(params![run_pk, seq, entry])?;
+    Ok(())
+}
+
+/// Up to `limit` entries after sequence number `after`, in order.
+pub fn page(conn: &Connection, run_pk: i64, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, entry FROM log_entries WHERE run_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![run_pk, after, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,168 @@
+//! Run logs on the wire: checking an append's entries, the NDJSON log read in pages (never
+//! whole in memory), and the live Server-Sent Events stream that resumes by sequence number.
+
+use std::time::Duration;
+
+use actix_web::web::{Bytes, Data};
+use futures_util::Stream;
+use futures_util::stream;
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use crate::api::Links;
+use crate::app::AppState;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::fields::{Fields, not_a_dict};
+use crate::runs::is_terminal;
+
+/// Entries read from the database at a time, for both the NDJSON log and the stream.
+const PAGE: i64 = 1000;
+/// How often an idle stream sends a comment so proxies keep the connection open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The entries of an `append_log` body, each as compact JSON text.
+pub fn parse_entries(body: &Map<String, Value>) -> Result<Vec<String>> {
+    let items = Fields::new(body).list("entries")?.required()?;
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "entries",
+            "blank",
+            "This list may not be empty.",
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Object(_) => Ok(item.to_string()),
+            other => Err(not_a_dict(format!("entries__{i}"), other)),
+        })
+        .collect()
+}
+
+/// The log after `after`, at most `limit` entries, as NDJSON chunks of one page each.
+pub fn ndjson(
+    state: Data<AppState>,
+    run_pk: i64,
+    after: i64,
+    limit: Option<i64>,
+) -> impl Stream<Item = Result<Bytes>> {
+    let remaining = limit.unwrap_or(i64::MAX);
+    stream::try_unfold((after, remaining), move |(after, remaining)| {
+        let state = state.clone();
+        async move {
+            if remaining <= 0 {
+                return Ok(None);
+            }
+            let take = remaining.min(PAGE);
+            let rows = state
+                .db
+                .read(move |c| db::logs::page(c, run_pk, after, take))
+                .await?;
+            let Some((last, _)) = rows.last() else {
+                return Ok(None);
+            };
+            let last = *last;
+            let mut chunk = String::with_capacity(rows.iter().map(|(_, e)| e.len() + 1).sum());
+            for (_, entry) in &rows {
+                chunk.push_str(entry);
+                chunk.push('\n');
+            }
+            Ok(Some((
+                Bytes::from(chunk),
+                (last, remaining - rows.len() as i64),
+            )))
+        }
+    })
+}
+
+/// The state of one live stream.
+struct Live {
+    state: Data<AppState>,
+    links: Links,
+    run_pk: i64,
+    after: i64,
+    changes: watch::Receiver<u64>,
+    last_run: Option<String>,
+    done: bool,
+}
+
+/// Server-Sent Events for a run: each log entry after `after` as a message whose `id` is its
+/// sequence number, run changes as `run` events, and an `end` event once the run has
+/// finished and every entry was sent.
+pub fn live(
+    state: Data<AppState>,
+    links: Links,
+    run_pk: i64,
+    after: i64,
+) -> impl Stream<Item = Result<Bytes>> {
+    let changes = state.events.subscribe(run_pk);
+    let live = Live {
+        state,
+        links,
+        run_pk,
+        after,
+        changes,
+        last_run: None,
+        done: false,
+    };
+    stream::try_unfold(live, |mut live| async move {
+        match live.next_chunk().await? {
+            Some(chunk) => Ok(Some((chunk, live))),
+            None => Ok(None),
+        }
+    })
+}
+
+impl Live {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            // Mark the current version seen before reading, so a change committed after
+            // the read wakes the wait below.
+            self.changes.borrow_and_update();
+            let (run_pk, after) = (self.run_pk, self.after);
+            let (rows, mut run) = self
+                .state
+                .db
+                .read(move |c| {
+                    Ok((
+                        db::logs::page(c, run_pk, after, PAGE)?,
+                        db::runs::by_pk(c, run_pk)?,
+                    ))
+                })
+                .await?;
+            let mut out = String::new();
+            for (seq, entry) in &rows {
+                out.push_str(&format!("id: {seq}\ndata: {entry}\n\n"));
+                self.after = *seq;
+            }
+            let signature = format!("{}|{}", run.updated_at, run.status);
+            if self.last_run.as_deref() != Some(signature.as_str()) {
+                self.links.run(&mut run);
+                let json = serde_json::to_string(&run).map_err(Error::internal)?;
+                out.push_str(&format!("event: run\ndata: {json}\n\n"));
+                self.last_run = Some(signature);
+            }
+            let more = rows.len() as i64 == PAGE;
+            if !more && is_terminal(&run.status) {
+                out.push_str(&format!(
+                    "event: end\ndata: {{\"status\":\"{}\",\"last_event_id\":{}}}\n\n",
+                    run.status, self.after
+                ));
+                self.done = true;
+            }
+            if !out.is_empty() {
+                return Ok(Some(Bytes::from(out)));
+            }
+            match tokio::time::timeout(KEEP_ALIVE, self.changes.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => return Ok(None),
+                Err(_) => return Ok(Some(Bytes::from_static(b": keep-alive\n\n"))),
+            }
+        }
+    }
+}

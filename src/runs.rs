@@ -1,0 +1,226 @@
+//! The rules of a run: which fields a request may set, how `state` and `output` merge key by
+//! key, when `completed_at` is set, and checking output against the task's JSON Schema.
+
+use serde_json::{Map, Value};
+
+use crate::db::runs::NewRun;
+use crate::error::{Error, Result};
+use crate::fields::{Fields, not_a_dict};
+
+pub const STATUSES: &[&str] = &[
+    "not_started",
+    "queued",
+    "in_progress",
+    "completed",
+    "failed",
+    "cancelled",
+];
+pub const TERMINAL: &[&str] = &["completed", "failed", "cancelled"];
+pub const ENVIRONMENTS: &[&str] = &["local", "cloud"];
+
+pub fn is_terminal(status: &str) -> bool {
+    TERMINAL.contains(&status)
+}
+
+/// Validated changes to a run. `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct RunChanges {
+    pub status: Option<String>,
+    pub stage: Option<Option<String>>,
+    pub branch: Option<Option<String>>,
+    pub error_message: Option<Option<String>>,
+    /// Merged into the stored output when both are objects; otherwise replaces it.
+    pub output: Option<Value>,
+    /// Merged key by key into the stored state.
+    pub state: Option<Map<String, Value>>,
+    pub state_remove_keys: Vec<String>,
+}
+
+impl RunChanges {
+    pub fn parse(body: &Map<String, Value>) -> Result<RunChanges> {
+        let f = Fields::new(body);
+        let status = f.choice("status", STATUSES)?.optional()?;
+        let stage = f.text("stage", Some(100), false)?.nullable();
+        let branch = f.text("branch", Some(255), false)?.nullable();
+        let error_message = f.text("error_message", None, true)?.nullable();
+        let output = f
+            .any("output")?
+            .nullable()
+            .map(|v| v.cloned().unwrap_or(Value::Null));
+        let state = f.object("state")?.optional()?.cloned();
+        let mut state_remove_keys = Vec::new();
+        if let Some(items) = f.list("state_remove_keys")?.optional()? {
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(k) => state_remove_keys.push(k.to_string()),
+                    None => {
+                        return Err(Error::invalid(
+                            format!("state_remove_keys__{i}"),
+                            "invalid_input",
+                            "Not a valid string.",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(RunChanges {
+            status,
+            stage,
+            branch,
+            error_message,
+            output,
+            state,
+            state_remove_keys,
+        })
+    }
+
+    /// The stored state (JSON text) after this change: merged, then keys removed.
+    pub fn merged_state(&self, stored: &str) -> String {
+        if self.state.is_none() && self.state_remove_keys.is_empty() {
+            return stored.to_string();
+        }
+        let mut state = match serde_json::from_str::<Value>(stored) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        if let Some(patch) = &self.state {
+            for (k, v) in patch {
+                state.insert(k.clone(), v.clone());
+            }
+        }
+        for k in &self.state_remove_keys {
+            state.shift_remove(k);
+        }
+        Value::Object(state).to_string()
+    }
+
+    /// The stored output (JSON text or NULL) after this change.
+    pub fn merged_output(&self, stored: Option<&str>) -> Option<String> {
+        let Some(given) = &self.output else {
+            return stored.map(str::to_string);
+        };
+        match (
+            given,
+            stored.and_then(|s| serde_json::from_str::<Value>(s).ok()),
+        ) {
+            (Value::Null, _) => None,
+            (Value::Object(patch), Some(Value::Object(mut out))) => {
+                for (k, v) in patch {
+                    out.insert(k.clone(), v.clone());
+                }
+                Some(Value::Object(out).to_string())
+            }
+            (other, _) => Some(other.to_string()),
+        }
+    }
+}
+
+/// The fields of `POST runs/`: all optional.
+pub fn parse_new(body: &Map<String, Value>) -> Result<NewRun> {
+    let f = Fields::new(body);
+    let status = f.choice("status", STATUSES)?.optional()?;
+    let environment = f.choice("environment", ENVIRONMENTS)?.optional()?;
+    let stage = f.text("stage", Some(100), false)?.nullable().flatten();
+    let branch = f.text("branch", Some(255), false)?.nullable().flatten();
+    let error_message = f.text("error_message", None, true)?.nullable().flatten();
+    let output = f.any("output")?.nullable().flatten().map(Value::to_string);
+    let state = f
+        .object("state")?
+        .optional()?
+        .map(|m| Value::Object(m.clone()).to_string());
+    Ok(NewRun {
+        status: status.unwrap_or_else(|| "not_started".into()),
+        environment: environment.unwrap_or_else(|| "cloud".into()),
+        stage,
+        branch,
+        error_message,
+        output,
+        state,
+    })
+}
+
+/// The body of `set_output/`: `{"output": {...}}`, a missing output being `{}`.
+pub fn parse_output(body: &Map<String, Value>) -> Result<Value> {
+    match body.get("output") {
+        None => Ok(Value::Object(Map::new())),
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(other) => Err(not_a_dict("output", other)),
+    }
+}
+
+/// Checks a task's `json_schema` is itself a usable JSON Schema.
+pub fn check_schema(schema: &Value) -> Result<()> {
+    jsonschema::validator_for(schema).map(|_| ()).map_err(|e| {
+        Error::invalid(
+            "json_schema",
+            "invalid_input",
+            format!("Not a valid JSON Schema: {e}"),
+        )
+    })
+}
+
+/// Checks `output` against the task's schema; the error names the first violation.
+pub fn validate_output(schema_text: &str, output: &Value) -> Result<()> {
+    let schema: Value = serde_json::from_str(schema_text).map_err(Error::internal)?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| {
+        Error::invalid(
+            "output",
+            "invalid_input",
+            format!("The task's json_schema is not usable: {e}"),
+        )
+    })?;
+    if let Some(err) = validator.iter_errors(output).next() {
+        let path = err.instance_path().to_string();
+        let attr = std::iter::once("output".to_string())
+            .chain(
+                path.split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            )
+            .collect::<Vec<_>>()
+            .join("__");
+        return Err(Error::invalid(attr, "invalid_input", err.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn changes(v: Value) -> RunChanges {
+        RunChanges::parse(v.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn state_merges_key_by_key_and_removes_keys() {
+        let c = changes(json!({"state": {"b": 2, "c": 3}, "state_remove_keys": ["a"]}));
+        assert_eq!(c.merged_state(r#"{"a":1,"b":1}"#), r#"{"b":2,"c":3}"#);
+    }
+
+    #[test]
+    fn output_merges_objects_and_replaces_others() {
+        let c = changes(json!({"output": {"y": 2}}));
+        assert_eq!(
+            c.merged_output(Some(r#"{"x":1}"#)).unwrap(),
+            r#"{"x":1,"y":2}"#
+        );
+        assert_eq!(c.merged_output(None).unwrap(), r#"{"y":2}"#);
+        let c = changes(json!({"output": null}));
+        assert_eq!(c.merged_output(Some(r#"{"x":1}"#)), None);
+        let c = changes(json!({}));
+        assert_eq!(c.merged_output(Some("5")).unwrap(), "5");
+    }
+
+    #[test]
+    fn output_violations_name_the_field() {
+        let schema = r#"{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}"#;
+        assert!(validate_output(schema, &json!({"n": 1})).is_ok());
+        let err = validate_output(schema, &json!({"n": "x"})).unwrap_err();
+        match err {
+            Error::Invalid { attr, .. } => assert_eq!(attr.as_deref(), Some("output__n")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
