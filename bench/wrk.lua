@@ -1,0 +1,41 @@
+-- Drives one Burrow workload for wrk. Environment: KEY (API key), METHOD, BODY_FILE (a file
+-- holding the request body), and for random reads PATHS_FILE (one path per line).
+local key = os.getenv("KEY")
+local method = os.getenv("METHOD") or "GET"
+local body = nil
+local paths = nil
+
+local function read_file(name)
+  local f = assert(io.open(name, "r"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+if os.getenv("BODY_FILE") then body = read_file(os.getenv("BODY_FILE")) end
+if os.getenv("PATHS_FILE") then
+  paths = {}
+  for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
+end
+
+local headers = { ["Content-Type"] = "application/json" }
+if key then headers["Authorization"] = "Bearer " .. key end
+
+init = function(args)
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+end
+
+request = function()
+  local path = wrk.path
+  if paths then path = paths[math.random(#paths)] end
+  return wrk.format(method, path, headers, body)
+end
+
+done = function(summary, latency, requests)
+  local secs = summary.duration / 1e6
+  local non2xx = summary.errors.status
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f requests=%d non2xx=%d errors=%d\n",
+    summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.requests, non2xx, errors))
+end
