@@ -113,6 +113,21 @@ CREATE TABLE log_entries (
     UNIQUE (run_pk, seq)
 );
 
+-- Direct uploads handed out by prepare_upload/ and not yet finalized.
+CREATE TABLE artifact_uploads (
+    id              TEXT PRIMARY KEY,
+    run_pk          INTEGER NOT NULL REFERENCES task_runs(pk),
+    name            TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    size            INTEGER NOT NULL,       -- declared size in bytes
+    storage_path    TEXT NOT NULL UNIQUE,
+    expires_at      INTEGER NOT NULL,       -- Unix seconds
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX artifact_uploads_run ON artifact_uploads(run_pk);
+
 -- Server-side secrets (the signing key for expiring URLs), made once per database.
 CREATE TABLE secrets (
     name    TEXT PRIMARY KEY,

@@ -2,7 +2,8 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, health, keys, projects, runs, tasks, users};
+use crate::api::{self, artifacts, health, keys, projects, runs, tasks, users};
+use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
@@ -15,6 +16,7 @@ pub struct AppState {
     pub config: Config,
     pub signer: Signer,
     pub events: Events,
+    pub store: Store,
 }
 
 /// A resource that answers other methods with a JSON 405.
@@ -24,7 +26,18 @@ fn resource(path: &str) -> Resource {
 
 /// The route table. Paths are matched after trailing slashes are trimmed, so each answers
 /// with and without one.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
+    // Inline artifacts travel base64-encoded inside JSON: allow for that on their route.
+    let artifact_body = (config.artifact_max_bytes as usize)
+        .saturating_mul(4)
+        .saturating_div(3)
+        .saturating_add(1 << 20)
+        .max(config.json_limit);
+    let run = |tail: &str| {
+        resource(&format!(
+            "/projects/{{project_id}}/tasks/{{task_id}}/runs/{{run_id}}{tail}"
+        ))
+    };
     cfg.service(resource("/_health").get(health::health))
         .service(
             web::scope("/api")
@@ -59,27 +72,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(runs::list)
                         .post(runs::create),
                 )
+                .service(run("").get(runs::retrieve).patch(runs::update))
+                .service(run("/set_output").patch(runs::set_output))
+                .service(run("/append_log").post(runs::append_log))
+                .service(run("/logs").get(runs::log))
+                .service(run("/stream").get(runs::stream))
                 .service(
-                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}")
-                        .get(runs::retrieve)
-                        .patch(runs::update),
+                    run("/artifacts")
+                        .app_data(web::PayloadConfig::new(artifact_body))
+                        .post(artifacts::upload),
                 )
-                .service(
-                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/set_output")
-                        .patch(runs::set_output),
-                )
-                .service(
-                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/append_log")
-                        .post(runs::append_log),
-                )
-                .service(
-                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/logs")
-                        .get(runs::log),
-                )
-                .service(
-                    resource("/projects/{project_id}/tasks/{task_id}/runs/{run_id}/stream")
-                        .get(runs::stream),
-                )
+                .service(run("/artifacts/presign").post(artifacts::presign))
+                .service(run("/artifacts/download").post(artifacts::download))
+                .service(run("/artifacts/prepare_upload").post(artifacts::prepare_upload))
+                .service(run("/artifacts/finalize_upload").post(artifacts::finalize_upload))
+                .service(resource("/artifact_uploads").post(artifacts::receive_upload))
+                .service(resource("/artifact_downloads").get(artifacts::signed_download))
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ui::serve));

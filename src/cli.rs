@@ -3,8 +3,12 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::artifacts::{self, Store};
 use crate::auth::valid_scope;
-use crate::config::{Config, IntegrationCommand, KeyCommand, ProjectCommand, UserCommand};
+use crate::clock;
+use crate::config::{
+    Config, IntegrationCommand, KeyCommand, ProjectCommand, StorageCommand, UserCommand,
+};
 use crate::crypto;
 use crate::db::{self, identity};
 use crate::error::{Error, Result};
@@ -149,6 +153,48 @@ pub fn integration(config: &Config, cmd: IntegrationCommand) -> Result<()> {
         identity::create_integration(c, project, &account)
     })?;
     println!("{id}");
+    Ok(())
+}
+
+pub fn storage(config: &Config, cmd: StorageCommand) -> Result<()> {
+    let StorageCommand::Check = cmd;
+    let store = Store::from_config(config)?;
+    println!("checking {}", store.describe());
+    let steps = actix_web::rt::System::new().block_on(artifacts::check::check(&store))?;
+    for s in steps {
+        println!("ok: {s}");
+    }
+    println!("the artifact store works");
+    Ok(())
+}
+
+/// Objects younger than this are never collected: an inline upload writes its objects just
+/// before its manifest entry commits.
+const GC_GRACE_SECS: i64 = 3600;
+
+pub fn gc(config: &Config, dry_run: bool) -> Result<()> {
+    let store = Store::from_config(config)?;
+    let now = clock::unix_now();
+    let referenced = with_db(config, |c| {
+        db::artifacts::drop_expired(c, now)?;
+        db::artifacts::referenced(c, now)
+    })?;
+    let collected = actix_web::rt::System::new().block_on(artifacts::check::collect(
+        &store,
+        &referenced,
+        GC_GRACE_SECS,
+        dry_run,
+    ))?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for (path, size) in &collected.removed {
+        println!("{verb} {path} ({size} bytes)");
+    }
+    let bytes: u64 = collected.removed.iter().map(|(_, s)| s).sum();
+    println!(
+        "{verb} {} objects ({bytes} bytes); kept {}",
+        collected.removed.len(),
+        collected.kept
+    );
     Ok(())
 }
 

@@ -50,6 +50,35 @@ pub struct Config {
     #[arg(long, env = "BURROW_JSON_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
     pub json_limit: usize,
 
+    /// Where artifacts are stored: a folder, or s3://bucket/prefix (default: artifacts/ in the data folder)
+    #[arg(long, env = "BURROW_ARTIFACTS", global = true)]
+    pub artifacts: Option<String>,
+
+    /// S3 endpoint URL, for MinIO, Ceph, R2 and other S3-compatible stores (default: AWS)
+    #[arg(long, env = "BURROW_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+
+    /// S3 region
+    #[arg(
+        long,
+        env = "BURROW_S3_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub s3_region: String,
+
+    /// Address S3 buckets by path (endpoint/bucket/key) instead of by virtual host
+    #[arg(long, env = "BURROW_S3_PATH_STYLE", global = true)]
+    pub s3_path_style: bool,
+
+    /// Allow a plain-HTTP S3 endpoint
+    #[arg(long, env = "BURROW_S3_ALLOW_HTTP", global = true)]
+    pub s3_allow_http: bool,
+
+    /// Largest artifact, in bytes
+    #[arg(long, env = "BURROW_ARTIFACT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
+    pub artifact_max_bytes: u64,
+
     /// Largest log a run may have, in bytes of entry JSON; the append that would cross it is refused
     #[arg(long, env = "BURROW_LOG_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub log_max_bytes: i64,
@@ -71,6 +100,21 @@ pub enum Command {
     /// Manage GitHub integrations that tasks can refer to
     #[command(subcommand)]
     Integration(IntegrationCommand),
+    /// Check the artifact store
+    #[command(subcommand)]
+    Storage(StorageCommand),
+    /// Delete stored artifacts that no run's manifest refers to, and report them
+    Gc {
+        /// Only report what would be deleted
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Write, read, list and delete a probe object, and say exactly what failed
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

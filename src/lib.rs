@@ -7,12 +7,14 @@
 //! - `auth`: keys, scopes and project access; `crypto`: hashes, tokens and signatures.
 //! - `tasks`, `runs`: the rules of a task's and a run's fields; `fields`: DRF-style body
 //!   validation.
+//! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps.
 
 pub mod api;
 pub mod app;
+pub mod artifacts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -41,6 +43,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Project(cmd) => cli::project(&config, cmd),
         Command::Key(cmd) => cli::key(&config, cmd),
         Command::Integration(cmd) => cli::integration(&config, cmd),
+        Command::Storage(cmd) => cli::storage(&config, cmd),
+        Command::Gc { dry_run } => cli::gc(&config, dry_run),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Thin HTTP handlers, one file per resource, and what they share: the JSON body reader,
 //! query parameters, paging, and absolute links.
 
+pub mod artifacts;
 pub mod health;
 pub mod keys;
 pub mod projects;
@@ -10,7 +11,7 @@ pub mod users;
 
 mod body;
 mod links;
-mod query;
+pub mod query;
 
 pub use body::JsonObject;
 pub use links::Links;

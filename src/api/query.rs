@@ -120,7 +120,7 @@ impl Page {
 }
 
 /// Percent-encodes a query component.
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {

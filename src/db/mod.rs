@@ -4,6 +4,7 @@
 mod schema;
 mod writer;
 
+pub mod artifacts;
 pub mod identity;
 pub mod logs;
 pub mod runs;

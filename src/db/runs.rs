@@ -200,3 +200,16 @@ pub fn task_schema(conn: &Connection, run_pk: i64) -> Result<Option<String>> {
         )?
         .query_row([run_pk], |r| r.get(0))?)
 }
+
+/// A run by its UUID alone, for links that carry their own signature.
+pub fn by_id(conn: &Connection, id: &str) -> Result<Run> {
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM task_runs r JOIN tasks t ON t.pk = r.task_pk WHERE r.id = ?1"
+    );
+    let run = conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| run_at(r, 0))
+        .optional()?
+        .flatten();
+    run.ok_or(Error::NotFound)
+}

@@ -1,0 +1,111 @@
+//! `burrow storage check` and `burrow gc`: probing the artifact store, and removing objects
+//! no manifest refers to.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+
+use super::{ROOT, Store};
+
+/// Writes, reads, lists and deletes a probe object; says which step failed and why.
+pub async fn check(store: &Store) -> Result<Vec<String>> {
+    let probe = format!("burrow-probe/{}", uuid::Uuid::new_v4());
+    let body = format!("burrow storage check {probe}").into_bytes();
+    let mut done = Vec::new();
+    store
+        .put(&probe, body.clone())
+        .await
+        .map_err(|e| step("write", e))?;
+    done.push(format!("wrote {probe}"));
+    let read = store.get_bytes(&probe).await.map_err(|e| step("read", e))?;
+    if read != body {
+        return Err(Error::Internal(
+            "read: the probe object came back with different bytes".into(),
+        ));
+    }
+    done.push("read it back".into());
+    let listed = store
+        .list("burrow-probe")
+        .await
+        .map_err(|e| step("list", e))?;
+    if !listed.iter().any(|(path, _)| *path == probe) {
+        return Err(Error::Internal(
+            "list: the probe object is missing from the listing".into(),
+        ));
+    }
+    done.push("listed it".into());
+    store.delete(&probe).await.map_err(|e| step("delete", e))?;
+    if store
+        .size(&probe)
+        .await
+        .map_err(|e| step("delete", e))?
+        .is_some()
+    {
+        return Err(Error::Internal(
+            "delete: the probe object is still there".into(),
+        ));
+    }
+    done.push("deleted it".into());
+    Ok(done)
+}
+
+/// Names the step and the likely cause of a storage error.
+fn step(what: &str, e: Error) -> Error {
+    let text = match &e {
+        Error::NotFound => "not found".to_string(),
+        other => other.to_string(),
+    };
+    let lower = text.to_lowercase();
+    let cause = if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
+        "the bucket does not exist"
+    } else if lower.contains("signaturedoesnotmatch") {
+        "signature mismatch: the secret key is wrong"
+    } else if lower.contains("invalidaccesskeyid") {
+        "the access key id is unknown to the store"
+    } else if lower.contains("accessdenied") || lower.contains("403") || lower.contains("forbidden")
+    {
+        "access denied: the credentials may not do this"
+    } else if lower.contains("dns")
+        || lower.contains("connect")
+        || lower.contains("refused")
+        || lower.contains("timed out")
+    {
+        "cannot reach the endpoint"
+    } else if lower.contains("permission denied") {
+        "the folder is not writable"
+    } else {
+        "unexpected error"
+    };
+    Error::Internal(format!("{what} failed: {cause} ({text})"))
+}
+
+/// What a collection removed (or would remove).
+pub struct Collected {
+    pub removed: Vec<(String, u64)>,
+    pub kept: usize,
+}
+
+/// Deletes objects under `tasks/artifacts/` that no manifest or live upload refers to.
+/// Objects younger than `grace_secs` are kept: an inline upload stores its objects just
+/// before its manifest entry commits.
+pub async fn collect(
+    store: &Store,
+    referenced: &HashSet<String>,
+    grace_secs: i64,
+    dry_run: bool,
+) -> Result<Collected> {
+    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(grace_secs);
+    let mut removed = Vec::new();
+    let mut kept = 0;
+    for (path, meta) in store.list(ROOT).await? {
+        if referenced.contains(&path) || meta.last_modified > cutoff {
+            kept += 1;
+            continue;
+        }
+        if !dry_run {
+            store.delete(&path).await?;
+        }
+        removed.push((path, meta.size));
+    }
+    Ok(Collected { removed, kept })
+}

@@ -1,0 +1,224 @@
+//! The artifact store, through `object_store`: a local folder by default, or any
+//! S3-compatible bucket. Keys are the contract's `storage_path`s under an optional prefix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::signer::Signer;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Where artifacts live.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    /// Set when the store is S3, for presigned URLs.
+    s3: Option<Arc<AmazonS3>>,
+    prefix: String,
+    describe: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe)
+    }
+}
+
+impl Store {
+    /// The store the configuration names. Credentials for S3 come from the standard `AWS_*`
+    /// variables and are never logged.
+    pub fn from_config(config: &Config) -> Result<Store> {
+        let setting = config.artifacts.clone().unwrap_or_default();
+        if let Some(rest) = setting.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(Error::Internal(
+                    "--artifacts s3://BUCKET/PREFIX needs a bucket name".into(),
+                ));
+            }
+            let mut builder = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_region(&config.s3_region)
+                .with_allow_http(config.s3_allow_http)
+                .with_virtual_hosted_style_request(!config.s3_path_style);
+            if let Some(endpoint) = &config.s3_endpoint {
+                builder = builder.with_endpoint(endpoint);
+            }
+            let s3 = Arc::new(
+                builder
+                    .build()
+                    .map_err(|e| Error::Internal(format!("S3 artifact store: {}", explain(&e))))?,
+            );
+            let endpoint = config.s3_endpoint.as_deref().unwrap_or("AWS");
+            Ok(Store {
+                inner: s3.clone(),
+                s3: Some(s3),
+                prefix: prefix.trim_matches('/').to_string(),
+                describe: format!("s3://{bucket}/{} at {endpoint}", prefix.trim_matches('/')),
+            })
+        } else {
+            let root = if setting.is_empty() {
+                config.data_dir.join("artifacts")
+            } else {
+                setting.into()
+            };
+            std::fs::create_dir_all(&root).map_err(|e| {
+                Error::Internal(format!(
+                    "cannot create the artifact folder {}: {e}",
+                    root.display()
+                ))
+            })?;
+            let local = LocalFileSystem::new_with_prefix(&root)
+                .map_err(|e| Error::Internal(format!("artifact folder {}: {e}", root.display())))?;
+            Ok(Store {
+                inner: Arc::new(local),
+                s3: None,
+                prefix: String::new(),
+                describe: format!("folder {}", root.display()),
+            })
+        }
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    pub fn is_s3(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    fn key(&self, storage_path: &str) -> Path {
+        if self.prefix.is_empty() {
+            Path::from(storage_path)
+        } else {
+            Path::from(format!("{}/{storage_path}", self.prefix))
+        }
+    }
+
+    /// The storage path of a key listed from the store.
+    fn storage_path(&self, key: &Path) -> String {
+        let key = key.as_ref();
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            key.strip_prefix(&format!("{}/", self.prefix))
+                .unwrap_or(key)
+                .to_string()
+        }
+    }
+
+    pub async fn put(&self, storage_path: &str, bytes: Vec<u8>) -> Result<()> {
+        self.inner
+            .put(&self.key(storage_path), PutPayload::from(bytes))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Starts a streamed upload; the caller writes chunks and finishes or aborts it.
+    pub async fn upload(&self, storage_path: &str) -> Result<WriteMultipart> {
+        let upload = self
+            .inner
+            .put_multipart(&self.key(storage_path))
+            .await
+            .map_err(store_error)?;
+        Ok(WriteMultipart::new(upload))
+    }
+
+    /// The object's bytes as a stream, and its size.
+    pub async fn get(
+        &self,
+        storage_path: &str,
+    ) -> Result<(u64, BoxStream<'static, Result<actix_web::web::Bytes>>)> {
+        let got = self
+            .inner
+            .get(&self.key(storage_path))
+            .await
+            .map_err(store_error)?;
+        let size = got.meta.size;
+        let stream = got.into_stream().map(|r| r.map_err(store_error)).boxed();
+        Ok((size, stream))
+    }
+
+    pub async fn get_bytes(&self, storage_path: &str) -> Result<Vec<u8>> {
+        let got = self
+            .inner
+            .get(&self.key(storage_path))
+            .await
+            .map_err(store_error)?;
+        Ok(got.bytes().await.map_err(store_error)?.to_vec())
+    }
+
+    /// The object's size, or `None` when there is no such object.
+    pub async fn size(&self, storage_path: &str) -> Result<Option<u64>> {
+        match self.inner.head(&self.key(storage_path)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    pub async fn delete(&self, storage_path: &str) -> Result<()> {
+        match self.inner.delete(&self.key(storage_path)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Every object under `under` (a storage path prefix), with its metadata.
+    pub async fn list(&self, under: &str) -> Result<Vec<(String, ObjectMeta)>> {
+        let prefix = self.key(under);
+        let mut listed = self.inner.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(store_error)?;
+            out.push((self.storage_path(&meta.location), meta));
+        }
+        Ok(out)
+    }
+
+    /// A presigned S3 GET valid for `ttl`; `None` when the store is not S3.
+    pub async fn presigned_get(&self, storage_path: &str, ttl: Duration) -> Result<Option<String>> {
+        let Some(s3) = &self.s3 else {
+            return Ok(None);
+        };
+        let url = s3
+            .signed_url(
+                object_store::signer::Method::GET,
+                &self.key(storage_path),
+                ttl,
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(Some(url.to_string()))
+    }
+}
+
+fn store_error(e: object_store::Error) -> Error {
+    match e {
+        object_store::Error::NotFound { .. } => Error::NotFound,
+        other => Error::Internal(format!("artifact store: {}", explain(&other))),
+    }
+}
+
+/// The error with its whole chain of causes, so a storage problem says what went wrong.
+pub fn explain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
