@@ -171,3 +171,28 @@ fn who_you_are_is_checked_before_what_you_sent() {
     let r = s.send_raw(&write, Method::POST, tasks, big);
     assert_error(r, 413, "invalid_request", "too_large", None);
 }
+
+#[test]
+fn links_use_the_public_url_when_one_is_set() {
+    let s = Server::start_with(&["--public-url", "https://burrow.example.com/"]);
+    let key = s.key("task:write");
+    let id = s.task(&key, &task_body(json!({})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.task(&key, &task_body(json!({})));
+    let list = expect_json(s.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
+    let next = list["next"].as_str().unwrap();
+    assert!(
+        next.starts_with("https://burrow.example.com/api/projects/1/tasks"),
+        "{next}"
+    );
+    let run = s.post(
+        &key,
+        &format!("/api/projects/1/tasks/{id}/run/"),
+        &json!({}),
+    );
+    let log_url = expect_json(run, 200)["latest_run"]["log_url"].clone();
+    let prefix = format!("https://burrow.example.com/api/projects/1/tasks/{id}/runs/");
+    assert!(log_url.as_str().unwrap().starts_with(&prefix), "{log_url}");
+}

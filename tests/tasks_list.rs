@@ -241,11 +241,19 @@ fn pages_with_absolute_links() {
     assert_eq!(link(&s, &middle["previous"]), (10, 10));
     assert_eq!(link(&s, &page("limit=10&offset=5")["previous"]), (10, 0));
 
-    // A limit above 1000 is clamped to 1000.
-    let all = page("limit=5000&offset=1");
-    assert_eq!(all["results"].as_array().unwrap().len(), 100);
-    assert_eq!(link(&s, &all["previous"]), (1000, 0));
-    assert!(all["next"].is_null());
+    // A limit above 1000 is clamped to 1000, however large.
+    for limit in ["5000", "99999999999999999999"] {
+        let all = page(&format!("limit={limit}&offset=1"));
+        assert_eq!(
+            all["results"].as_array().unwrap().len(),
+            100,
+            "limit={limit}"
+        );
+        assert_eq!(link(&s, &all["previous"]), (1000, 0), "limit={limit}");
+        assert!(all["next"].is_null());
+    }
+    let far = page("offset=99999999999999999999");
+    assert!(far["results"].as_array().unwrap().is_empty() && far["next"].is_null());
     let past = page("offset=500");
     assert_eq!(past["count"], 101);
     assert!(past["results"].as_array().unwrap().is_empty());
