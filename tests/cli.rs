@@ -110,6 +110,20 @@ fn keys_are_created_listed_and_revoked_beside_a_running_server() {
     assert_eq!(row[1..4], ["laptop", "task:write", "all"], "{list}");
     assert_eq!(row.last(), Some(&"active"));
     let id = s.key_id(email, "laptop");
+    // Its last use shows up too (recorded in the background, so allow it a moment).
+    let used = (0..50).any(|_| {
+        let list = s.cli_ok(&["key", "list", "--email", email]);
+        let row: Vec<String> = list
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        row[5] != "never"
+    });
+    assert!(used, "key list shows when the key was last used");
 
     let revoked = s.cli_ok(&["key", "revoke", "--id", &id]);
     assert!(revoked.contains(&id), "{revoked}");
