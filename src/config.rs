@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
@@ -14,6 +15,36 @@ pub struct Cli {
     pub config: Config,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the process's arguments. `--help` and `--version` print and exit; a mistake
+    /// prints one line on stderr and exits 2 (clap's own message adds usage and tips on
+    /// further lines, and scripts read the first line only).
+    pub fn parse_or_exit() -> Cli {
+        match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) if !e.use_stderr() => e.exit(),
+            Err(e) => {
+                eprintln!("{}", one_line(&e));
+                std::process::exit(e.exit_code());
+            }
+        }
+    }
+}
+
+/// The error itself from clap's message (its first paragraph), joined onto one line.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let usage = text.lines().find_map(|l| l.strip_prefix("Usage: "));
+        return format!(
+            "error: a command is missing: {}",
+            usage.unwrap_or("see --help")
+        );
+    }
+    let first = text.split("\n\n").next().unwrap_or(&text);
+    first.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Settings shared by every command. They are global, so `burrow --addr X` and

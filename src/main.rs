@@ -3,11 +3,10 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = burrow::config::Cli::parse();
+    let cli = burrow::config::Cli::parse_or_exit();
     let filter = match EnvFilter::try_new(&cli.config.log) {
         Ok(f) => f,
         Err(e) => {

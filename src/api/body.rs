@@ -1,5 +1,6 @@
 //! The JSON request body: read under the configured size limit, parsed, and required to be
-//! an object. Errors come in the contract's shape (400 `parse_error`, 413 `too_large`).
+//! an object. Errors come in the contract's shape (400 `parse_error`, 413 `too_large`), but
+//! only when the handler asks for the object, after its access checks.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,15 +15,25 @@ use crate::error::{Error, Result};
 use crate::fields::type_name;
 
 /// A request body that is a JSON object. An empty body reads as `{}`.
-pub struct JsonObject(pub Map<String, Value>);
+///
+/// Extracting it never fails: actix polls a handler's extractors together, so a body error
+/// would otherwise win the race against the key lookup and answer an unknown key, a missing
+/// scope or an unreachable project with a 400 or 413. As in DRF, the caller is judged first;
+/// the handler then takes the body with `object()`.
+pub struct JsonObject(Result<Map<String, Value>>);
 
 impl JsonObject {
-    pub fn parse(bytes: &[u8]) -> Result<JsonObject> {
+    /// The object, or the error the body earned.
+    pub fn object(self) -> Result<Map<String, Value>> {
+        self.0
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Map<String, Value>> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonObject(Map::new()));
+            return Ok(Map::new());
         }
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(map)) => Ok(JsonObject(map)),
+            Ok(Value::Object(map)) => Ok(map),
             Ok(other) => Err(Error::body(
                 "not_a_dict",
                 format!(
@@ -45,7 +56,7 @@ impl FromRequest for JsonObject {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes
+            let object = bytes
                 .await
                 .map_err(|e| match e.as_error::<PayloadError>() {
                     Some(PayloadError::Overflow) => {
@@ -55,8 +66,9 @@ impl FromRequest for JsonObject {
                         "parse_error",
                         format!("Could not read the request body: {e}"),
                     ),
-                })?;
-            JsonObject::parse(&bytes)
+                })
+                .and_then(|bytes| JsonObject::parse(&bytes));
+            Ok(JsonObject(object))
         })
     }
 }

@@ -26,7 +26,8 @@ pub async fn list(state: State, caller: Caller) -> Result<HttpResponse> {
 
 pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<HttpResponse> {
     caller.require("personal_api_key:write")?;
-    let f = Fields::new(&body.0);
+    let body = body.object()?;
+    let f = Fields::new(&body);
     let label = f.text("label", Some(40), false)?.required()?;
     let scopes = parse_scopes(f.list("scopes")?.required()?)?;
     if let Some(missing) = scopes.iter().find(|s| !scope_grants(&caller.key.scopes, s)) {

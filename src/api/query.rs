@@ -1,6 +1,8 @@
 //! Query parameters: the list filters and limit/offset paging with absolute next/previous
 //! links, as PostHog's lists have them.
 
+use std::num::IntErrorKind;
+
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
@@ -33,12 +35,14 @@ impl Query {
             .filter(|v| !v.is_empty())
     }
 
-    /// A non-negative integer parameter.
+    /// A non-negative integer parameter. Digits past `i64::MAX` read as `i64::MAX`: still a
+    /// valid number, which `page` clamps, not a 400.
     pub fn count(&self, name: &str) -> Result<Option<i64>> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if n >= 0 => Ok(Some(n)),
+                Err(e) if *e.kind() == IntErrorKind::PosOverflow => Ok(Some(i64::MAX)),
                 _ => Err(Error::invalid(
                     name,
                     "invalid_input",

@@ -41,7 +41,7 @@ pub async fn create(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let changes = TaskChanges::parse(&body.0, Mode::Whole)?;
+    let changes = TaskChanges::parse(&body.object()?, Mode::Whole)?;
     let project = access.project.clone();
     let user_id = access.caller.user.id;
     let mut task = state
@@ -81,7 +81,7 @@ pub async fn update(
     } else {
         Mode::Partial
     };
-    let changes = TaskChanges::parse(&body.0, mode)?;
+    let changes = TaskChanges::parse(&body.object()?, mode)?;
     let project = access.project.clone();
     let id = path.into_inner().1;
     let mut task = state

@@ -147,6 +147,66 @@ impl Server {
         }
     }
 
+    /// Runs a command that must succeed and returns its standard output, trimmed.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "burrow {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Creates a project with `burrow project create` and returns its id.
+    pub fn project(&self, name: &str) -> i64 {
+        self.cli_ok(&["project", "create", "--name", name])
+            .parse()
+            .expect("project create prints an integer id")
+    }
+
+    /// A key with a label (one word), and its id as `burrow key list` shows it.
+    pub fn labeled_key(&self, email: &str, label: &str, scopes: &str) -> (String, String) {
+        let value = self.cli_ok(&[
+            "key", "create", "--email", email, "--label", label, "--scopes", scopes,
+        ]);
+        (value, self.key_id(email, label))
+    }
+
+    /// The id of the user's key with this label, from `burrow key list`.
+    pub fn key_id(&self, email: &str, label: &str) -> String {
+        let list = self.cli_ok(&["key", "list", "--email", email]);
+        list.lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|cols| cols.get(1) == Some(&label))
+            .map(|cols| cols[0].to_string())
+            .unwrap_or_else(|| panic!("no key labeled {label} in:\n{list}"))
+    }
+
+    /// A read-write connection to the server's SQLite file, for setting up states the API
+    /// cannot reach yet.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.dir.join("burrow.db")).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn
+    }
+
+    /// A request with a raw body (sent as `application/json`).
+    pub fn send_raw(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> Response {
+        self.req(key, method, path)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap()
+    }
+
     /// Creates a task in project 1 and returns it.
     pub fn task(&self, key: &str, body: &Value) -> Value {
         let r = self.post(key, "/api/projects/1/tasks/", body);
@@ -187,6 +247,14 @@ pub fn cli(dir: &Path, args: &[&str]) -> Output {
         .expect("run burrow")
 }
 
+/// Asserts the status and returns the JSON body.
+pub fn expect_json(r: Response, status: u16) -> Value {
+    let got = r.status().as_u16();
+    let text = r.text().unwrap();
+    assert_eq!(got, status, "status, body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
 /// Asserts the contract's error shape and returns the body.
 pub fn assert_error(r: Response, status: u16, kind: &str, code: &str, attr: Option<&str>) -> Value {
     assert_eq!(r.status().as_u16(), status, "status");
@@ -199,4 +267,33 @@ pub fn assert_error(r: Response, status: u16, kind: &str, code: &str, attr: Opti
     }
     assert!(body["detail"].is_string(), "detail in {body}");
     body
+}
+
+/// A valid task body (description and origin_product) with `extra`'s fields set on top.
+pub fn task_body(extra: Value) -> Value {
+    let mut body = serde_json::json!({
+        "description": "Fix the flaky login test",
+        "origin_product": "user_created",
+    });
+    for (k, v) in extra.as_object().expect("extra fields as an object") {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// Whether `v` is a timestamp as the contract writes them: `2026-11-28T12:34:56.123456Z`.
+pub fn is_timestamp(v: &Value) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    let b = s.as_bytes();
+    b.len() == 27
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[26] == b'Z'
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| [4, 7, 10, 13, 16, 19, 26].contains(&i) || c.is_ascii_digit())
 }
