@@ -98,11 +98,11 @@ pub struct Config {
     )]
     pub s3_region: String,
 
-    /// Address S3 buckets by path (endpoint/bucket/key) instead of by virtual host
+    /// Address S3 buckets by path (endpoint/bucket/key) instead of by virtual host (default: off)
     #[arg(long, env = "BURROW_S3_PATH_STYLE", global = true)]
     pub s3_path_style: bool,
 
-    /// Allow a plain-HTTP S3 endpoint
+    /// Allow a plain-HTTP S3 endpoint (default: off)
     #[arg(long, env = "BURROW_S3_ALLOW_HTTP", global = true)]
     pub s3_allow_http: bool,
 

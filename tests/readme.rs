@@ -166,6 +166,9 @@ fn the_command_table_matches_the_commands() {
             "serve" => {
                 binary.insert("burrow serve".to_string());
             }
+            _ if section(&help(&[command]), "Commands:").is_empty() => {
+                binary.insert(format!("burrow {command}"));
+            }
             _ => {
                 for sub in section(&help(&[command]), "Commands:") {
                     let sub = sub.split_whitespace().next().unwrap();

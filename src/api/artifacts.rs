@@ -48,7 +48,7 @@ pub async fn upload(
 ) -> Result<HttpResponse> {
     let max = state.config.artifact_max_bytes;
     let mut parsed = Vec::new();
-    for item in artifacts::items(&body.0)? {
+    for item in artifacts::items(&body.object()?)? {
         let described = artifacts::describe(&item)?;
         let bytes = artifacts::content(&item, max)?;
         parsed.push((described, bytes));
@@ -71,8 +71,9 @@ pub async fn upload(
 }
 
 /// The manifest entry a `{"storage_path"}` body names on this run, else 404.
-fn entry_named(run: &Run, body: &JsonObject) -> Result<Entry> {
-    let wanted = Fields::new(&body.0)
+fn entry_named(run: &Run, body: JsonObject) -> Result<Entry> {
+    let body = body.object()?;
+    let wanted = Fields::new(&body)
         .text("storage_path", None, false)?
         .required()?;
     artifacts::find_in_manifest(run.artifacts.get(), &wanted).ok_or(Error::NotFound)
@@ -86,7 +87,7 @@ pub async fn presign(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let run = find_run(&state, access.project.id, path).await?;
-    let entry = entry_named(&run, &body)?;
+    let entry = entry_named(&run, body)?;
     let ttl = Duration::from_secs(TTL_SECS as u64);
     let url = match state.store.presigned_get(&entry.storage_path, ttl).await? {
         Some(url) => url,
@@ -115,7 +116,7 @@ pub async fn download(
     body: JsonObject,
 ) -> Result<HttpResponse> {
     let run = find_run(&state, access.project.id, path).await?;
-    let entry = entry_named(&run, &body)?;
+    let entry = entry_named(&run, body)?;
     send(&state.store, &entry).await
 }
 
@@ -182,7 +183,7 @@ pub async fn prepare_upload(
 ) -> Result<HttpResponse> {
     let max = state.config.artifact_max_bytes;
     let mut described = Vec::new();
-    for item in artifacts::items(&body.0)? {
+    for item in artifacts::items(&body.object()?)? {
         let d = artifacts::describe(&item)?;
         let size = item.integer("size")?.required()?;
         if size < 0 {
@@ -326,7 +327,7 @@ pub async fn finalize_upload(
     body: JsonObject,
 ) -> Result<HttpResponse> {
     let mut wanted = Vec::new();
-    for item in artifacts::items(&body.0)? {
+    for item in artifacts::items(&body.object()?)? {
         let id = item.text("id", None, false)?.required()?;
         let storage_path = item.text("storage_path", None, false)?.required()?;
         let content_type = item

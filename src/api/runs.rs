@@ -46,7 +46,7 @@ pub async fn create(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let new = runs::parse_new(&body.0)?;
+    let new = runs::parse_new(&body.object()?)?;
     let project = access.project.clone();
     let task_id = path.into_inner().1;
     let mut run = state
@@ -86,7 +86,7 @@ pub async fn update(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let changes = RunChanges::parse(&body.0)?;
+    let changes = RunChanges::parse(&body.object()?)?;
     let project_id = access.project.id;
     let (_, task_id, run_id) = path.into_inner();
     let mut run = state
@@ -108,7 +108,7 @@ pub async fn set_output(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let output = runs::parse_output(&body.0)?;
+    let output = runs::parse_output(&body.object()?)?;
     let project_id = access.project.id;
     let (_, task_id, run_id) = path.into_inner();
     let (run, schema) = state
@@ -142,7 +142,7 @@ pub async fn append_log(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let entries = logs::parse_entries(&body.0)?;
+    let entries = logs::parse_entries(&body.object()?)?;
     let project_id = access.project.id;
     let cap = state.config.log_max_bytes;
     let (_, task_id, run_id) = path.into_inner();
