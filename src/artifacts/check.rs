@@ -56,15 +56,24 @@ fn step(what: &str, e: Error) -> Error {
         other => other.to_string(),
     };
     let lower = text.to_lowercase();
-    let cause = if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
+    // A write answered "not found" means the bucket (or folder) itself is missing.
+    let missing = matches!(e, Error::NotFound) && what != "delete";
+    let cause = if missing
+        || lower.contains("nosuchbucket")
+        || lower.contains("bucket does not exist")
+    {
         "the bucket does not exist"
     } else if lower.contains("signaturedoesnotmatch") {
         "signature mismatch: the secret key is wrong"
     } else if lower.contains("invalidaccesskeyid") {
         "the access key id is unknown to the store"
+    } else if lower.contains("169.254.169.254") {
+        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     } else if lower.contains("accessdenied") || lower.contains("403") || lower.contains("forbidden")
     {
         "access denied: the credentials may not do this"
+    } else if lower.contains("scheme is not allowed") {
+        "the endpoint is plain http:// but --s3-allow-http is off"
     } else if lower.contains("dns")
         || lower.contains("connect")
         || lower.contains("refused")
