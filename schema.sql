@@ -53,6 +53,16 @@ CREATE TABLE personal_api_keys (
 );
 CREATE INDEX personal_api_keys_user ON personal_api_keys(user_id);
 
+-- Browser sessions: only a SHA-256 of the cookie's value is kept.
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    csrf_token  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL            -- Unix seconds
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_id);
+
 CREATE TABLE integrations (
     id          INTEGER PRIMARY KEY,
     project_id  INTEGER NOT NULL REFERENCES projects(id),

@@ -2,12 +2,13 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, artifacts, health, keys, projects, runs, tasks, users};
+use crate::api::{self, artifacts, health, keys, projects, runs, session, tasks, users};
 use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
 use crate::events::Events;
+use crate::session::Throttle;
 use crate::ui;
 
 /// What every handler can reach, shared through `web::Data`.
@@ -17,6 +18,7 @@ pub struct AppState {
     pub signer: Signer,
     pub events: Events,
     pub store: Store,
+    pub throttle: Throttle,
 }
 
 /// A resource that answers other methods with a JSON 405.
@@ -42,6 +44,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(
             web::scope("/api")
                 .service(resource("").get(api::root))
+                .service(resource("/auth/state").get(session::current))
+                .service(resource("/auth/setup").post(session::setup))
+                .service(resource("/auth/login").post(session::login))
+                .service(resource("/auth/logout").post(session::logout))
+                .service(resource("/users").get(users::list).post(users::create))
                 .service(resource("/users/@me").get(users::me))
                 .service(
                     resource("/personal_api_keys")
@@ -49,7 +56,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                         .post(keys::create),
                 )
                 .service(resource("/personal_api_keys/{key_id}").delete(keys::revoke))
-                .service(resource("/projects").get(projects::list))
+                .service(
+                    resource("/projects")
+                        .get(projects::list)
+                        .post(projects::create),
+                )
                 .service(resource("/projects/{project_id}").get(projects::retrieve))
                 .service(
                     resource("/projects/{project_id}/integrations").get(projects::integrations),

@@ -1,6 +1,7 @@
-//! Who is calling and what they may reach: personal API keys (`Authorization: Bearer phx_…`),
-//! their scopes, and the projects they reach. Handlers under a project take `ReadAccess` or
-//! `WriteAccess`, which check the key, the scope and the project in one database read.
+//! Who is calling and what they may reach: personal API keys (`Authorization: Bearer phx_…`)
+//! with their scopes and projects, or a browser session (cookie, with a CSRF token on every
+//! change). Handlers under a project take `ReadAccess` or `WriteAccess`, which check the
+//! credential, the scope and the project in one database read.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -15,22 +16,65 @@ use crate::app::AppState;
 use crate::clock;
 use crate::crypto;
 use crate::db::identity::{self, ApiKey, Project, User};
+use crate::db::sessions;
 use crate::error::{Error, Result};
+use crate::session;
 
 pub const TASK_READ: &str = "task:read";
 pub const TASK_WRITE: &str = "task:write";
 
-/// An authenticated caller: a user, and the key they came with.
+/// How a caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Key(ApiKey),
+    /// A signed-in browser; carries the user's full rights.
+    Session,
+}
+
+/// An authenticated caller: a user, what they may do, and which projects they reach.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
-    pub key: ApiKey,
+    pub credential: Credential,
+    /// A key's scopes; `*` for a session.
+    pub scopes: Vec<String>,
+    /// The projects a key is limited to; `None` for every project of the user.
+    pub projects: Option<Vec<i64>>,
 }
 
 impl Caller {
+    fn with_key(user: User, key: ApiKey) -> Caller {
+        Caller {
+            user,
+            scopes: key.scopes.clone(),
+            projects: key.scoped_teams.clone(),
+            credential: Credential::Key(key),
+        }
+    }
+
+    fn with_session(user: User) -> Caller {
+        Caller {
+            user,
+            scopes: vec!["*".to_string()],
+            projects: None,
+            credential: Credential::Session,
+        }
+    }
+
     /// `*` grants everything; `x:write` implies `x:read`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        scope_grants(&self.key.scopes, scope)
+        scope_grants(&self.scopes, scope)
+    }
+
+    /// Administration (users, projects) needs an admin, by session or with a `*` key.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.user.is_admin && self.has_scope("*") {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied(
+                "Only an administrator may do this.".into(),
+            ))
+        }
     }
 
     pub fn require(&self, scope: &str) -> Result<()> {
@@ -45,7 +89,7 @@ impl Caller {
 
     /// Whether the key's project list (if any) includes the project.
     pub fn reaches(&self, project_id: i64) -> bool {
-        match &self.key.scoped_teams {
+        match &self.projects {
             Some(ids) => ids.contains(&project_id),
             None => true,
         }
@@ -90,6 +134,12 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>> {
 /// How long a key's `last_used_at` may lag: at most one write per key per minute.
 const TOUCH_EVERY_SECS: i64 = 60;
 
+/// What a request presented: a key, or a session cookie (both as SHA-256 hashes).
+enum Presented {
+    Key(String),
+    Session(String),
+}
+
 /// Finds the caller and, when asked, the project they name, in one read.
 async fn authenticate(
     req: &HttpRequest,
@@ -99,35 +149,53 @@ async fn authenticate(
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Error::internal("application state missing"))?
         .clone();
-    let token = bearer(req)?.ok_or(Error::NotAuthenticated)?;
-    let secure = crypto::sha256_hex(&token);
-    let (caller, project) = state
+    let presented = match bearer(req)? {
+        Some(token) => Presented::Key(crypto::sha256_hex(&token)),
+        None => match req.cookie(session::COOKIE) {
+            Some(cookie) => Presented::Session(crypto::sha256_hex(cookie.value())),
+            None => return Err(Error::NotAuthenticated),
+        },
+    };
+    let (caller, project, csrf) = state
         .db
-        .read(move |conn| lookup(conn, &secure, project_ref.as_deref()))
+        .read(move |conn| lookup(conn, presented, project_ref.as_deref()))
         .await?;
-    touch(&state, &caller.key);
+    match (&caller.credential, csrf) {
+        (Credential::Key(key), _) => touch(&state, key),
+        (Credential::Session, Some(csrf)) => session::check_csrf(req, &csrf)?,
+        (Credential::Session, None) => return Err(Error::NotAuthenticated),
+    }
     Ok((caller, project))
 }
 
-fn lookup(
-    conn: &Connection,
-    secure: &str,
-    project_ref: Option<&str>,
-) -> Result<(Caller, Option<Project>)> {
-    let (key, user) = identity::key_by_secure_value(conn, secure)?
-        .ok_or_else(|| Error::AuthenticationFailed("Invalid personal API key.".into()))?;
-    let caller = Caller { user, key };
+type Found = (Caller, Option<Project>, Option<String>);
+
+fn lookup(conn: &Connection, presented: Presented, project_ref: Option<&str>) -> Result<Found> {
+    let (caller, csrf) = match presented {
+        Presented::Key(secure) => {
+            let (key, user) = identity::key_by_secure_value(conn, &secure)?
+                .ok_or_else(|| Error::AuthenticationFailed("Invalid personal API key.".into()))?;
+            (Caller::with_key(user, key), None)
+        }
+        Presented::Session(hash) => {
+            let (user, csrf) =
+                sessions::find(conn, &hash, clock::unix_now())?.ok_or_else(|| {
+                    Error::AuthenticationFailed("Your session has ended; sign in again.".into())
+                })?;
+            (Caller::with_session(user), Some(csrf))
+        }
+    };
     let project = match project_ref {
         None => None,
         Some(r) => resolve_project(conn, &caller, r)?,
     };
-    Ok((caller, project))
+    Ok((caller, project, csrf))
 }
 
 /// The project named by `reference` (an id or `@current`) if the caller reaches it.
 fn resolve_project(conn: &Connection, caller: &Caller, reference: &str) -> Result<Option<Project>> {
     let id = if reference == "@current" {
-        match (&caller.key.scoped_teams, caller.user.current_project_id) {
+        match (&caller.projects, caller.user.current_project_id) {
             (Some(ids), current) => match current.filter(|c| ids.contains(c)) {
                 Some(c) => c,
                 None => match ids.first() {

@@ -32,12 +32,13 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
     } = cmd;
     let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
     let password = password.or_else(|| generated.clone());
+    let password_hash = password.as_deref().map(crypto::hash_password).transpose()?;
     let user = with_db(config, |c| {
         identity::create_user(
             c,
             &identity::NewUser {
                 email: &email,
-                password: password.as_deref(),
+                password_hash,
                 first_name: &first_name,
                 last_name: &last_name,
                 admin,
@@ -81,7 +82,7 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
                         c,
                         &identity::NewUser {
                             email: &email,
-                            password: None,
+                            password_hash: None,
                             first_name: "",
                             last_name: "",
                             admin: false,

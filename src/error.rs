@@ -29,8 +29,9 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("{0}")]
     TooLarge(String),
-    #[error("Request was throttled.")]
-    Throttled,
+    /// Too many tries; the number is how many seconds to wait.
+    #[error("Request was throttled. Expected available in {0} seconds.")]
+    Throttled(u64),
     /// Anything we did not expect. The message is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -67,7 +68,7 @@ impl Error {
             Error::NotFound => ("invalid_request", "not_found"),
             Error::MethodNotAllowed(_) => ("invalid_request", "method_not_allowed"),
             Error::TooLarge(_) => ("invalid_request", "too_large"),
-            Error::Throttled => ("throttled_error", "throttled"),
+            Error::Throttled(_) => ("throttled_error", "throttled"),
             Error::Internal(_) => ("server_error", "error"),
         }
     }
@@ -91,7 +92,7 @@ impl ResponseError for Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +113,9 @@ impl ResponseError for Error {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, Error::AuthenticationFailed(_)) {
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Error::Throttled(secs) = self {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         res.json(Body {
             kind,

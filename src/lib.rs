@@ -4,7 +4,8 @@
 //! - `config`: the command line and every setting; `cli`: the administrative commands.
 //! - `server`: starts the HTTP server; `app`: the state and the one route table.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
-//! - `auth`: keys, scopes and project access; `crypto`: hashes, tokens and signatures.
+//! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF, sign-in
+//!   throttling; `crypto`: hashes, tokens and signatures.
 //! - `tasks`, `runs`: the rules of a task's and a run's fields; `fields`: DRF-style body
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
@@ -27,6 +28,7 @@ pub mod fields;
 pub mod logs;
 pub mod runs;
 pub mod server;
+pub mod session;
 pub mod tasks;
 pub mod ui;
 

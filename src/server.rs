@@ -14,6 +14,7 @@ use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
+use crate::session::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
     let db = Db::open(&config.data_dir)?;
@@ -33,6 +34,7 @@ pub async fn serve(config: Config) -> Result<()> {
         signer,
         events: Events::default(),
         store,
+        throttle: Throttle::default(),
     });
     HttpServer::new(move || {
         App::new()

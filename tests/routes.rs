@@ -89,7 +89,7 @@ fn unknown_paths_and_methods_answer_json() {
         "/api/projects/1/nope/",
         "/api/projects/1/tasks/x/y/z/",
         &format!("/api/projects/1/tasks/{id}/nope/"),
-        "/api/users/",
+        "/api/people/",
         "/api/users/@you/",
     ] {
         for k in [key.as_str(), ""] {

@@ -30,7 +30,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
     let f = Fields::new(&body);
     let label = f.text("label", Some(40), false)?.required()?;
     let scopes = parse_scopes(f.list("scopes")?.required()?)?;
-    if let Some(missing) = scopes.iter().find(|s| !scope_grants(&caller.key.scopes, s)) {
+    if let Some(missing) = scopes.iter().find(|s| !scope_grants(&caller.scopes, s)) {
         return Err(Error::invalid(
             "scopes",
             "invalid_input",
@@ -38,7 +38,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
         ));
     }
     let projects = match f.list("scoped_teams")?.nullable().flatten() {
-        None => caller.key.scoped_teams.clone(),
+        None => caller.projects.clone(),
         Some(items) => Some(parse_projects(items)?),
     };
     let user_id = caller.user.id;

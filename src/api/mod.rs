@@ -6,6 +6,7 @@ pub mod health;
 pub mod keys;
 pub mod projects;
 pub mod runs;
+pub mod session;
 pub mod tasks;
 pub mod users;
 

@@ -2,11 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{Links, Query};
+use super::{JsonObject, Links, Query};
 use crate::app::AppState;
 use crate::auth::{Caller, ReadAccess};
 use crate::db::identity;
 use crate::error::Result;
+use crate::fields::Fields;
 
 type State = web::Data<AppState>;
 
@@ -41,4 +42,22 @@ pub async fn integrations(state: State, access: ReadAccess) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "count": list.len(), "next": null, "previous": null, "results": list
     })))
+}
+
+/// `POST /api/projects/`: a new project in the organization (admins only).
+pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<HttpResponse> {
+    caller.require_admin()?;
+    let body = body.object()?;
+    let name = Fields::new(&body)
+        .text("name", Some(200), false)?
+        .required()?;
+    let user_id = caller.user.id;
+    let project = state
+        .db
+        .write(move |c| {
+            let id = identity::create_project(c, &name)?;
+            identity::project_for_user(c, user_id, id)?.ok_or(crate::error::Error::NotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(project))
 }

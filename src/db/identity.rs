@@ -145,7 +145,8 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
 
 pub struct NewUser<'a> {
     pub email: &'a str,
-    pub password: Option<&'a str>,
+    /// An argon2 hash (`crypto::hash_password`), made before the write: it is slow.
+    pub password_hash: Option<String>,
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub admin: bool,
@@ -168,7 +169,6 @@ pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User> {
             "There is already an account with this email address.",
         ));
     }
-    let password_hash = new.password.map(crypto::hash_password).transpose()?;
     let now = clock::now();
     let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -182,7 +182,7 @@ pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User> {
             email,
             new.first_name,
             new.last_name,
-            password_hash,
+            new.password_hash,
             new.admin || users == 0,
             now
         ],
@@ -413,4 +413,25 @@ pub fn integration_in_project(conn: &Connection, project_id: i64, id: i64) -> Re
             "SELECT EXISTS (SELECT 1 FROM integrations WHERE id = ?1 AND project_id = ?2)",
         )?
         .query_row(params![id, project_id], |r| r.get(0))?)
+}
+
+pub fn count_users(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+}
+
+/// The user with this email and their password hash, for signing in.
+pub fn credentials(conn: &Connection, email: &str) -> Result<Option<(User, Option<String>)>> {
+    let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([email.trim()], |r| Ok((user_row(r)?, r.get(8)?)))
+        .optional()?)
+}
+
+/// Every user, by id.
+pub fn users(conn: &Connection) -> Result<Vec<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], user_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -8,6 +8,7 @@ pub mod artifacts;
 pub mod identity;
 pub mod logs;
 pub mod runs;
+pub mod sessions;
 pub mod tasks;
 
 use std::path::{Path, PathBuf};

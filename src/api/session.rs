@@ -1,0 +1,192 @@
+//! `auth/`: the browser's way in. First-run setup of the admin account, sign-in (slowed
+//! down after repeated failures), sign-out, and what the page needs to know at start.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::JsonObject;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::clock;
+use crate::crypto;
+use crate::db::identity::{self, NewUser, User};
+use crate::db::sessions;
+use crate::error::{Error, Result};
+use crate::fields::Fields;
+use crate::session;
+
+type State = web::Data<AppState>;
+
+pub const MIN_PASSWORD: usize = 8;
+
+/// The user as the UI sees them.
+pub fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "uuid": user.uuid,
+        "distinct_id": user.distinct_id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_admin": user.is_admin,
+    })
+}
+
+fn secure(state: &State, req: &HttpRequest) -> bool {
+    match &state.config.public_url {
+        Some(url) => url.starts_with("https://"),
+        None => req.connection_info().scheme() == "https",
+    }
+}
+
+/// `GET auth/state`: whether the first account is still to be made, and who is signed in.
+pub async fn current(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let hash = req
+        .cookie(session::COOKIE)
+        .map(|c| crypto::sha256_hex(c.value()));
+    let (users, found) = state
+        .db
+        .read(move |c| {
+            let found = match hash {
+                Some(h) => sessions::find(c, &h, clock::unix_now())?,
+                None => None,
+            };
+            Ok((identity::count_users(c)?, found))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "needs_setup": users == 0,
+        "user": found.as_ref().map(|(u, _)| user_json(u)),
+        "csrf_token": found.map(|(_, csrf)| csrf),
+    })))
+}
+
+/// Starts a session for `user` and answers with the cookie set.
+async fn begin(
+    state: &State,
+    req: &HttpRequest,
+    user: User,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse> {
+    let (token, csrf) = session::new_tokens();
+    let hash = crypto::sha256_hex(&token);
+    let expires = clock::unix_now() + session::LIFETIME_SECS;
+    let (user_id, stored_csrf) = (user.id, csrf.clone());
+    state
+        .db
+        .write(move |c| {
+            sessions::purge(c, clock::unix_now())?;
+            sessions::create(c, &hash, user_id, &stored_csrf, expires)
+        })
+        .await?;
+    Ok(HttpResponse::build(status)
+        .cookie(session::cookie(token, secure(state, req)))
+        .json(json!({ "user": user_json(&user), "csrf_token": csrf })))
+}
+
+fn password(f: &Fields) -> Result<String> {
+    let password = f.text("password", Some(1024), false)?.required()?;
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(Error::invalid(
+            "password",
+            "invalid_input",
+            format!("The password must have at least {MIN_PASSWORD} characters."),
+        ));
+    }
+    Ok(password)
+}
+
+async fn hash(password: String) -> Result<String> {
+    web::block(move || crypto::hash_password(&password)).await?
+}
+
+/// `POST auth/setup`: the first account, an admin; refused once any user exists.
+pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
+    let body = body.object()?;
+    let f = Fields::new(&body);
+    let email = f.text("email", Some(254), false)?.required()?;
+    let password = password(&f)?;
+    let first_name = f
+        .text("first_name", Some(150), true)?
+        .optional()?
+        .unwrap_or_default();
+    let last_name = f
+        .text("last_name", Some(150), true)?
+        .optional()?
+        .unwrap_or_default();
+    let password_hash = Some(hash(password).await?);
+    let user = state
+        .db
+        .write(move |c| {
+            if identity::count_users(c)? > 0 {
+                return Err(Error::PermissionDenied(
+                    "Burrow already has an account; sign in instead.".into(),
+                ));
+            }
+            identity::create_user(
+                c,
+                &NewUser {
+                    email: &email,
+                    password_hash,
+                    first_name: &first_name,
+                    last_name: &last_name,
+                    admin: true,
+                },
+            )
+        })
+        .await?;
+    begin(&state, &req, user, actix_web::http::StatusCode::CREATED).await
+}
+
+/// `POST auth/login`: email and password. Failures are counted per client and email.
+pub async fn login(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
+    let body = body.object()?;
+    let f = Fields::new(&body);
+    let email = f.text("email", Some(254), false)?.required()?;
+    let password = f.text("password", Some(1024), false)?.required()?;
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let who = format!("{client}|{}", email.trim().to_lowercase());
+    state.throttle.check(&who)?;
+    let found = state
+        .db
+        .read(move |c| identity::credentials(c, &email))
+        .await?;
+    let verified = match found {
+        Some((user, Some(hash))) => {
+            let ok = web::block(move || crypto::verify_password(&password, &hash)).await?;
+            ok.then_some(user)
+        }
+        _ => {
+            // Spend the same effort as a real check, so timing does not reveal accounts.
+            let dummy = state.throttle.dummy_hash();
+            web::block(move || crypto::verify_password(&password, &dummy)).await?;
+            None
+        }
+    };
+    match verified {
+        Some(user) => {
+            state.throttle.succeeded(&who);
+            begin(&state, &req, user, actix_web::http::StatusCode::OK).await
+        }
+        None => {
+            state.throttle.failed(&who);
+            Err(Error::AuthenticationFailed(
+                "Invalid email or password.".into(),
+            ))
+        }
+    }
+}
+
+/// `POST auth/logout`: ends the session on the server and clears the cookie.
+pub async fn logout(state: State, _caller: Caller, req: HttpRequest) -> Result<HttpResponse> {
+    if let Some(cookie) = req.cookie(session::COOKIE) {
+        let hash = crypto::sha256_hex(cookie.value());
+        state.db.write(move |c| sessions::delete(c, &hash)).await?;
+    }
+    Ok(HttpResponse::NoContent()
+        .cookie(session::removal(secure(&state, &req)))
+        .finish())
+}
