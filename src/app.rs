@@ -2,12 +2,13 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, artifacts, health, keys, projects, runs, session, tasks, users};
+use crate::api::{self, artifacts, health, keys, metrics, projects, runs, session, tasks, users};
 use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
 use crate::events::Events;
+use crate::metrics::Metrics;
 use crate::session::Throttle;
 use crate::ui;
 
@@ -19,6 +20,7 @@ pub struct AppState {
     pub events: Events,
     pub store: Store,
     pub throttle: Throttle,
+    pub metrics: Metrics,
 }
 
 /// A resource that answers other methods with a JSON 405.
@@ -41,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         ))
     };
     cfg.service(resource("/_health").get(health::health))
+        .service(resource("/metrics").get(metrics::metrics))
         .service(
             web::scope("/api")
                 .service(resource("").get(api::root))

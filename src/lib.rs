@@ -11,12 +11,15 @@
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
+//! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
+//! - `metrics`: request counting for `/metrics`.
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps.
 
 pub mod api;
 pub mod app;
 pub mod artifacts;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -24,8 +27,10 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod fields;
 pub mod logs;
+pub mod metrics;
 pub mod runs;
 pub mod server;
 pub mod session;
@@ -47,6 +52,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Integration(cmd) => cli::integration(&config, cmd),
         Command::Storage(cmd) => cli::storage(&config, cmd),
         Command::Gc { dry_run } => cli::gc(&config, dry_run),
+        Command::Backup { file } => cli::backup(&config, &file),
+        Command::Restore { file } => cli::restore(&config, &file),
+        Command::Export { file } => cli::export(&config, file.as_deref()),
+        Command::Import { file } => cli::import(&config, &file),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

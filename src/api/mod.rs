@@ -4,6 +4,7 @@
 pub mod artifacts;
 pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod projects;
 pub mod runs;
 pub mod session;
