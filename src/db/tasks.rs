@@ -188,14 +188,14 @@ pub fn pk_including_deleted(conn: &Connection, project_id: i64, id: &str) -> Res
 }
 
 fn check_integration(conn: &Connection, project_id: i64, id: Option<i64>) -> Result<()> {
-    if let Some(id) = id {
-        if !super::identity::integration_in_project(conn, project_id, id)? {
-            return Err(Error::invalid(
-                "github_integration",
-                "does_not_exist",
-                format!("Invalid pk \"{id}\" - object does not exist."),
-            ));
-        }
+    if let Some(id) = id
+        && !super::identity::integration_in_project(conn, project_id, id)?
+    {
+        return Err(Error::invalid(
+            "github_integration",
+            "does_not_exist",
+            format!("Invalid pk \"{id}\" - object does not exist."),
+        ));
     }
     Ok(())
 }
