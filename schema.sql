@@ -14,7 +14,8 @@ CREATE TABLE projects (
     organization_id INTEGER NOT NULL REFERENCES organizations(id),
     uuid            TEXT NOT NULL UNIQUE,
     name            TEXT NOT NULL,
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    live_tasks      INTEGER NOT NULL DEFAULT 0  -- tasks not deleted: an unfiltered list's count
 );
 
 CREATE TABLE users (
