@@ -147,14 +147,15 @@ impl Live {
             // the read wakes the wait below.
             self.changes.borrow_and_update();
             let (run_pk, after) = (self.run_pk, self.after);
-            let (rows, mut run) = self
+            // The run first, then the entries: when the run reads as finished, every entry
+            // committed before it finished is visible to the later read, so `end` never
+            // comes before an acknowledged entry.
+            let (mut run, rows) = self
                 .state
                 .db
                 .read(move |c| {
-                    Ok((
-                        db::logs::page(c, run_pk, after, PAGE)?,
-                        db::runs::by_pk(c, run_pk)?,
-                    ))
+                    let run = db::runs::by_pk(c, run_pk)?;
+                    Ok((run, db::logs::page(c, run_pk, after, PAGE)?))
                 })
                 .await?;
             let mut out = String::new();

@@ -2,6 +2,9 @@
 //! folder, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod runs;
+pub mod sse;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
