@@ -171,8 +171,12 @@ pub fn list(
     args.push(SqlValue::Integer(limit));
     args.push(SqlValue::Integer(offset));
     let n = args.len();
+    // Page over the index alone, then join only the rows on the page: skipped rows must not
+    // pay for their creator and latest run.
     let sql = format!(
-        "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} {clause} ORDER BY t.pk DESC LIMIT ?{} OFFSET ?{n}",
+        "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
+         WHERE t.pk IN (SELECT t.pk FROM tasks t {clause} ORDER BY t.pk DESC LIMIT ?{} OFFSET ?{n}) \
+         ORDER BY t.pk DESC",
         n - 1
     );
     let prefix = slug_prefix(&project.name);
