@@ -26,6 +26,7 @@ fn direct_uploads_on_a_local_folder() {
     direct::round_trip(&s, &store);
     refusals::refused_uploads(&s, &store);
     refusals::refused_finalize(&s, &store);
+    refusals::hang_up_mid_upload(&s, &store);
     nothing_outside_the_run_folders(&s);
 }
 

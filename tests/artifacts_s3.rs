@@ -33,6 +33,7 @@ fn direct_uploads_on_s3() {
     direct::round_trip(&s, &store);
     refusals::refused_uploads(&s, &store);
     refusals::refused_finalize(&s, &store);
+    refusals::hang_up_mid_upload(&s, &store);
 }
 
 #[test]

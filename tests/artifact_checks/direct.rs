@@ -43,7 +43,7 @@ impl Read for Pattern {
 
 /// The multipart text around the file: every field of `fields` in order, then the `file`
 /// part's header; and the closing boundary.
-fn form_parts(fields: &Value) -> (Vec<u8>, Vec<u8>) {
+pub fn form_parts(fields: &Value) -> (Vec<u8>, Vec<u8>) {
     let mut head = String::new();
     for (name, value) in fields.as_object().expect("fields as an object") {
         let value = value.as_str().expect("string fields");

@@ -1,10 +1,14 @@
 //! What the direct upload flow refuses: forged or altered upload forms and oversize files
 //! (nothing stored), and finalize calls that name no matching upload (manifest unchanged).
 
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
 use reqwest::blocking::Body;
 use serde_json::json;
 
-use super::direct::{BOUNDARY, finalize, item, post_form, prepare, send};
+use super::direct::{BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, send};
 use super::{Run, fetch};
 use crate::common::stores::Backend;
 use crate::common::{Server, assert_error, expect_json};
@@ -198,4 +202,60 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
     );
     let r = finalize(s, &key, &other, json!([item(&theirs[0])]));
     assert_eq!(expect_json(r, 200)["artifacts"][0]["size"], 4);
+}
+
+/// Waits up to 30 s for `done`; false when it never happens.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+/// A client that hangs up half-way through the file leaves nothing behind: no object, no
+/// staging file, no open multipart upload holding the parts already sent.
+pub fn hang_up_mid_upload(s: &Server, store: &Backend) {
+    let key = s.key("task:write");
+    let run = Run::new(s, &key);
+    let size = 12 * 1024 * 1024;
+    let items = json!([{"name": "cut.bin", "type": "artifact", "size": size}]);
+    let prepared = prepare(s, &key, &run, items);
+    let stored = store.stored(s);
+    let begun = store.begun(s);
+
+    let (head, _) = form_parts(&prepared[0]["presigned_post"]["fields"]);
+    let request = format!(
+        "POST /api/artifact_uploads HTTP/1.1\r\nHost: burrow\r\nContent-Type: {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        content_type(),
+        head.len() + size + 100,
+    );
+    let addr = s.base.strip_prefix("http://").unwrap();
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket.write_all(request.as_bytes()).unwrap();
+    socket.write_all(&head).unwrap();
+    socket.write_all(&vec![b'x'; 7 * 1024 * 1024]).unwrap();
+    assert!(
+        eventually(|| store.begun(s) != begun),
+        "the upload never began"
+    );
+    drop(socket);
+    assert!(
+        eventually(|| store.begun(s) == begun),
+        "an interrupted upload is left behind: {:?}",
+        store.begun(s)
+    );
+    assert_eq!(store.stored(s), stored);
+    let r = finalize(s, &key, &run, json!([item(&prepared[0])]));
+    assert_error(
+        r,
+        400,
+        "validation_error",
+        "does_not_exist",
+        Some("artifacts__0__storage_path"),
+    );
 }

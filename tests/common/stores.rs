@@ -168,6 +168,15 @@ impl Backend {
         cli_env(&s.dir, &all, self.env())
     }
 
+    /// What a streamed upload has put down so far: the open multipart uploads of a bucket;
+    /// every file of a folder (an upload writes a staging file there).
+    pub fn begun(&self, s: &Server) -> Vec<String> {
+        match &self.bucket {
+            Some(b) => b.open_uploads(),
+            None => self.stored(s),
+        }
+    }
+
     /// The storage path of every object in the store.
     pub fn stored(&self, s: &Server) -> Vec<String> {
         let mut paths = match &self.bucket {
