@@ -396,14 +396,22 @@ pub async fn finalize_upload(
             described.content_type = ct.trim().to_string();
         }
         entries.push(described.entry(id.clone(), storage_path, pending.size));
-        done.push(id);
+        done.push((id, attr));
     }
     let pk = run.pk;
+    // Claiming each upload in the write itself makes finalize happen once: concurrent
+    // finalize calls (a client retrying) all pass the checks above, one claims the upload.
     let manifest = state
         .db
         .write(move |c| {
-            for id in &done {
-                db_artifacts::remove_pending(c, id)?;
+            for (id, attr) in &done {
+                if !db_artifacts::remove_pending(c, id)? {
+                    return Err(Error::invalid(
+                        attr.clone(),
+                        "does_not_exist",
+                        "This upload is already finalized.",
+                    ));
+                }
             }
             db_artifacts::append(c, pk, &entries)
         })
