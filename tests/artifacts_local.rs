@@ -27,6 +27,7 @@ fn direct_uploads_on_a_local_folder() {
     refusals::refused_uploads(&s, &store);
     refusals::refused_finalize(&s, &store);
     refusals::hang_up_mid_upload(&s, &store);
+    refusals::finalized_once(&s, &store);
     nothing_outside_the_run_folders(&s);
 }
 

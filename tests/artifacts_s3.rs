@@ -34,6 +34,7 @@ fn direct_uploads_on_s3() {
     refusals::refused_uploads(&s, &store);
     refusals::refused_finalize(&s, &store);
     refusals::hang_up_mid_upload(&s, &store);
+    refusals::finalized_once(&s, &store);
 }
 
 #[test]

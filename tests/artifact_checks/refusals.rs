@@ -259,3 +259,52 @@ pub fn hang_up_mid_upload(s: &Server, store: &Backend) {
         Some("artifacts__0__storage_path"),
     );
 }
+
+/// An upload is finalized once: the same item twice in one call, or eight concurrent calls
+/// (a client retrying), add one manifest entry; the others are 400s.
+pub fn finalized_once(s: &Server, _store: &Backend) {
+    let key = s.key("task:write");
+    let run = Run::new(s, &key);
+    let items = json!([{"name": "once.txt", "type": "output", "size": 4}]);
+    let p = prepare(s, &key, &run, items);
+    assert!(
+        send(s, &p[0]["presigned_post"], b"once".to_vec())
+            .status()
+            .is_success()
+    );
+    let r = finalize(s, &key, &run, json!([item(&p[0]), item(&p[0])]));
+    assert_error(
+        r,
+        400,
+        "validation_error",
+        "does_not_exist",
+        Some("artifacts__1__storage_path"),
+    );
+    assert!(run.manifest(s, &key).is_empty());
+
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    finalize(s, &key, &run, json!([item(&p[0])]))
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|c| **c == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+    let manifest = run.manifest(s, &key);
+    assert_eq!(manifest.len(), 1, "{manifest:?}");
+    assert_eq!(manifest[0]["id"], p[0]["id"]);
+}
