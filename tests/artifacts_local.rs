@@ -54,7 +54,8 @@ fn nothing_outside_the_run_folders(s: &Server) {
                     .nth(1)
                     .is_some_and(|r| r.starts_with("run_"))
             });
-        let database = ["burrow.db", "burrow.db-wal", "burrow.db-shm"].contains(&path.as_str());
+        let database =
+            ["burrow.db", "burrow.db-wal", "burrow.db-shm", "server.lock"].contains(&path.as_str());
         assert!(in_a_run || database, "unexpected file {path}");
     }
 }

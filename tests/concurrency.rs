@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 const CLIENTS: usize = 64;
 
 fn soak_secs() -> u64 {
-    std::env::var("BURROW_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30)
+    std::env::var("BURROW_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30)
 }
 
 #[test]
@@ -22,9 +25,22 @@ fn sixty_four_clients_mixing_every_endpoint() {
     // A few shared runs that every client PATCHes and appends to.
     let shared: Vec<String> = (0..4)
         .map(|_| {
-            let id = s.task(&key, &task_body(json!({})))["id"].as_str().unwrap().to_string();
-            let run = expect_json(s.post(&key, &format!("/api/projects/1/tasks/{id}/runs/"), &json!({})), 201);
-            format!("/api/projects/1/tasks/{id}/runs/{}/", run["id"].as_str().unwrap())
+            let id = s.task(&key, &task_body(json!({})))["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let run = expect_json(
+                s.post(
+                    &key,
+                    &format!("/api/projects/1/tasks/{id}/runs/"),
+                    &json!({}),
+                ),
+                201,
+            );
+            format!(
+                "/api/projects/1/tasks/{id}/runs/{}/",
+                run["id"].as_str().unwrap()
+            )
         })
         .collect();
     let keys_written: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
@@ -32,7 +48,8 @@ fn sixty_four_clients_mixing_every_endpoint() {
     let deadline = Instant::now() + Duration::from_secs(soak_secs());
     std::thread::scope(|scope| {
         for c in 0..CLIENTS {
-            let (s, key, shared, keys_written, requests) = (&s, &key, &shared, &keys_written, &requests);
+            let (s, key, shared, keys_written, requests) =
+                (&s, &key, &shared, &keys_written, &requests);
             scope.spawn(move || {
                 let mut my_task: Option<String> = None;
                 let mut n = 0u64;
@@ -60,7 +77,7 @@ fn sixty_four_clients_mixing_every_endpoint() {
                     let body = r.text().unwrap_or_default();
                     assert!(status < 500, "{status}: {body}");
                     assert!(!body.contains("database is locked"), "{body}");
-                    if n % 10 == 0 {
+                    if n.is_multiple_of(10) {
                         let task: Value = serde_json::from_str(&body).unwrap();
                         my_task = task["id"].as_str().map(str::to_string);
                     }
@@ -90,5 +107,8 @@ fn sixty_four_clients_mixing_every_endpoint() {
         )
         .unwrap();
     assert_eq!(dup, 0, "duplicate task numbers");
-    eprintln!("{} requests from {CLIENTS} clients", requests.lock().unwrap());
+    eprintln!(
+        "{} requests from {CLIENTS} clients",
+        requests.lock().unwrap()
+    );
 }

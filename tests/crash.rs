@@ -24,7 +24,14 @@ struct Acked {
     batches: Vec<(String, String)>,
 }
 
-fn client_loop(base: &str, key: &str, round: usize, c: usize, run_path: &str, acked: &Mutex<Acked>) {
+fn client_loop(
+    base: &str,
+    key: &str,
+    round: usize,
+    c: usize,
+    run_path: &str,
+    acked: &Mutex<Acked>,
+) {
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -66,7 +73,9 @@ fn client_loop(base: &str, key: &str, round: usize, c: usize, run_path: &str, ac
 
 fn verify(s: &Server, key: &str, acked: &Acked) {
     let conn = s.sqlite();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     let dup: i64 = conn
         .query_row(
@@ -78,7 +87,9 @@ fn verify(s: &Server, key: &str, acked: &Acked) {
     assert_eq!(dup, 0, "duplicate task numbers");
     for id in &acked.tasks {
         let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM tasks WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM tasks WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(n, 1, "task {id}");
     }
@@ -93,7 +104,9 @@ fn verify(s: &Server, key: &str, acked: &Acked) {
     for (run, tag) in &acked.batches {
         let entries = logs.entry(run).or_insert_with(|| {
             let text = s.get(key, &format!("{run}logs")).text().unwrap();
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+            text.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
         });
         let parts: Vec<usize> = entries
             .iter()
@@ -101,7 +114,11 @@ fn verify(s: &Server, key: &str, acked: &Acked) {
             .filter(|(_, e)| e["tag"] == *tag)
             .map(|(i, _)| i)
             .collect();
-        assert_eq!(parts.len(), 2, "batch {tag} should be in the log once, whole");
+        assert_eq!(
+            parts.len(),
+            2,
+            "batch {tag} should be in the log once, whole"
+        );
         assert_eq!(parts[1], parts[0] + 1, "batch {tag} is contiguous");
     }
 }
@@ -113,9 +130,22 @@ fn acknowledged_writes_survive_twenty_kills() {
     let key = s.key("*");
     let runs: Vec<String> = (0..CLIENTS)
         .map(|_| {
-            let id = s.task(&key, &task_body(json!({})))["id"].as_str().unwrap().to_string();
-            let run = expect_json(s.post(&key, &format!("/api/projects/1/tasks/{id}/runs/"), &json!({})), 201);
-            format!("/api/projects/1/tasks/{id}/runs/{}/", run["id"].as_str().unwrap())
+            let id = s.task(&key, &task_body(json!({})))["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let run = expect_json(
+                s.post(
+                    &key,
+                    &format!("/api/projects/1/tasks/{id}/runs/"),
+                    &json!({}),
+                ),
+                201,
+            );
+            format!(
+                "/api/projects/1/tasks/{id}/runs/{}/",
+                run["id"].as_str().unwrap()
+            )
         })
         .collect();
     let acked = Arc::new(Mutex::new(Acked::default()));
@@ -134,5 +164,8 @@ fn acknowledged_writes_survive_twenty_kills() {
         verify(&s, &key, &acked.lock().unwrap());
     }
     let a = acked.lock().unwrap();
-    assert!(a.tasks.len() > ROUNDS && a.batches.len() > ROUNDS, "the clients got work done");
+    assert!(
+        a.tasks.len() > ROUNDS && a.batches.len() > ROUNDS,
+        "the clients got work done"
+    );
 }
