@@ -184,12 +184,12 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/projects/1/tasks`);
     await page.locator(".task-row").first().waitFor();
-    await shot(page, "09-tasks-phone");
+    await shot(page, "09-tasks-phone", { fullPage: false });
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(wide <= 390, `the task list fits a phone (scrollWidth ${wide})`);
     await page.goto(`${base}${runApi.replace(/\/$/, "")}`);
     await page.locator(".log-row").first().waitFor();
-    await shot(page, "10-run-phone");
+    await shot(page, "10-run-phone", { fullPage: false });
     const runWide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(runWide <= 390, `the run page fits a phone (scrollWidth ${runWide})`);
     await page.setViewportSize({ width: 1280, height: 860 });

@@ -77,7 +77,7 @@ export async function adminView({ main, ctx }) {
           "table",
           { class: "table" },
           h("thead", {}, h("tr", {}, ["Name", "Email", "Role"].map((c) => h("th", { scope: "col", text: c })))),
-          h("tbody", {}, list.map((u) => h("tr", {}, h("td", { text: userName(u) }), h("td", { dataset: { label: "Email" }, text: u.email }), h("td", { dataset: { label: "Role" } }, h("span", { class: u.is_admin ? "chip chip-accent" : "chip", text: u.is_admin ? "Admin" : "Member" }))))),
+          h("tbody", {}, list.map((u) => h("tr", {}, h("td", { text: userName(u) }), h("td", { dataset: { label: "Email" }, text: u.email }), h("td", { dataset: { label: "Role" } }, h("span", { class: u.is_admin ? "chip chip-accent" : "chip chip-muted", text: u.is_admin ? "Admin" : "Member" }))))),
         ),
       );
     } catch (err) {
@@ -101,7 +101,7 @@ export async function adminView({ main, ctx }) {
     reveal,
     h(
       "div",
-      { class: "two-col" },
+      { class: "two-col even" },
       h("div", { class: "stack" }, people, h("section", { class: "card", "aria-label": "Add a person" }, h("h2", { class: "section-title", text: "Add a person" }), userForm(added))),
       h("div", { class: "stack" }, projects, h("section", { class: "card", "aria-label": "Add a project" }, h("h2", { class: "section-title", text: "Add a project" }), projectForm(addedProject))),
     ),

@@ -73,6 +73,15 @@ export async function tasksView({ main, params, query: urlQuery, ctx }) {
   }
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter tasks" }, filterControls(values, ctx, users));
   const clear = h("button", { type: "button", class: "button ghost small", text: "Clear filters", hidden: true });
+  // On phones only the search box shows until the other filters are asked for.
+  const extra = FILTERS.some((f) => f !== "search" && values[f]);
+  const toggle = h("button", { type: "button", class: "button ghost small filters-toggle", "aria-expanded": String(extra), text: extra ? "Fewer filters" : "More filters" });
+  form.classList.toggle("collapsed", !extra);
+  toggle.addEventListener("click", () => {
+    const open = form.classList.toggle("collapsed") === false;
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Fewer filters" : "More filters";
+  });
   const summary = h("p", { class: "list-summary muted", "aria-live": "polite" });
   const tableBody = h("tbody");
   const table = h(
@@ -91,7 +100,7 @@ export async function tasksView({ main, params, query: urlQuery, ctx }) {
   mount(
     main,
     h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Tasks" }), h("p", { class: "muted", text: project ? project.name : "" })), create),
-    h("div", { class: "card" }, form, h("div", { class: "filters-foot" }, clear)),
+    h("div", { class: "card" }, form, h("div", { class: "filters-foot" }, toggle, clear)),
     h("div", { class: "card flush" }, listArea, pager),
   );
 
