@@ -74,6 +74,49 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
     assert((await page.locator(".log-detail pre").textContent()).includes('"sessionUpdate": "agent_message_chunk"'), "the entry's JSON is shown");
   });
 
+  await steps.run("a dropped stream resumes after the last id, ignoring ids already seen", async () => {
+    // The page's own stream module, with a scripted EventSource that repeats ids and then
+    // closes for good, as a proxy or a restarted server might.
+    const result = await page.evaluate(async () => {
+      const made = [];
+      class Scripted {
+        constructor(url) {
+          this.url = url;
+          this.readyState = 1;
+          this.listeners = {};
+          made.push(this);
+        }
+        addEventListener(type, fn) {
+          this.listeners[type] = fn;
+        }
+        close() {
+          this.readyState = 2;
+        }
+      }
+      Scripted.CLOSED = 2;
+      const real = window.EventSource;
+      window.EventSource = Scripted;
+      try {
+        const { followRun } = await import("/js/logstream.js");
+        const got = [];
+        const stop = followRun("/stream", { onEntries: (items) => got.push(...items.map((i) => i.seq)), onRun() {}, onState() {} });
+        const send = (es, id) => es.onmessage({ lastEventId: String(id), data: "{}" });
+        [1, 2, 2, 1, 3].forEach((id) => send(made[0], id));
+        made[0].readyState = 2;
+        made[0].onerror();
+        await new Promise((r) => setTimeout(r, 3300));
+        [3, 4].forEach((id) => send(made[1], id));
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+        stop();
+        return { got: got.join(","), resumed: made[1] && made[1].url };
+      } finally {
+        window.EventSource = real;
+      }
+    });
+    eq(result.got, "1,2,3,4", "each id once");
+    eq(result.resumed, "/stream?after=3", "the new connection starts after the last id");
+  });
+
   const binary = Buffer.from([0, 1, 2, 254, 255]);
   await steps.run("artifacts are listed live; text previews as text; downloads save the bytes", async () => {
     await api("POST", `${runApi}artifacts/`, {
