@@ -23,6 +23,22 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::error::Error;
 
+/// A JSON response serialized into a buffer sized up front: growing a large body by
+/// doubling would copy it several times.
+pub fn json(
+    status: actix_web::http::StatusCode,
+    value: &impl serde::Serialize,
+    size_hint: usize,
+) -> HttpResponse {
+    let mut body = Vec::with_capacity(size_hint);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => HttpResponse::build(status)
+            .content_type("application/json")
+            .body(body),
+        Err(e) => actix_web::ResponseError::error_response(&Error::internal(e)),
+    }
+}
+
 /// `GET /api/`: what this server is and where its resources live.
 pub async fn root() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({

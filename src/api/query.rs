@@ -19,7 +19,11 @@ pub struct Query {
 
 impl Query {
     pub fn parse(req: &HttpRequest) -> Result<Query> {
-        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        Self::from_string(req.query_string())
+    }
+
+    pub fn from_string(query: &str) -> Result<Query> {
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
             .map_err(|_| Error::body("parse_error", "The query string is malformed."))?
             .into_inner();
         Ok(Query { pairs })
@@ -114,12 +118,18 @@ impl Page {
         let next = (self.offset.saturating_add(self.limit) < count)
             .then(|| link(self.offset + self.limit));
         let previous = (self.offset > 0).then(|| link((self.offset - self.limit).max(0)));
-        HttpResponse::Ok().json(Paginated {
-            count,
-            next,
-            previous,
-            results,
-        })
+        // About 1.5 KB a task with its latest run.
+        let hint = 256 + 1536 * results.len();
+        super::json(
+            actix_web::http::StatusCode::OK,
+            &Paginated {
+                count,
+                next,
+                previous,
+                results,
+            },
+            hint,
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{JsonObject, Links, Query};
 use crate::app::AppState;
-use crate::auth::{self, ReadAccess, TASK_READ, WriteAccess};
+use crate::auth::{self, Reader, TASK_READ, WriteAccess};
 use crate::clock;
 use crate::db::logs::Appended;
 use crate::db::{logs as db_logs, runs as db_runs, tasks as db_tasks};
@@ -20,18 +20,18 @@ type RunPath = web::Path<(String, String, String)>;
 
 pub async fn list(
     state: State,
-    access: ReadAccess,
+    reader: Reader,
     path: TaskPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let page = Query::parse(&req)?.page()?;
-    let project_id = access.project.id;
+    let raw = req.query_string().to_string();
     let task_id = path.into_inner().1;
-    let (count, mut list) = state
-        .db
-        .read(move |c| {
-            let task_pk = db_tasks::pk_including_deleted(c, project_id, &task_id)?;
-            db_runs::list(c, task_pk, page.limit, page.offset)
+    let (_, (page, count, mut list)) = reader
+        .read(&state, move |c, access| {
+            let page = Query::from_string(&raw)?.page()?;
+            let task_pk = db_tasks::pk_including_deleted(c, access.project.id, &task_id)?;
+            let (count, list) = db_runs::list(c, task_pk, page.limit, page.offset)?;
+            Ok((page, count, list))
         })
         .await?;
     let links = Links::new(&state, &req);
@@ -63,18 +63,18 @@ pub async fn create(
 
 pub async fn retrieve(
     state: State,
-    access: ReadAccess,
+    reader: Reader,
     path: RunPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let project_id = access.project.id;
     let (_, task_id, run_id) = path.into_inner();
-    let mut run = state
-        .db
-        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
+    let (_, mut run) = reader
+        .read(&state, move |c, access| {
+            db_runs::find(c, access.project.id, &task_id, &run_id)
+        })
         .await?;
     Links::new(&state, &req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    Ok(super::json(actix_web::http::StatusCode::OK, &run, 2048))
 }
 
 /// Merges `state` and `output` key by key inside the writer, so concurrent PATCHes that touch

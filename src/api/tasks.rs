@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{JsonObject, Links, Query};
 use crate::app::AppState;
-use crate::auth::{ReadAccess, WriteAccess};
+use crate::auth::{Reader, WriteAccess};
 use crate::db::runs::NewRun;
 use crate::db::tasks::TaskFilter;
 use crate::db::{runs, tasks as db_tasks};
@@ -14,21 +14,26 @@ use crate::tasks::{Mode, TaskChanges};
 type State = web::Data<AppState>;
 type TaskPath = web::Path<(String, String)>;
 
-pub async fn list(state: State, access: ReadAccess, req: HttpRequest) -> Result<HttpResponse> {
-    let query = Query::parse(&req)?;
-    let page = query.page()?;
-    let filter = TaskFilter {
-        origin_product: query.get("origin_product"),
-        repository: query.get("repository"),
-        organization: query.get("organization"),
-        stage: query.get("stage"),
-        created_by: query.count("created_by")?,
-        search: query.get("search"),
-    };
-    let project = access.project.clone();
-    let (count, mut tasks) = state
-        .db
-        .read(move |c| db_tasks::list(c, &project, &filter, page.limit, page.offset))
+/// A read on the hot path: the caller's credentials, the query and the page are all checked
+/// in one database read, in that order.
+pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<HttpResponse> {
+    let raw = req.query_string().to_string();
+    let (_, (page, count, mut tasks)) = reader
+        .read(&state, move |c, access| {
+            let query = Query::from_string(&raw)?;
+            let page = query.page()?;
+            let filter = TaskFilter {
+                origin_product: query.get("origin_product"),
+                repository: query.get("repository"),
+                organization: query.get("organization"),
+                stage: query.get("stage"),
+                created_by: query.count("created_by")?,
+                search: query.get("search"),
+            };
+            let (count, tasks) =
+                db_tasks::list(c, &access.project, &filter, page.limit, page.offset)?;
+            Ok((page, count, tasks))
+        })
         .await?;
     let links = Links::new(&state, &req);
     tasks.iter_mut().for_each(|t| links.task(t));
@@ -54,18 +59,18 @@ pub async fn create(
 
 pub async fn retrieve(
     state: State,
-    access: ReadAccess,
+    reader: Reader,
     path: TaskPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let project = access.project.clone();
     let id = path.into_inner().1;
-    let mut task = state
-        .db
-        .read(move |c| db_tasks::get(c, &project, &id))
+    let (_, mut task) = reader
+        .read(&state, move |c, access| {
+            db_tasks::get(c, &access.project, &id)
+        })
         .await?;
     Links::new(&state, &req).task(&mut task);
-    Ok(HttpResponse::Ok().json(task))
+    Ok(super::json(actix_web::http::StatusCode::OK, &task, 4096))
 }
 
 /// PATCH changes the fields given; PUT needs the fields a create needs.

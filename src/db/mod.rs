@@ -1,6 +1,7 @@
 //! The database: one SQLite file, a pool of read-only connections and one writer thread.
 //! `Db::read` and `Db::write` are the only doors from async code to SQLite.
 
+mod checkpoint;
 mod schema;
 
 pub use schema::VERSION as SCHEMA_VERSION;
@@ -48,7 +49,10 @@ impl Db {
             .max_size(8)
             .min_idle(Some(1))
             .build(manager)?;
-        let writer = Writer::start(open_writer(&path)?);
+        let conn = open_writer(&path)?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        checkpoint::start(&path)?;
+        let writer = Writer::start(conn);
         Ok(Db {
             readers,
             writer,

@@ -1,15 +1,14 @@
 //! Who is calling and what they may reach: personal API keys (`Authorization: Bearer phx_…`)
 //! with their scopes and projects, or a browser session (cookie, with a CSRF token on every
 //! change). Handlers under a project take `ReadAccess` or `WriteAccess`, which check the
-//! credential, the scope and the project in one database read.
+//! credential, the scope and the project in one database read (`extract`).
 
-use std::future::Future;
-use std::ops::Deref;
-use std::pin::Pin;
+mod extract;
 
-use actix_web::dev::Payload;
+pub use extract::{Access, ReadAccess, Reader, WriteAccess, access};
+
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{HttpRequest, web};
 use rusqlite::Connection;
 
 use crate::app::AppState;
@@ -135,13 +134,13 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>> {
 const TOUCH_EVERY_SECS: i64 = 60;
 
 /// What a request presented: a key, or a session cookie (both as SHA-256 hashes).
-enum Presented {
+pub(crate) enum Presented {
     Key(String),
     Session(String),
 }
 
 /// Finds the caller and, when asked, the project they name, in one read.
-async fn authenticate(
+pub(crate) async fn authenticate(
     req: &HttpRequest,
     project_ref: Option<String>,
 ) -> Result<(Caller, Option<Project>)> {
@@ -149,28 +148,49 @@ async fn authenticate(
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Error::internal("application state missing"))?
         .clone();
-    let presented = match bearer(req)? {
+    let presented = presented(req)?;
+    let (caller, project, csrf) = state
+        .db
+        .read(move |conn| lookup(conn, presented, project_ref.as_deref()))
+        .await?;
+    after_lookup(&state, req, &caller, csrf)?;
+    Ok((caller, project))
+}
+
+/// The credential a request carries, hashed; no database work.
+fn presented(req: &HttpRequest) -> Result<Presented> {
+    Ok(match bearer(req)? {
         Some(token) => Presented::Key(crypto::sha256_hex(&token)),
         None => match req.cookie(session::COOKIE) {
             Some(cookie) => Presented::Session(crypto::sha256_hex(cookie.value())),
             None => return Err(Error::NotAuthenticated),
         },
-    };
-    let (caller, project, csrf) = state
-        .db
-        .read(move |conn| lookup(conn, presented, project_ref.as_deref()))
-        .await?;
+    })
+}
+
+/// What follows a successful lookup: a key's last use is recorded; a session's change
+/// must carry its CSRF token.
+fn after_lookup(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    caller: &Caller,
+    csrf: Option<String>,
+) -> Result<()> {
     match (&caller.credential, csrf) {
-        (Credential::Key(key), _) => touch(&state, key),
+        (Credential::Key(key), _) => touch(state, key),
         (Credential::Session, Some(csrf)) => session::check_csrf(req, &csrf)?,
         (Credential::Session, None) => return Err(Error::NotAuthenticated),
     }
-    Ok((caller, project))
+    Ok(())
 }
 
 type Found = (Caller, Option<Project>, Option<String>);
 
-fn lookup(conn: &Connection, presented: Presented, project_ref: Option<&str>) -> Result<Found> {
+pub(crate) fn lookup(
+    conn: &Connection,
+    presented: Presented,
+    project_ref: Option<&str>,
+) -> Result<Found> {
     let (caller, csrf) = match presented {
         Presented::Key(secure) => {
             let (key, user) = identity::key_by_secure_value(conn, &secure)?
@@ -241,73 +261,6 @@ fn touch(state: &web::Data<AppState>, key: &ApiKey) {
                 tracing::warn!("could not record a key's last use: {e}");
             }
         });
-    }
-}
-
-type Boxed<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
-
-impl FromRequest for Caller {
-    type Error = Error;
-    type Future = Boxed<Caller>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { Ok(authenticate(&req, None).await?.0) })
-    }
-}
-
-/// A caller allowed to act on the project in the path (`{project_id}`).
-#[derive(Debug, Clone)]
-pub struct Access {
-    pub caller: Caller,
-    pub project: Project,
-}
-
-/// Checks the caller reaches the project in the path with `scope`.
-pub async fn access(req: HttpRequest, scope: &'static str) -> Result<Access> {
-    let reference = req.match_info().get("project_id").unwrap_or("").to_string();
-    let (caller, project) = authenticate(&req, Some(reference)).await?;
-    caller.require(scope)?;
-    let project = project.ok_or(Error::NotFound)?;
-    Ok(Access { caller, project })
-}
-
-/// Access to a project with `task:read`.
-pub struct ReadAccess(pub Access);
-/// Access to a project with `task:write`.
-pub struct WriteAccess(pub Access);
-
-impl Deref for ReadAccess {
-    type Target = Access;
-    fn deref(&self) -> &Access {
-        &self.0
-    }
-}
-
-impl Deref for WriteAccess {
-    type Target = Access;
-    fn deref(&self) -> &Access {
-        &self.0
-    }
-}
-
-impl FromRequest for ReadAccess {
-    type Error = Error;
-    type Future = Boxed<ReadAccess>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { access(req, TASK_READ).await.map(ReadAccess) })
-    }
-}
-
-impl FromRequest for WriteAccess {
-    type Error = Error;
-    type Future = Boxed<WriteAccess>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { access(req, TASK_WRITE).await.map(WriteAccess) })
     }
 }
 
