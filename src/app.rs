@@ -2,12 +2,15 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, artifacts, health, keys, projects, runs, session, tasks, users};
+use crate::api::{
+    self, artifacts, health, hooks, keys, projects, runner, runs, session, tasks, users,
+};
 use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
 use crate::events::Events;
+use crate::runner::Runner;
 use crate::session::Throttle;
 use crate::ui;
 
@@ -19,6 +22,7 @@ pub struct AppState {
     pub events: Events,
     pub store: Store,
     pub throttle: Throttle,
+    pub runner: Runner,
 }
 
 /// A resource that answers other methods with a JSON 405.
@@ -78,6 +82,24 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                         .delete(tasks::delete),
                 )
                 .service(resource("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run))
+                .service(resource("/projects/{project_id}/runs/claim").post(runner::claim))
+                .service(
+                    resource("/projects/{project_id}/webhooks")
+                        .get(hooks::list)
+                        .post(hooks::create),
+                )
+                .service(
+                    resource("/projects/{project_id}/webhooks/{webhook_id}")
+                        .get(hooks::retrieve)
+                        .delete(hooks::delete),
+                )
+                .service(
+                    resource("/projects/{project_id}/webhooks/{webhook_id}/deliveries")
+                        .get(hooks::deliveries_of),
+                )
+                .service(
+                    resource("/projects/{project_id}/webhook_deliveries").get(hooks::deliveries),
+                )
                 .service(
                     resource("/projects/{project_id}/tasks/{task_id}/runs")
                         .get(runs::list)
@@ -88,6 +110,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .service(run("/append_log").post(runs::append_log))
                 .service(run("/logs").get(runs::log))
                 .service(run("/stream").get(runs::stream))
+                .service(run("/cancel").post(runner::cancel))
                 .service(
                     run("/artifacts")
                         .app_data(web::PayloadConfig::new(artifact_body))

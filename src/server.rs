@@ -14,6 +14,7 @@ use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
+use crate::runner::{self, Runner};
 use crate::session::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
@@ -23,6 +24,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let listener = TcpListener::bind(config.addr)
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.addr)))?;
     let addr = listener.local_addr()?;
+    let runner = Runner::new(&config, addr)?;
     let json_limit = config.json_limit;
     tracing::info!(database = %db.path().display(), artifacts = ?store, "burrow {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     // Tests and scripts read this line to learn the port when --addr ends in :0.
@@ -35,7 +37,9 @@ pub async fn serve(config: Config) -> Result<()> {
         events: Events::default(),
         store,
         throttle: Throttle::default(),
+        runner,
     });
+    runner::start(state.clone()).await?;
     HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

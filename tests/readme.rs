@@ -62,7 +62,9 @@ fn options() -> Vec<Opt> {
                 .expect("a long flag")
                 .trim_end_matches(',')
                 .to_string();
-            let var = between(&text, "[env: ", "=").map(str::to_string);
+            // `[env: NAME=value]`, or `[env: NAME]` for a secret whose value is hidden.
+            let var =
+                between(&text, "[env: ", "]").map(|v| v.split('=').next().unwrap_or(v).to_string());
             let default = between(&text, "[default: ", "]").map(str::to_string);
             Opt {
                 flag,

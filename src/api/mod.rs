@@ -3,8 +3,10 @@
 
 pub mod artifacts;
 pub mod health;
+pub mod hooks;
 pub mod keys;
 pub mod projects;
+pub mod runner;
 pub mod runs;
 pub mod session;
 pub mod tasks;

@@ -5,8 +5,10 @@ mod schema;
 mod writer;
 
 pub mod artifacts;
+pub mod hooks;
 pub mod identity;
 pub mod logs;
+pub mod runner;
 pub mod runs;
 pub mod sessions;
 pub mod tasks;

@@ -2,6 +2,8 @@
 //! folder, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod runner;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
