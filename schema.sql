@@ -113,7 +113,8 @@ CREATE TABLE task_runs (
     -- For the runners and the stuck-run sweeper. Kept apart from updated_at, which log
     -- appends must not change.
     started_at      TEXT,                   -- when the status first became in_progress
-    last_activity_at TEXT                   -- last API write; NULL: created_at
+    last_activity_at TEXT,                  -- last API write or command output; NULL: created_at
+    runner_key_id   TEXT REFERENCES personal_api_keys(id)  -- the command runner's temporary key
 );
 CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;

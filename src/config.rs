@@ -119,7 +119,7 @@ pub struct Config {
 
     // Runners, stuck runs and outgoing webhooks. Durations take seconds (90) or units
     // (500ms, 30s, 30m, 1h, 2d, 1h30m).
-    /// How queued cloud runs are started: none (workers claim them) or webhook
+    /// How queued cloud runs are started: none (workers claim them), command or webhook
     #[arg(
         long,
         env = "BURROW_RUNNER",
@@ -128,6 +128,24 @@ pub struct Config {
         global = true
     )]
     pub runner: RunnerKind,
+
+    /// Shell command (run with sh -c) the command runner starts for each run (default: none)
+    #[arg(long, env = "BURROW_RUNNER_COMMAND", global = true)]
+    pub runner_command: Option<String>,
+
+    /// Most commands the command runner runs at once; later runs wait queued
+    #[arg(
+        long,
+        env = "BURROW_RUNNER_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub runner_concurrency: u32,
+
+    /// How long a stopped command has between SIGTERM and SIGKILL
+    #[arg(long, env = "BURROW_RUNNER_GRACE", default_value = "10s", value_parser = duration::parse, global = true)]
+    pub runner_grace: Duration,
 
     /// URL the webhook runner POSTs each queued run to (default: none)
     #[arg(long, env = "BURROW_RUNNER_WEBHOOK_URL", global = true)]
@@ -146,7 +164,7 @@ pub struct Config {
     #[arg(long, env = "BURROW_QUEUED_TIMEOUT", default_value = "1h", value_parser = duration::parse, global = true)]
     pub queued_timeout: Duration,
 
-    /// Fail an in-progress run with no activity (API writes to it) for this long (0: never)
+    /// Fail an in-progress run with no activity (API writes, command output) for this long (0: never)
     #[arg(long, env = "BURROW_IDLE_TIMEOUT", default_value = "30m", value_parser = duration::parse, global = true)]
     pub idle_timeout: Duration,
 
@@ -175,6 +193,8 @@ pub enum RunnerKind {
     // Plain comments, not doc comments: clap would turn those into a long --help layout.
     // Runs wait queued until a worker claims them.
     None,
+    // Burrow starts `--runner-command` for each run.
+    Command,
     // Burrow POSTs each run to `--runner-webhook-url`.
     Webhook,
 }

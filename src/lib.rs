@@ -10,7 +10,7 @@
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
-//! - `runner/`: starting queued runs (workers or a webhook) and the stuck-run
+//! - `runner/`: starting queued runs (workers, a command, a webhook) and the stuck-run
 //!   sweeper; `lifecycle`: cancellation and the endings Burrow decides; `webhooks/`: events
 //!   out, signed and retried from an outbox.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.

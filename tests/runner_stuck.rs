@@ -72,8 +72,25 @@ fn queued_and_idle_runs_fail_naming_their_limit() {
 }
 
 #[test]
-fn long_runs_fail_at_the_run_timeout() {
+fn long_runs_and_stuck_commands_are_stopped() {
+    let work = tempfile::tempdir().unwrap();
+    script(
+        work.path(),
+        "quiet.sh",
+        r#"echo $$ > "$WORK/pid"; sleep 600"#,
+    );
+    let command = format!(
+        "WORK={} exec sh {}/quiet.sh",
+        work.path().display(),
+        work.path().display()
+    );
     let s = Server::start_with(&[
+        "--runner",
+        "command",
+        "--runner-command",
+        &command,
+        "--runner-grace",
+        "1s",
         "--queued-timeout",
         "0",
         "--idle-timeout",
@@ -86,14 +103,28 @@ fn long_runs_fail_at_the_run_timeout() {
     let key = s.key("task:write");
     let task = new_task(&s, &key);
 
-    // A worker takes the run and keeps quiet: failed at the run timeout.
+    // A command that runs on and on: failed at the run timeout, and stopped.
     let run = start_run(&s, &key, &task);
-    let r = s.post(&key, "/api/projects/1/runs/claim/", &json!({}));
-    assert_eq!(expect_json(r, 200)["id"], run.as_str());
     failed_for(&s, &key, &task, &run, "run timeout (2s");
+    let pid = std::fs::read_to_string(work.path().join("pid")).unwrap();
+    poll("the command to be stopped", || {
+        process_gone(&pid).then_some(())
+    });
+    let log = poll("the stop to be noted", || {
+        let log = run_log(&s, &key, &task, &run);
+        log.iter()
+            .any(|e| e["message"].as_str().unwrap_or("").contains("SIGTERM"))
+            .then_some(log)
+    });
+    assert!(log.iter().any(|e| e["source"] == "burrow"));
 
     // With the queued timeout off (0), a queued run waits as long as it takes.
-    let queued = start_run(&s, &key, &task);
+    let local = s.post(
+        &key,
+        &runs_path(&task),
+        &json!({"status": "queued", "environment": "local"}),
+    );
+    let local = expect_json(local, 201)["id"].as_str().unwrap().to_string();
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(get_run(&s, &key, &task, &queued)["status"], "queued");
+    assert_eq!(get_run(&s, &key, &task, &local)["status"], "queued");
 }

@@ -132,6 +132,7 @@ fn the_webhook_runner_needs_its_settings() {
             ],
             "--runner-webhook-secret",
         ),
+        (vec!["--runner", "command"], "--runner-command"),
     ] {
         let mut all = vec!["serve", "--addr", "127.0.0.1:0"];
         all.extend(args);
