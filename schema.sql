@@ -14,7 +14,8 @@ CREATE TABLE projects (
     organization_id INTEGER NOT NULL REFERENCES organizations(id),
     uuid            TEXT NOT NULL UNIQUE,
     name            TEXT NOT NULL,
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    live_tasks      INTEGER NOT NULL DEFAULT 0  -- tasks not deleted: an unfiltered list's count
 );
 
 CREATE TABLE users (
@@ -114,7 +115,8 @@ CREATE TABLE task_runs (
     -- appends must not change.
     started_at      TEXT,                   -- when the status first became in_progress
     last_activity_at TEXT,                  -- last API write or command output; NULL: created_at
-    runner_key_id   TEXT REFERENCES personal_api_keys(id)  -- the command runner's temporary key
+    -- The command runner's temporary key. No foreign key: `burrow export` leaves keys out.
+    runner_key_id   TEXT
 );
 CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;

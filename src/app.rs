@@ -3,13 +3,14 @@
 use actix_web::{Resource, web};
 
 use crate::api::{
-    self, artifacts, health, hooks, keys, projects, runner, runs, session, tasks, users,
+    self, artifacts, health, hooks, keys, metrics, projects, runner, runs, session, tasks, users,
 };
 use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
 use crate::events::Events;
+use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::session::Throttle;
 use crate::ui;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub events: Events,
     pub store: Store,
     pub throttle: Throttle,
+    pub metrics: Metrics,
     pub runner: Runner,
 }
 
@@ -45,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         ))
     };
     cfg.service(resource("/_health").get(health::health))
+        .service(resource("/metrics").get(metrics::metrics))
         .service(
             web::scope("/api")
                 .service(resource("").get(api::root))

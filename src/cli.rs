@@ -1,6 +1,8 @@
 //! The administrative commands. Each opens the data folder's database directly (the server
 //! may be running on it) and does its work in one IMMEDIATE transaction.
 
+use std::path::Path;
+
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::artifacts::{self, Store};
@@ -196,6 +198,48 @@ pub fn gc(config: &Config, dry_run: bool) -> Result<()> {
         collected.removed.len(),
         collected.kept
     );
+    Ok(())
+}
+
+pub fn backup(config: &Config, file: &Path) -> Result<()> {
+    let bytes = crate::backup::backup(&config.data_dir, file)?;
+    println!("wrote {} ({bytes} bytes)", file.display());
+    Ok(())
+}
+
+pub fn restore(config: &Config, file: &Path) -> Result<()> {
+    let kept = crate::backup::restore(&config.data_dir, file)?;
+    println!("restored {}", file.display());
+    if let Some(kept) = kept {
+        println!("the previous database is kept as {}", kept.display());
+    }
+    Ok(())
+}
+
+pub fn export(config: &Config, file: Option<&Path>) -> Result<()> {
+    let conn = db::open_for_admin(&config.data_dir)?;
+    // One read transaction: the export is one consistent snapshot.
+    conn.execute_batch("BEGIN")?;
+    let rows = match file {
+        Some(path) => {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+            crate::export::export(&conn, &mut out)?
+        }
+        None => crate::export::export(
+            &conn,
+            &mut std::io::BufWriter::new(std::io::stdout().lock()),
+        )?,
+    };
+    conn.execute_batch("COMMIT")?;
+    eprintln!("exported {rows} rows");
+    Ok(())
+}
+
+pub fn import(config: &Config, file: &Path) -> Result<()> {
+    let mut conn = db::open_for_admin(&config.data_dir)?;
+    let input = std::io::BufReader::new(std::fs::File::open(file)?);
+    let rows = crate::export::import(&mut conn, input)?;
+    println!("imported {rows} rows from {}", file.display());
     Ok(())
 }
 

@@ -113,6 +113,15 @@ pub struct Config {
     #[arg(long, env = "BURROW_ARTIFACT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
     pub artifact_max_bytes: u64,
 
+    /// Bearer token that /metrics requires (default: /metrics is open)
+    #[arg(
+        long,
+        env = "BURROW_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<Secret>,
+
     /// Largest log a run may have, in bytes of entry JSON; the append that would cross it is refused
     #[arg(long, env = "BURROW_LOG_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub log_max_bytes: i64,
@@ -199,20 +208,20 @@ pub enum RunnerKind {
     Webhook,
 }
 
-/// A secret setting: never shown by `Debug` or in the log.
+/// A setting that must never reach a log: `Debug` only says it is set.
 #[derive(Clone)]
 pub struct Secret(pub String);
 
-impl std::str::FromStr for Secret {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Secret, String> {
-        Ok(Secret(s.to_string()))
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
     }
 }
 
@@ -235,6 +244,26 @@ pub enum Command {
     /// Check the artifact store
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// Write a consistent copy of the database to FILE, even while the server runs
+    Backup {
+        /// The new backup file (must not exist)
+        file: PathBuf,
+    },
+    /// Replace the database with a backup (stop the server first); the old one is kept
+    Restore {
+        /// A file written by `burrow backup`
+        file: PathBuf,
+    },
+    /// Write every project's tasks, runs and logs (and users, projects) as JSON Lines
+    Export {
+        /// The output file; standard output when omitted
+        file: Option<PathBuf>,
+    },
+    /// Read an export into an empty data folder
+    Import {
+        /// A file written by `burrow export`
+        file: PathBuf,
+    },
     /// Delete stored artifacts that no run's manifest refers to, and report them
     Gc {
         /// Only report what would be deleted

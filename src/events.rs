@@ -6,12 +6,32 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
-#[derive(Default)]
 pub struct Events {
     runs: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    /// Becomes true when the server is stopping: live streams end.
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            runs: Mutex::default(),
+            stopping: watch::channel(false).0,
+        }
+    }
 }
 
 impl Events {
+    /// A receiver that changes once, when the server begins to stop.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Ends every live stream (graceful shutdown).
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
     /// A receiver that changes whenever the run (by rowid) does.
     pub fn subscribe(&self, run_pk: i64) -> watch::Receiver<u64> {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());

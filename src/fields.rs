@@ -133,14 +133,14 @@ impl<'a> Fields<'a> {
                     "This field may not be blank.",
                 ));
             }
-            if let Some(max) = max {
-                if s.chars().count() > max {
-                    return Err(Error::invalid(
-                        attr,
-                        "max_length",
-                        format!("Ensure this field has no more than {max} characters."),
-                    ));
-                }
+            if let Some(max) = max
+                && s.chars().count() > max
+            {
+                return Err(Error::invalid(
+                    attr,
+                    "max_length",
+                    format!("Ensure this field has no more than {max} characters."),
+                ));
             }
             Ok(s.clone())
         })

@@ -14,6 +14,8 @@
 //!   sweeper; `lifecycle`: cancellation and the endings Burrow decides; `webhooks/`: events
 //!   out, signed and retried from an outbox.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
+//! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
+//! - `metrics`: request counting for `/metrics`.
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps; `duration`:
 //!   durations as settings take them.
 
@@ -21,6 +23,7 @@ pub mod api;
 pub mod app;
 pub mod artifacts;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -29,9 +32,11 @@ pub mod db;
 pub mod duration;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod fields;
 pub mod lifecycle;
 pub mod logs;
+pub mod metrics;
 pub mod runner;
 pub mod runs;
 pub mod server;
@@ -55,6 +60,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Integration(cmd) => cli::integration(&config, cmd),
         Command::Storage(cmd) => cli::storage(&config, cmd),
         Command::Gc { dry_run } => cli::gc(&config, dry_run),
+        Command::Backup { file } => cli::backup(&config, &file),
+        Command::Restore { file } => cli::restore(&config, &file),
+        Command::Export { file } => cli::export(&config, file.as_deref()),
+        Command::Import { file } => cli::import(&config, &file),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

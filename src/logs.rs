@@ -1,6 +1,7 @@
 //! Run logs on the wire: checking an append's entries, the NDJSON log read in pages (never
 //! whole in memory), and the live Server-Sent Events stream that resumes by sequence number.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::web::{Bytes, Data};
@@ -84,8 +85,26 @@ struct Live {
     run_pk: i64,
     after: i64,
     changes: watch::Receiver<u64>,
+    stopping: watch::Receiver<bool>,
     last_run: Option<String>,
     done: bool,
+    _open: OpenStream,
+}
+
+/// Counts a live stream in `/metrics` for as long as it exists.
+struct OpenStream(Data<AppState>);
+
+impl OpenStream {
+    fn new(state: Data<AppState>) -> OpenStream {
+        state.metrics.streams.fetch_add(1, Ordering::Relaxed);
+        OpenStream(state)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.metrics.streams.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Server-Sent Events for a run: each log entry after `after` as a message whose `id` is its
@@ -98,7 +117,10 @@ pub fn live(
     after: i64,
 ) -> impl Stream<Item = Result<Bytes>> {
     let changes = state.events.subscribe(run_pk);
+    let stopping = state.events.stopping();
     let live = Live {
+        _open: OpenStream::new(state.clone()),
+        stopping,
         state,
         links,
         run_pk,
@@ -125,14 +147,15 @@ impl Live {
             // the read wakes the wait below.
             self.changes.borrow_and_update();
             let (run_pk, after) = (self.run_pk, self.after);
-            let (rows, mut run) = self
+            // The run first, then the entries: when the run reads as finished, every entry
+            // committed before it finished is visible to the later read, so `end` never
+            // comes before an acknowledged entry.
+            let (mut run, rows) = self
                 .state
                 .db
                 .read(move |c| {
-                    Ok((
-                        db::logs::page(c, run_pk, after, PAGE)?,
-                        db::runs::by_pk(c, run_pk)?,
-                    ))
+                    let run = db::runs::by_pk(c, run_pk)?;
+                    Ok((run, db::logs::page(c, run_pk, after, PAGE)?))
                 })
                 .await?;
             let mut out = String::new();
@@ -158,10 +181,20 @@ impl Live {
             if !out.is_empty() {
                 return Ok(Some(Bytes::from(out)));
             }
-            match tokio::time::timeout(KEEP_ALIVE, self.changes.changed()).await {
-                Ok(Ok(())) => continue,
-                Ok(Err(_)) => return Ok(None),
-                Err(_) => return Ok(Some(Bytes::from_static(b": keep-alive\n\n"))),
+            if *self.stopping.borrow() {
+                return Ok(None);
+            }
+            tokio::select! {
+                changed = self.changes.changed() => {
+                    if changed.is_err() {
+                        return Ok(None);
+                    }
+                }
+                // The server is stopping: end the stream; the client resumes elsewhere.
+                _ = self.stopping.changed() => return Ok(None),
+                _ = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Ok(Some(Bytes::from_static(b": keep-alive\n\n")));
+                }
             }
         }
     }

@@ -4,20 +4,23 @@
 use std::io::Write;
 use std::net::TcpListener;
 
-use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::app::{self, AppState};
 use crate::artifacts::Store;
+use crate::backup::ServerLock;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
+use crate::metrics::{self, Metrics};
 use crate::runner::{self, Runner};
 use crate::session::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
+    let _lock = ServerLock::take(&config.data_dir)?;
     let db = Db::open(&config.data_dir)?;
     let store = Store::from_config(&config)?;
     let signer = Signer::new(db.read(identity::signing_key).await?);
@@ -37,18 +40,51 @@ pub async fn serve(config: Config) -> Result<()> {
         events: Events::default(),
         store,
         throttle: Throttle::default(),
+        metrics: Metrics::default(),
         runner,
     });
     runner::start(state.clone()).await?;
-    HttpServer::new(move || {
+    let shared = state.clone();
+    let server = HttpServer::new(move || {
         App::new()
-            .app_data(state.clone())
+            .app_data(shared.clone())
             .app_data(web::PayloadConfig::new(json_limit))
-            .configure(|cfg| app::routes(cfg, &state.config))
+            .configure(|cfg| app::routes(cfg, &shared.config))
             .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(from_fn(metrics::track))
     })
     .listen(listener)?
-    .run()
-    .await?;
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stopping: finishing requests in flight, closing live streams");
+        state.events.stop();
+        handle.stop(true).await;
+    });
+    server.await?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// How long a graceful stop waits for requests in flight.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }

@@ -71,7 +71,7 @@ fn options() -> Vec<Opt> {
                 .expect("a long flag")
                 .trim_end_matches(',')
                 .to_string();
-            // `[env: NAME=value]`, or `[env: NAME]` for a secret whose value is hidden.
+            // `[env: NAME=value]`, or `[env: NAME]` for settings whose values are hidden.
             let var =
                 between(&text, "[env: ", "]").map(|v| v.split('=').next().unwrap_or(v).to_string());
             let default = between(&text, "[default: ", "]").map(str::to_string);
@@ -196,7 +196,7 @@ fn the_command_table_matches_the_commands() {
         for cell in line.split('`').filter(|c| c.starts_with("burrow ")) {
             let words: Vec<&str> = cell
                 .split_whitespace()
-                .take_while(|w| !w.starts_with('-'))
+                .take_while(|w| w.starts_with(|c: char| c.is_ascii_lowercase()))
                 .collect();
             readme.insert(words.join(" "));
         }
@@ -212,7 +212,7 @@ fn the_command_table_matches_the_commands() {
         let words: Vec<&str> = cell.split_whitespace().collect();
         let path: Vec<&str> = words[1..]
             .iter()
-            .take_while(|w| !w.starts_with('-'))
+            .take_while(|w| w.starts_with(|c: char| c.is_ascii_lowercase()))
             .copied()
             .collect();
         let text = help(&path);

@@ -7,6 +7,7 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::TryStreamExt;
+use object_store::WriteMultipart;
 use serde_json::{Value, json};
 
 use super::{JsonObject, Links};
@@ -291,18 +292,11 @@ pub async fn receive_upload(state: State, mut form: Multipart) -> Result<HttpRes
         }
         let pending = authorize_upload(&state, &fields).await?;
         let mut upload = state.store.upload(&pending.storage_path).await?;
-        let mut total: u64 = 0;
-        while let Some(chunk) = field.try_next().await.map_err(|e| bad(&e.to_string()))? {
-            total += chunk.len() as u64;
-            if total > pending.size {
-                let _ = upload.abort().await;
-                return Err(Error::TooLarge(format!(
-                    "The file is larger than the {} bytes declared.",
-                    pending.size
-                )));
-            }
-            upload.write(&chunk);
-            upload.wait_for_capacity(2).await.map_err(Error::internal)?;
+        // Whatever stops the copy (an oversize file, a client gone mid-way, a store error),
+        // abort: an S3 multipart upload left open keeps its parts, unseen by `burrow gc`.
+        if let Err(e) = copy_file(&mut field, &mut upload, pending.size).await {
+            let _ = upload.abort().await;
+            return Err(e);
         }
         upload.finish().await.map_err(Error::internal)?;
         return Ok(HttpResponse::NoContent().finish());
@@ -312,6 +306,30 @@ pub async fn receive_upload(state: State, mut form: Multipart) -> Result<HttpRes
         "required",
         "This field is required.",
     ))
+}
+
+/// Streams the form's `file` into the upload, refusing it past `max` bytes.
+async fn copy_file(
+    field: &mut actix_multipart::Field,
+    upload: &mut WriteMultipart,
+    max: u64,
+) -> Result<()> {
+    let mut total: u64 = 0;
+    while let Some(chunk) = field
+        .try_next()
+        .await
+        .map_err(|e| Error::body("invalid_input", e.to_string()))?
+    {
+        total += chunk.len() as u64;
+        if total > max {
+            return Err(Error::TooLarge(format!(
+                "The file is larger than the {max} bytes declared."
+            )));
+        }
+        upload.write(&chunk);
+        upload.wait_for_capacity(2).await.map_err(Error::internal)?;
+    }
+    Ok(())
 }
 
 /// The pending upload the form's signed fields name, if the signature holds.
@@ -397,15 +415,23 @@ pub async fn finalize_upload(
             described.content_type = ct.trim().to_string();
         }
         entries.push(described.entry(id.clone(), storage_path, pending.size));
-        done.push(id);
+        done.push((id, attr));
     }
     let pk = run.pk;
     let announce = state.runner.announcer(Links::new(&state, &req));
+    // Claiming each upload in the write itself makes finalize happen once: concurrent
+    // finalize calls (a client retrying) all pass the checks above, one claims the upload.
     let manifest = state
         .db
         .write(move |c| {
-            for id in &done {
-                db_artifacts::remove_pending(c, id)?;
+            for (id, attr) in &done {
+                if !db_artifacts::remove_pending(c, id)? {
+                    return Err(Error::invalid(
+                        attr.clone(),
+                        "does_not_exist",
+                        "This upload is already finalized.",
+                    ));
+                }
             }
             recorded(c, pk, &entries, &announce)
         })

@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod health;
 pub mod hooks;
 pub mod keys;
+pub mod metrics;
 pub mod projects;
 pub mod runner;
 pub mod runs;

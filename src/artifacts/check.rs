@@ -112,7 +112,7 @@ pub async fn collect(
             continue;
         }
         if !dry_run {
-            store.delete(&path).await?;
+            store.delete_listed(&meta.location).await?;
         }
         removed.push((path, meta.size));
     }

@@ -11,6 +11,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use percent_encoding::percent_decode_str;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -102,14 +103,16 @@ impl Store {
         }
     }
 
-    /// The storage path of a key listed from the store.
+    /// The storage path of a key listed from the store. Keys spell some characters of a
+    /// name (`[`, `~`, `%`, `#`, …) percent-escaped, as `Path::from` wrote them: unescape, so
+    /// the path compares equal to the manifest's.
     fn storage_path(&self, key: &Path) -> String {
-        let key = key.as_ref();
+        let key = percent_decode_str(key.as_ref()).decode_utf8_lossy();
         if self.prefix.is_empty() {
-            key.to_string()
+            key.into_owned()
         } else {
             key.strip_prefix(&format!("{}/", self.prefix))
-                .unwrap_or(key)
+                .unwrap_or(&key)
                 .to_string()
         }
     }
@@ -172,7 +175,17 @@ impl Store {
         }
     }
 
-    /// Every object under `under` (a storage path prefix), with its metadata.
+    /// Deletes an object by its key exactly as a listing spelled it (`meta.location`), so
+    /// that an object is removed whatever escaping its name went through.
+    pub async fn delete_listed(&self, key: &Path) -> Result<()> {
+        match self.inner.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Every object under `under` (a storage path prefix), with its storage path and its
+    /// metadata.
     pub async fn list(&self, under: &str) -> Result<Vec<(String, ObjectMeta)>> {
         let prefix = self.key(under);
         let mut listed = self.inner.list(Some(&prefix));

@@ -75,10 +75,12 @@ pub fn pending(conn: &Connection, id: &str) -> Result<Option<Pending>> {
         .optional()?)
 }
 
-pub fn remove_pending(conn: &Connection, id: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM artifact_uploads WHERE id = ?1")?
+/// Forgets a pending upload; false when there was none (already finalized).
+pub fn remove_pending(conn: &Connection, id: &str) -> Result<bool> {
+    let removed = conn
+        .prepare_cached("DELETE FROM artifact_uploads WHERE id = ?1")?
         .execute([id])?;
-    Ok(())
+    Ok(removed == 1)
 }
 
 /// Every storage path a manifest or a live pending upload refers to.

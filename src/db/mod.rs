@@ -2,6 +2,8 @@
 //! `Db::read` and `Db::write` are the only doors from async code to SQLite.
 
 mod schema;
+
+pub use schema::VERSION as SCHEMA_VERSION;
 mod writer;
 
 pub mod artifacts;
@@ -11,6 +13,7 @@ pub mod logs;
 pub mod runner;
 pub mod runs;
 pub mod sessions;
+pub mod stats;
 pub mod tasks;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod runner;
+pub mod runs;
+pub mod sse;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
+
+pub mod stores;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_burrow");
 
@@ -40,6 +44,21 @@ impl Server {
 
     /// A server on an existing data folder (kept after the server stops).
     pub fn start_in(dir: &Path, args: &[&str]) -> Server {
+        Self::start_in_env(dir, args, &[])
+    }
+
+    /// A server on a fresh temporary data folder, with extra arguments and environment
+    /// variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().to_path_buf();
+        let mut s = Self::start_in_env(&dir, args, env);
+        s._temp = Some(temp);
+        s
+    }
+
+    /// A server on an existing data folder, with extra arguments and environment variables.
+    pub fn start_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--addr")
@@ -49,6 +68,7 @@ impl Server {
             .arg("--log")
             .arg("warn")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -78,6 +98,11 @@ impl Server {
             _temp: None,
             client,
         }
+    }
+
+    /// The server process's id, e.g. to read its memory use from `/proc/<pid>/status`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -239,12 +264,18 @@ impl Drop for Server {
 
 /// Runs `burrow --data-dir DIR ARGS…` to completion.
 pub fn cli(dir: &Path, args: &[&str]) -> Output {
+    cli_env(dir, args, &[])
+}
+
+/// Runs `burrow --data-dir DIR ARGS…` to completion with extra environment variables.
+pub fn cli_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(BIN)
         .arg("--data-dir")
         .arg(dir)
         .arg("--log")
         .arg("warn")
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run burrow")
 }

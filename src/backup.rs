@@ -1,0 +1,125 @@
+//! Backups: `burrow backup FILE` takes a consistent copy while the server writes (SQLite's
+//! `VACUUM INTO` reads one snapshot), and `burrow restore FILE` puts one back once the
+//! server has stopped. The server holds a lock file so a restore cannot pull the database
+//! from under it.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::clock;
+use crate::db;
+use crate::error::{Error, Result};
+
+const LOCK: &str = "server.lock";
+
+/// Held by a running server: an exclusive lock on `server.lock` in the data folder.
+pub struct ServerLock {
+    _file: File,
+}
+
+impl ServerLock {
+    pub fn take(data_dir: &Path) -> Result<ServerLock> {
+        fs::create_dir_all(data_dir)?;
+        let file = File::create(data_dir.join(LOCK))?;
+        file.try_lock().map_err(|_| {
+            Error::Internal(format!(
+                "another Burrow server is already using {}",
+                data_dir.display()
+            ))
+        })?;
+        Ok(ServerLock { _file: file })
+    }
+}
+
+fn server_running(data_dir: &Path) -> Result<bool> {
+    let path = data_dir.join(LOCK);
+    if !path.exists() {
+        return Ok(false);
+    }
+    let file = File::options().write(true).open(path)?;
+    Ok(file.try_lock().is_err())
+}
+
+/// Writes a consistent copy of the database to `target`, which must not exist.
+pub fn backup(data_dir: &Path, target: &Path) -> Result<u64> {
+    if target.exists() {
+        return Err(Error::Internal(format!(
+            "{} already exists; choose a new file",
+            target.display()
+        )));
+    }
+    let conn = db::open_for_admin(data_dir)?;
+    let target_text = target
+        .to_str()
+        .ok_or_else(|| Error::Internal("the backup path is not valid UTF-8".into()))?;
+    conn.execute("VACUUM INTO ?1", [target_text])?;
+    Ok(fs::metadata(target)?.len())
+}
+
+/// Checks a backup is a sound Burrow database this binary can run.
+fn verify(file: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", file.display())))?;
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| {
+            Error::Internal(format!("{} is not a SQLite database: {e}", file.display()))
+        })?;
+    if check != "ok" {
+        return Err(Error::Internal(format!(
+            "{} is damaged: {check}",
+            file.display()
+        )));
+    }
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let has_tasks: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks')",
+        [],
+        |r| r.get(0),
+    )?;
+    if version == 0 || !has_tasks {
+        return Err(Error::Internal(format!(
+            "{} is not a Burrow database",
+            file.display()
+        )));
+    }
+    if version > db::SCHEMA_VERSION {
+        return Err(Error::Internal(format!(
+            "{} was written by a newer Burrow (schema {version})",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the data folder's database with `file`. The server must be stopped; the current
+/// database is kept beside it. Returns where it was kept.
+pub fn restore(data_dir: &Path, file: &Path) -> Result<Option<PathBuf>> {
+    if server_running(data_dir)? {
+        return Err(Error::Internal(
+            "a Burrow server is running on this data folder; stop it before restoring".into(),
+        ));
+    }
+    verify(file)?;
+    fs::create_dir_all(data_dir)?;
+    let live = data_dir.join("burrow.db");
+    let staged = data_dir.join("burrow.db.restoring");
+    fs::copy(file, &staged)?;
+    let kept = if live.exists() {
+        // Fold the WAL into the file first, so the kept copy is complete on its own.
+        Connection::open(&live)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        let stamp = clock::now().replace([':', '.'], "-");
+        let kept = data_dir.join(format!("burrow.db.before-restore-{stamp}"));
+        fs::rename(&live, &kept)?;
+        Some(kept)
+    } else {
+        None
+    };
+    for suffix in ["-wal", "-shm"] {
+        let _ = fs::remove_file(data_dir.join(format!("burrow.db{suffix}")));
+    }
+    fs::rename(&staged, &live)?;
+    Ok(kept)
+}

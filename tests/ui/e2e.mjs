@@ -1,0 +1,57 @@
+// End-to-end tests of Burrow's web UI in headless Chromium (Debian's /usr/bin/chromium driven
+// by playwright-core; no browser is downloaded). Started by tests/ui.rs:
+//   node tests/ui/e2e.mjs BASE_URL SCREENSHOT_DIR [SCENARIO ARGS...]
+// Scenarios: `main` (default, a fresh server) and `biglog EMAIL PASSWORD RUN_PATH`.
+
+import { chromium } from "playwright-core";
+import { Steps, screenshots } from "./lib.mjs";
+import { mainScenario } from "./scenario-main.mjs";
+import { bigLogScenario } from "./scenario-biglog.mjs";
+
+const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
+if (!base) {
+  console.error("usage: node tests/ui/e2e.mjs BASE_URL [SCREENSHOT_DIR] [main | biglog EMAIL PASSWORD RUN_PATH]");
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, colorScheme: "light" });
+const page = await context.newPage();
+page.setDefaultTimeout(15000);
+
+// Any script error in the page fails the run, and so does a request that left the server.
+const problems = [];
+page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+page.on("console", (msg) => {
+  if (msg.type() !== "error") return;
+  const text = msg.text();
+  // Validation errors, failed sign-ins and revoked keys answer 400/401/429 on purpose.
+  if (/status of (400|401|429)/.test(text)) return;
+  problems.push(`console error: ${text}`);
+});
+page.on("request", (req) => {
+  if (!req.url().startsWith(base) && !req.url().startsWith("blob:") && !req.url().startsWith("data:")) {
+    problems.push(`request outside the server: ${req.url()}`);
+  }
+});
+
+const steps = new Steps();
+const shot = screenshots(shotDir);
+const t0 = Date.now();
+try {
+  if (scenario === "main") await mainScenario({ base, page, context, browser, steps, shot });
+  else if (scenario === "biglog") await bigLogScenario({ base, page, steps, shot, args: rest });
+  else throw new Error(`unknown scenario ${scenario}`);
+  await steps.run("no script errors and nothing loaded from elsewhere", async () => {
+    if (problems.length) throw new Error(problems.join("\n"));
+  });
+} finally {
+  await browser.close();
+}
+const total = steps.passed + (steps.failed ? 1 : 0);
+console.log(`# ${scenario}: ${steps.passed} passed, ${steps.failed ? 1 : 0} failed, of ${total} run, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+process.exit(steps.failed ? 1 : 0);

@@ -1,0 +1,56 @@
+// A run with a long log (tests/ui.rs appends 100,000 entries through the API first): the page
+// loads it quickly, keeps only the visible rows in the DOM, stops following when scrolled up,
+// counts what arrived meanwhile, jumps back to the bottom, and filters fast.
+
+import { apiClient, assert, eq, until, logRows } from "./lib.mjs";
+
+export async function bigLogScenario({ base, page, steps, shot, args }) {
+  const [email, password, runPath, key, expected] = args;
+  const total = Number(expected);
+  const api = apiClient(base, key);
+  const fmt = (n) => new Intl.NumberFormat("en").format(n);
+
+  await steps.run("sign in", async () => {
+    await page.goto(`${base}/`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
+  });
+
+  await steps.run(`${fmt(total)} log entries load and stay virtualised`, async () => {
+    const t0 = Date.now();
+    await page.goto(`${base}${runPath}`);
+    await until(page, (n) => document.querySelector(".log-count")?.textContent === n, `${fmt(total)} entries`, "the whole log", 60000);
+    const ms = Date.now() - t0;
+    console.log(`# ${fmt(total)} entries shown in ${ms} ms`);
+    assert(ms < 30000, `the log loads in under 30 s (took ${ms} ms)`);
+    const inDom = await page.locator(".log-row").count();
+    assert(inDom < 200, `only visible rows are in the DOM (${inDom})`);
+    const rows = await logRows(page);
+    eq(rows[rows.length - 1], `entry ${total}`, "following: the last entry is in view");
+    await shot(page, "11-run-long-log");
+  });
+
+  await steps.run("scrolling up stops following; new entries are counted; jump returns", async () => {
+    await page.locator(".log-viewport").evaluate((vp) => (vp.scrollTop = 0));
+    await page.getByRole("button", { name: "Jump to latest" }).waitFor();
+    await until(page, () => document.querySelector(".log-row:not([hidden]) .log-text")?.textContent === "entry 1", null, "the first entry in view");
+    await api("POST", `${runPath}/append_log/`, { entries: [{ type: "info", message: "one more" }] });
+    await page.getByRole("button", { name: "Jump to latest (1 new)" }).waitFor();
+    eq(await page.locator(".log-viewport").evaluate((vp) => vp.scrollTop), 0, "the view stays where the user put it");
+    await page.getByRole("button", { name: /Jump to latest/ }).click();
+    await until(page, () => [...document.querySelectorAll(".log-row:not([hidden]) .log-text")].some((e) => e.textContent === "one more"), null, "the newest entry in view");
+    assert(await page.getByRole("button", { name: /Jump to latest/ }).isHidden(), "the jump button hides at the bottom");
+  });
+
+  await steps.run("the filter narrows a long log quickly", async () => {
+    const t0 = Date.now();
+    await page.getByLabel("Filter the log").fill("entry 99999");
+    await until(page, (n) => document.querySelector(".log-count")?.textContent === `1 of ${n} entries`, fmt(total + 1), "one match");
+    const ms = Date.now() - t0;
+    console.log(`# filtered ${fmt(total + 1)} entries in ${ms} ms`);
+    assert(ms < 3000, `filtering takes under 3 s (took ${ms} ms)`);
+    eq((await logRows(page)).join(), "entry 99999", "the match");
+  });
+}
