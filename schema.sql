@@ -110,10 +110,18 @@ CREATE TABLE task_runs (
     completed_at    TEXT,
     log_count       INTEGER NOT NULL DEFAULT 0,  -- entries so far = the last sequence number
     log_bytes       INTEGER NOT NULL DEFAULT 0,  -- bytes of entry JSON so far
-    log_truncated   INTEGER NOT NULL DEFAULT 0   -- 1 once the size cap refused an append
+    log_truncated   INTEGER NOT NULL DEFAULT 0,  -- 1 once the size cap refused an append
+    -- For the runners and the stuck-run sweeper. Kept apart from updated_at, which log
+    -- appends must not change.
+    started_at      TEXT,                   -- when the status first became in_progress
+    last_activity_at TEXT,                  -- last API write or command output; NULL: created_at
+    -- The command runner's temporary key. No foreign key: `burrow export` leaves keys out.
+    runner_key_id   TEXT
 );
 CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;
+-- Claiming the oldest queued run and sweeping stuck ones read runs by status.
+CREATE INDEX task_runs_status ON task_runs(status, pk);
 
 -- Each run's log: entries as compact JSON text, numbered 1, 2, 3, … per run without gaps.
 CREATE TABLE log_entries (
@@ -138,6 +146,42 @@ CREATE TABLE artifact_uploads (
     created_at      TEXT NOT NULL
 );
 CREATE INDEX artifact_uploads_run ON artifact_uploads(run_pk);
+
+-- Outgoing webhooks of a project. The secret signs every delivery, so it is kept readable.
+CREATE TABLE webhooks (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects(id),
+    url         TEXT NOT NULL,
+    events      TEXT NOT NULL,              -- JSON array of event names
+    secret      TEXT NOT NULL,
+    created_by  INTEGER REFERENCES users(id),
+    created_at  TEXT NOT NULL,
+    deleted_at  TEXT                        -- deleted webhooks keep their delivery log
+);
+CREATE INDEX webhooks_project ON webhooks(project_id) WHERE deleted_at IS NULL;
+
+-- Every outgoing delivery, of project webhooks and of the webhook runner (webhook_id NULL),
+-- retried with backoff until delivered or out of attempts. An outbox: written in the same
+-- transaction as the change it announces.
+CREATE TABLE webhook_deliveries (
+    pk              INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    project_id      INTEGER NOT NULL REFERENCES projects(id),
+    webhook_id      INTEGER REFERENCES webhooks(id),
+    run_pk          INTEGER REFERENCES task_runs(pk),  -- the run a runner delivery hands over
+    event           TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    payload         TEXT NOT NULL,              -- the exact JSON body that is signed and sent
+    status          TEXT NOT NULL,              -- pending, delivered, failed
+    attempt_count   INTEGER NOT NULL DEFAULT 0,
+    attempts        TEXT NOT NULL DEFAULT '[]', -- JSON list: {at, status_code, error, duration_ms}
+    next_attempt_at TEXT,                       -- when pending: the next try (or a lease)
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
 
 -- Server-side secrets (the signing key for expiring URLs), made once per database.
 CREATE TABLE secrets (

@@ -2,13 +2,16 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, artifacts, health, keys, metrics, projects, runs, session, tasks, users};
+use crate::api::{
+    self, artifacts, health, hooks, keys, metrics, projects, runner, runs, session, tasks, users,
+};
 use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
 use crate::events::Events;
 use crate::metrics::Metrics;
+use crate::runner::Runner;
 use crate::session::Throttle;
 use crate::ui;
 
@@ -21,6 +24,7 @@ pub struct AppState {
     pub store: Store,
     pub throttle: Throttle,
     pub metrics: Metrics,
+    pub runner: Runner,
 }
 
 /// A resource that answers other methods with a JSON 405.
@@ -81,6 +85,24 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                         .delete(tasks::delete),
                 )
                 .service(resource("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run))
+                .service(resource("/projects/{project_id}/runs/claim").post(runner::claim))
+                .service(
+                    resource("/projects/{project_id}/webhooks")
+                        .get(hooks::list)
+                        .post(hooks::create),
+                )
+                .service(
+                    resource("/projects/{project_id}/webhooks/{webhook_id}")
+                        .get(hooks::retrieve)
+                        .delete(hooks::delete),
+                )
+                .service(
+                    resource("/projects/{project_id}/webhooks/{webhook_id}/deliveries")
+                        .get(hooks::deliveries_of),
+                )
+                .service(
+                    resource("/projects/{project_id}/webhook_deliveries").get(hooks::deliveries),
+                )
                 .service(
                     resource("/projects/{project_id}/tasks/{task_id}/runs")
                         .get(runs::list)
@@ -91,6 +113,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .service(run("/append_log").post(runs::append_log))
                 .service(run("/logs").get(runs::log))
                 .service(run("/stream").get(runs::stream))
+                .service(run("/cancel").post(runner::cancel))
                 .service(
                     run("/artifacts")
                         .app_data(web::PayloadConfig::new(artifact_body))

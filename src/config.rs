@@ -3,9 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]
@@ -122,6 +125,87 @@ pub struct Config {
     /// Largest log a run may have, in bytes of entry JSON; the append that would cross it is refused
     #[arg(long, env = "BURROW_LOG_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
     pub log_max_bytes: i64,
+
+    // Runners, stuck runs and outgoing webhooks. Durations take seconds (90) or units
+    // (500ms, 30s, 30m, 1h, 2d, 1h30m).
+    /// How queued cloud runs are started: none (workers claim them), command or webhook
+    #[arg(
+        long,
+        env = "BURROW_RUNNER",
+        value_enum,
+        default_value = "none",
+        global = true
+    )]
+    pub runner: RunnerKind,
+
+    /// Shell command (run with sh -c) the command runner starts for each run (default: none)
+    #[arg(long, env = "BURROW_RUNNER_COMMAND", global = true)]
+    pub runner_command: Option<String>,
+
+    /// Most commands the command runner runs at once; later runs wait queued
+    #[arg(
+        long,
+        env = "BURROW_RUNNER_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub runner_concurrency: u32,
+
+    /// How long a stopped command has between SIGTERM and SIGKILL
+    #[arg(long, env = "BURROW_RUNNER_GRACE", default_value = "10s", value_parser = duration::parse, global = true)]
+    pub runner_grace: Duration,
+
+    /// URL the webhook runner POSTs each queued run to (default: none)
+    #[arg(long, env = "BURROW_RUNNER_WEBHOOK_URL", global = true)]
+    pub runner_webhook_url: Option<String>,
+
+    /// Secret that signs the webhook runner's requests (X-Burrow-Signature) (default: none)
+    #[arg(
+        long,
+        env = "BURROW_RUNNER_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub runner_webhook_secret: Option<Secret>,
+
+    /// Fail a run left queued this long (0: never)
+    #[arg(long, env = "BURROW_QUEUED_TIMEOUT", default_value = "1h", value_parser = duration::parse, global = true)]
+    pub queued_timeout: Duration,
+
+    /// Fail an in-progress run with no activity (API writes, command output) for this long (0: never)
+    #[arg(long, env = "BURROW_IDLE_TIMEOUT", default_value = "30m", value_parser = duration::parse, global = true)]
+    pub idle_timeout: Duration,
+
+    /// Fail a run still in progress this long after it started (0: never)
+    #[arg(long, env = "BURROW_RUN_TIMEOUT", default_value = "6h", value_parser = duration::parse, global = true)]
+    pub run_timeout: Duration,
+
+    /// How often stuck runs are looked for
+    #[arg(long, env = "BURROW_SWEEP_INTERVAL", default_value = "30s", value_parser = duration::parse, global = true)]
+    pub sweep_interval: Duration,
+
+    /// Most attempts to deliver an outgoing webhook; pauses between them double from 1s up to 1h
+    #[arg(
+        long,
+        env = "BURROW_WEBHOOK_ATTEMPTS",
+        default_value_t = 12,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub webhook_attempts: u32,
+}
+
+/// How queued cloud runs are started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunnerKind {
+    // Plain comments, not doc comments: clap would turn those into a long --help layout.
+    // Runs wait queued until a worker claims them.
+    None,
+    // Burrow starts `--runner-command` for each run.
+    Command,
+    // Burrow POSTs each run to `--runner-webhook-url`.
+    Webhook,
 }
 
 /// A setting that must never reach a log: `Debug` only says it is set.

@@ -42,6 +42,18 @@ pub fn sha256_hex(value: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// HMAC-SHA256 of `body` under `secret`, in lower-case hex: the `X-Burrow-Signature` of an
+/// outgoing webhook (`sha256=<hex>`).
+pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A key for signing URLs, loaded once from the database.
 #[derive(Clone)]
 pub struct Signer {

@@ -10,10 +10,14 @@
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
+//! - `runner/`: starting queued runs (workers, a command, a webhook) and the stuck-run
+//!   sweeper; `lifecycle`: cancellation and the endings Burrow decides; `webhooks/`: events
+//!   out, signed and retried from an outbox.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
 //! - `metrics`: request counting for `/metrics`.
-//! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps.
+//! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps; `duration`:
+//!   durations as settings take them.
 
 pub mod api;
 pub mod app;
@@ -25,17 +29,21 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod duration;
 pub mod error;
 pub mod events;
 pub mod export;
 pub mod fields;
+pub mod lifecycle;
 pub mod logs;
 pub mod metrics;
+pub mod runner;
 pub mod runs;
 pub mod server;
 pub mod session;
 pub mod tasks;
 pub mod ui;
+pub mod webhooks;
 
 use std::process::ExitCode;
 

@@ -16,6 +16,7 @@ use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::metrics::{self, Metrics};
+use crate::runner::{self, Runner};
 use crate::session::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
@@ -26,6 +27,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let listener = TcpListener::bind(config.addr)
         .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.addr)))?;
     let addr = listener.local_addr()?;
+    let runner = Runner::new(&config, addr)?;
     let json_limit = config.json_limit;
     tracing::info!(database = %db.path().display(), artifacts = ?store, "burrow {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     // Tests and scripts read this line to learn the port when --addr ends in :0.
@@ -39,7 +41,9 @@ pub async fn serve(config: Config) -> Result<()> {
         store,
         throttle: Throttle::default(),
         metrics: Metrics::default(),
+        runner,
     });
+    runner::start(state.clone()).await?;
     let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()

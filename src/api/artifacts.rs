@@ -16,9 +16,11 @@ use crate::artifacts::{self, Entry, Store};
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::clock;
 use crate::db::artifacts::{self as db_artifacts, Pending};
+use crate::db::runner as db_runner;
 use crate::db::runs::{self as db_runs, Run};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
+use crate::webhooks::Announcer;
 
 type State = web::Data<AppState>;
 type RunPath = web::Path<(String, String, String)>;
@@ -46,6 +48,7 @@ pub async fn upload(
     access: WriteAccess,
     path: RunPath,
     body: JsonObject,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let max = state.config.artifact_max_bytes;
     let mut parsed = Vec::new();
@@ -63,12 +66,27 @@ pub async fn upload(
         entries.push(described.entry(uuid::Uuid::new_v4().to_string(), storage_path, size));
     }
     let pk = run.pk;
+    let announce = state.runner.announcer(Links::new(&state, &req));
     let manifest = state
         .db
-        .write(move |c| db_artifacts::append(c, pk, &entries))
+        .write(move |c| recorded(c, pk, &entries, &announce))
         .await?;
     state.events.notify(pk);
     manifest_response(&manifest)
+}
+
+/// Adds uploaded artifacts to the run's manifest, as activity, and announces them; returns
+/// the whole manifest.
+fn recorded(
+    c: &rusqlite::Connection,
+    pk: i64,
+    entries: &[Entry],
+    announce: &Announcer,
+) -> Result<String> {
+    let manifest = db_artifacts::append(c, pk, entries)?;
+    db_runner::touch(c, pk)?;
+    announce.artifacts_uploaded(c, &db_runs::by_pk(c, pk)?, entries)?;
+    Ok(manifest)
 }
 
 /// The manifest entry a `{"storage_path"}` body names on this run, else 404.
@@ -343,6 +361,7 @@ pub async fn finalize_upload(
     access: WriteAccess,
     path: RunPath,
     body: JsonObject,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let mut wanted = Vec::new();
     for item in artifacts::items(&body.object()?)? {
@@ -399,6 +418,7 @@ pub async fn finalize_upload(
         done.push((id, attr));
     }
     let pk = run.pk;
+    let announce = state.runner.announcer(Links::new(&state, &req));
     // Claiming each upload in the write itself makes finalize happen once: concurrent
     // finalize calls (a client retrying) all pass the checks above, one claims the upload.
     let manifest = state
@@ -413,7 +433,7 @@ pub async fn finalize_upload(
                     ));
                 }
             }
-            db_artifacts::append(c, pk, &entries)
+            recorded(c, pk, &entries, &announce)
         })
         .await?;
     state.events.notify(pk);

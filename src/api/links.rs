@@ -12,12 +12,21 @@ use crate::db::tasks::Task;
 /// How long a signed link stays valid.
 pub const LINK_TTL_SECS: i64 = 3600;
 
+#[derive(Clone)]
 pub struct Links {
     base: String,
     signer: Signer,
 }
 
 impl Links {
+    /// Links on a fixed base URL, for work done outside a request (runners, webhooks).
+    pub fn fixed(base: &str, signer: &Signer) -> Links {
+        Links {
+            base: base.trim_end_matches('/').to_string(),
+            signer: signer.clone(),
+        }
+    }
+
     pub fn new(state: &AppState, req: &HttpRequest) -> Links {
         let base = match &state.config.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),

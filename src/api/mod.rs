@@ -3,9 +3,11 @@
 
 pub mod artifacts;
 pub mod health;
+pub mod hooks;
 pub mod keys;
 pub mod metrics;
 pub mod projects;
+pub mod runner;
 pub mod runs;
 pub mod session;
 pub mod tasks;

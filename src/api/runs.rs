@@ -9,8 +9,9 @@ use crate::app::AppState;
 use crate::auth::{self, Reader, TASK_READ, WriteAccess};
 use crate::clock;
 use crate::db::logs::Appended;
-use crate::db::{logs as db_logs, runs as db_runs, tasks as db_tasks};
+use crate::db::{logs as db_logs, runner as db_runner, runs as db_runs, tasks as db_tasks};
 use crate::error::{Error, Result};
+use crate::lifecycle;
 use crate::logs;
 use crate::runs::{self, RunChanges};
 
@@ -49,15 +50,19 @@ pub async fn create(
     let new = runs::parse_new(&body.object()?)?;
     let project = access.project.clone();
     let task_id = path.into_inner().1;
+    let links = Links::new(&state, &req);
+    let announce = state.runner.announcer(links.clone());
     let mut run = state
         .db
         .write(move |c| {
             let task = db_tasks::get(c, &project, &task_id)?;
             let pk = db_runs::insert(c, task.pk, &new)?;
-            db_runs::by_pk(c, pk)
+            let run = db_runs::by_pk(c, pk)?;
+            announce.run_created(c, &run)?;
+            Ok(run)
         })
         .await?;
-    Links::new(&state, &req).run(&mut run);
+    links.run(&mut run);
     Ok(HttpResponse::Created().json(run))
 }
 
@@ -78,7 +83,7 @@ pub async fn retrieve(
 }
 
 /// Merges `state` and `output` key by key inside the writer, so concurrent PATCHes that touch
-/// different keys all persist.
+/// different keys all persist. A cancelled run stays cancelled (see `lifecycle::patch`).
 pub async fn update(
     state: State,
     access: WriteAccess,
@@ -88,16 +93,19 @@ pub async fn update(
 ) -> Result<HttpResponse> {
     let changes = RunChanges::parse(&body.object()?)?;
     let project_id = access.project.id;
+    let admin = access.caller.user.is_admin;
     let (_, task_id, run_id) = path.into_inner();
+    let links = Links::new(&state, &req);
+    let announce = state.runner.announcer(links.clone());
     let mut run = state
         .db
         .write(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            db_runs::update(c, run.pk, &changes)
+            lifecycle::patch(c, &run, changes, admin, &announce)
         })
         .await?;
     state.events.notify(run.pk);
-    Links::new(&state, &req).run(&mut run);
+    links.run(&mut run);
     Ok(HttpResponse::Ok().json(run))
 }
 
@@ -126,7 +134,10 @@ pub async fn set_output(
     let text = output.to_string();
     let mut run = state
         .db
-        .write(move |c| db_runs::set_output(c, pk, &text))
+        .write(move |c| {
+            db_runner::touch(c, pk)?;
+            db_runs::set_output(c, pk, &text)
+        })
         .await?;
     state.events.notify(pk);
     Links::new(&state, &req).run(&mut run);
@@ -151,6 +162,7 @@ pub async fn append_log(
         .write(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
             let appended = db_logs::append(c, run.pk, &entries, cap)?;
+            db_runner::touch(c, run.pk)?;
             Ok((run, appended))
         })
         .await?;

@@ -49,11 +49,17 @@ pub async fn create(
     let changes = TaskChanges::parse(&body.object()?, Mode::Whole)?;
     let project = access.project.clone();
     let user_id = access.caller.user.id;
+    let links = Links::new(&state, &req);
+    let announce = state.runner.announcer(links.clone());
     let mut task = state
         .db
-        .write(move |c| db_tasks::create(c, &project, user_id, changes))
+        .write(move |c| {
+            let task = db_tasks::create(c, &project, user_id, changes)?;
+            announce.task_created(c, project.id, &task)?;
+            Ok(task)
+        })
         .await?;
-    Links::new(&state, &req).task(&mut task);
+    links.task(&mut task);
     Ok(HttpResponse::Created().json(task))
 }
 
@@ -107,7 +113,8 @@ pub async fn delete(state: State, access: WriteAccess, path: TaskPath) -> Result
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Creates a queued cloud run and answers with the task, the new run as `latest_run`.
+/// Creates a queued cloud run and answers with the task, the new run as `latest_run`. The
+/// run reaches the runner once committed; a runner's failure shows on the run, never here.
 pub async fn run(
     state: State,
     access: WriteAccess,
@@ -116,6 +123,8 @@ pub async fn run(
 ) -> Result<HttpResponse> {
     let project = access.project.clone();
     let id = path.into_inner().1;
+    let links = Links::new(&state, &req);
+    let announce = state.runner.announcer(links.clone());
     let mut task = state
         .db
         .write(move |c| {
@@ -125,10 +134,11 @@ pub async fn run(
                 environment: "cloud".into(),
                 ..NewRun::default()
             };
-            runs::insert(c, task.pk, &new)?;
+            let pk = runs::insert(c, task.pk, &new)?;
+            announce.run_created(c, &runs::by_pk(c, pk)?)?;
             db_tasks::get(c, &project, &id)
         })
         .await?;
-    Links::new(&state, &req).task(&mut task);
+    links.task(&mut task);
     Ok(HttpResponse::Ok().json(task))
 }

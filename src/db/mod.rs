@@ -8,8 +8,10 @@ pub use schema::VERSION as SCHEMA_VERSION;
 mod writer;
 
 pub mod artifacts;
+pub mod hooks;
 pub mod identity;
 pub mod logs;
+pub mod runner;
 pub mod runs;
 pub mod sessions;
 pub mod stats;

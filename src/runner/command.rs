@@ -1,0 +1,260 @@
+//! The command runner: claims queued cloud runs while fewer than `--runner-concurrency`
+//! commands run, starts `sh -c "$BURROW_RUNNER_COMMAND"` for each with a temporary API key,
+//! stops it when the run is cancelled or failed (SIGTERM, then SIGKILL after the grace
+//! period), and settles the run from the exit code unless the command already did.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web::Data;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Instant;
+
+use super::output;
+use crate::app::AppState;
+use crate::db::runner as db_runner;
+use crate::db::runs::{self as db_runs, Run};
+use crate::duration::humane;
+use crate::error::Result;
+use crate::lifecycle;
+
+/// How often an idle runner looks for queued runs it was not woken for (a restart, a run
+/// queued by PATCH on another path).
+const LOOK_EVERY: Duration = Duration::from_secs(5);
+/// How long the output may take to drain after the command exits.
+const DRAIN: Duration = Duration::from_secs(5);
+
+enum Claimed {
+    Nothing,
+    Refused,
+    Started(Box<Run>, String),
+}
+
+pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
+    let slots = Arc::new(Semaphore::new(state.config.runner_concurrency as usize));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        match claim(&state).await {
+            Ok(Claimed::Started(run, key)) => {
+                state.events.notify(run.pk);
+                actix_web::rt::spawn(supervise(state.clone(), *run, key, slot));
+            }
+            Ok(Claimed::Refused) => {}
+            Ok(Claimed::Nothing) => {
+                drop(slot);
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(LOOK_EVERY) => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("runner: cannot claim a run: {e}");
+                drop(slot);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Takes the oldest queued run and issues its key, in one write.
+async fn claim(state: &Data<AppState>) -> Result<Claimed> {
+    let announce = state.runner.background(&state.signer);
+    state
+        .db
+        .write(move |c| {
+            let Some(pk) = db_runner::claim(c, None)? else {
+                return Ok(Claimed::Nothing);
+            };
+            let run = db_runs::by_pk(c, pk)?;
+            announce.run_changed(c, "queued", &run)?;
+            match db_runner::issue_key(c, pk) {
+                Ok(key) => Ok(Claimed::Started(Box::new(run), key)),
+                Err(e) => {
+                    let why = format!("The command runner could not make the run's key: {e}");
+                    lifecycle::end(c, pk, "failed", Some(&why), &why, &announce)?;
+                    Ok(Claimed::Refused)
+                }
+            }
+        })
+        .await
+}
+
+/// The process group of a command, killed whole when it is dropped, so nothing it started
+/// outlives the run (or the server).
+struct Group(Option<Pid>);
+
+impl Group {
+    fn signal(&self, signal: Signal) {
+        // Never pid 0: killpg(0) would signal Burrow's own group. ESRCH: already gone.
+        if let Some(pid) = self.0.filter(|p| p.as_raw() > 0) {
+            let _ = killpg(pid, signal);
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(Signal::SIGKILL);
+    }
+}
+
+fn command(state: &AppState, run: &Run, key: &str) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(state.config.runner_command.as_deref().unwrap_or("false"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    // The server's own settings (secrets among them) are not the command's business.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("BURROW_") {
+            cmd.env_remove(name);
+        }
+    }
+    let url = state.runner.base_url();
+    let project = run.project_id.to_string();
+    cmd.env("BURROW_URL", url)
+        .env("BURROW_API_KEY", key)
+        .env("BURROW_PROJECT_ID", &project)
+        .env("BURROW_TASK_ID", &run.task)
+        .env("BURROW_RUN_ID", &run.id)
+        .env("POSTHOG_API_URL", url)
+        .env("POSTHOG_PERSONAL_API_KEY", key)
+        .env("POSTHOG_PROJECT_ID", &project);
+    cmd
+}
+
+async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSemaphorePermit) {
+    let pk = run.pk;
+    let mut changes = state.events.subscribe(pk);
+    let spawned = command(&state, &run, &key).spawn();
+    drop(key);
+    let ended = match spawned {
+        Err(e) => Err(format!(
+            "The command runner could not start the command: {e}"
+        )),
+        Ok(mut child) => {
+            let pid = child.id().unwrap_or_default();
+            let group = Group(child.id().map(|id| Pid::from_raw(id as i32)));
+            note(
+                &state,
+                pk,
+                "info",
+                format!("Started the command (process {pid})."),
+            )
+            .await;
+            let out = output::capture(state.clone(), pk, child.stdout.take(), child.stderr.take());
+            let exit = watch_over(&state, pk, &mut child, &group, &mut changes).await;
+            drop(group);
+            let _ = tokio::time::timeout(DRAIN, out).await;
+            exit.map_err(|e| format!("The command runner lost the command: {e}"))
+        }
+    };
+    let announce = state.runner.background(&state.signer);
+    let settled = state
+        .db
+        .write(move |c| {
+            let (status, why) = match &ended {
+                Ok(exit) if exit.success() => {
+                    ("completed", "The command exited with code 0.".into())
+                }
+                Ok(exit) => ("failed", exit_message(exit)),
+                Err(why) => ("failed", why.clone()),
+            };
+            let error = (status == "failed").then_some(why.as_str());
+            if lifecycle::end(c, pk, status, error, &why, &announce)?.is_none() {
+                lifecycle::note(c, pk, "info", &why)?;
+            }
+            db_runner::revoke_key(c, pk)
+        })
+        .await;
+    if let Err(e) = settled {
+        tracing::warn!(run = %run.id, "runner: cannot settle a run: {e}");
+    }
+    state.events.notify(pk);
+}
+
+fn exit_message(exit: &ExitStatus) -> String {
+    match (exit.code(), exit.signal()) {
+        (Some(code), _) => format!("The command exited with code {code}."),
+        (None, Some(signal)) => format!("The command was killed by signal {signal}."),
+        (None, None) => "The command ended without an exit code.".into(),
+    }
+}
+
+/// Waits for the command, stopping it once the run is cancelled or failed (at once) or
+/// completed (after the grace period, if it has not exited by then).
+async fn watch_over(
+    state: &Data<AppState>,
+    pk: i64,
+    child: &mut Child,
+    group: &Group,
+    changes: &mut watch::Receiver<u64>,
+) -> std::io::Result<ExitStatus> {
+    let grace = state.config.runner_grace;
+    // The next signal to send and when; set once the run has ended.
+    let mut next: Option<(Instant, Signal)> = None;
+    let mut stopping = false;
+    let mut look = true;
+    let mut watching = true;
+    loop {
+        if look && !stopping {
+            let status = state
+                .db
+                .read(move |c| Ok(db_runs::by_pk(c, pk)?.status))
+                .await;
+            next = match status.as_deref() {
+                Ok("cancelled" | "failed") => Some((Instant::now(), Signal::SIGTERM)),
+                Ok("completed") => Some((Instant::now() + grace, Signal::SIGTERM)),
+                _ => None,
+            };
+            stopping = next.is_some();
+        }
+        look = false;
+        let at = next.map_or_else(|| Instant::now() + LOOK_EVERY, |(at, _)| at);
+        tokio::select! {
+            exit = child.wait() => return exit,
+            changed = changes.changed(), if watching && !stopping => {
+                watching = changed.is_ok();
+                look = true;
+            }
+            _ = tokio::time::sleep_until(at) => {
+                let Some((_, signal)) = next.take() else {
+                    look = true;
+                    continue;
+                };
+                group.signal(signal);
+                let message = if signal == Signal::SIGTERM {
+                    next = Some((Instant::now() + grace, Signal::SIGKILL));
+                    "The run has ended: stopping the command (SIGTERM).".to_string()
+                } else {
+                    format!(
+                        "The command did not stop within {}: killing it (SIGKILL).",
+                        humane(grace)
+                    )
+                };
+                note(state, pk, "warn", message).await;
+            }
+        }
+    }
+}
+
+async fn note(state: &Data<AppState>, pk: i64, level: &'static str, message: String) {
+    let written = state
+        .db
+        .write(move |c| lifecycle::note(c, pk, level, &message))
+        .await;
+    if let Err(e) = written {
+        tracing::warn!("runner: cannot write to a run's log: {e}");
+    }
+    state.events.notify(pk);
+}

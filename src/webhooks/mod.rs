@@ -1,0 +1,259 @@
+//! Events out: the events Burrow announces, their payloads, and the `Announcer` that puts
+//! deliveries in the outbox inside the transaction of the change they announce (so a
+//! committed change is always announced, and nothing is announced that did not commit).
+//! `deliver` sends them.
+
+pub mod deliver;
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+use tokio::sync::Notify;
+
+use crate::api::Links;
+use crate::artifacts::Entry;
+use crate::clock;
+use crate::crypto;
+use crate::db::hooks::{self as db_hooks, NewDelivery};
+use crate::db::runner as db_runner;
+use crate::db::runs::Run;
+use crate::db::tasks::{self as db_tasks, Task};
+use crate::error::{Error, Result};
+use crate::fields::Fields;
+use crate::runs::is_terminal;
+
+/// The events a project's webhook may take.
+pub const EVENTS: &[&str] = &[
+    "task.created",
+    "run.created",
+    "run.status_changed",
+    "run.completed",
+    "artifact.uploaded",
+];
+
+/// The event the webhook runner receives for each queued cloud run.
+pub const RUN_QUEUED: &str = "run.queued";
+
+/// The header carrying `sha256=<hex HMAC-SHA256 of the raw body>`.
+pub const SIGNATURE_HEADER: &str = "X-Burrow-Signature";
+
+/// What a write needs to announce its changes: links for payloads, the outbox, and the
+/// runners to wake. Cheap to clone; moved into `Db::write` closures.
+#[derive(Clone)]
+pub struct Announcer {
+    pub(crate) links: Links,
+    pub(crate) outbox: Arc<Notify>,
+    pub(crate) runner: Arc<Notify>,
+    /// Set when the webhook runner is on.
+    pub(crate) runner_url: Option<String>,
+}
+
+impl Announcer {
+    pub fn task_created(&self, c: &Connection, project_id: i64, task: &Task) -> Result<()> {
+        let mut task = task.clone();
+        self.links.task(&mut task);
+        self.emit(c, project_id, "task.created", json!({ "task": task }))
+    }
+
+    /// A new run; a queued cloud run also goes to the runner.
+    pub fn run_created(&self, c: &Connection, run: &Run) -> Result<()> {
+        let data = json!({ "run": self.linked(run) });
+        self.emit(c, run.project_id, "run.created", data)?;
+        if run.status == "queued" {
+            self.queued(c, run)?;
+        }
+        Ok(())
+    }
+
+    /// A run that was `before` and now is as given: announces a status change, a finish,
+    /// and hands a run that became queued to the runner.
+    pub fn run_changed(&self, c: &Connection, before: &str, run: &Run) -> Result<()> {
+        if before == run.status {
+            return Ok(());
+        }
+        let linked = self.linked(run);
+        let data = json!({ "run": linked, "previous_status": before });
+        self.emit(c, run.project_id, "run.status_changed", data)?;
+        if is_terminal(&run.status) && !is_terminal(before) {
+            self.emit(c, run.project_id, "run.completed", json!({ "run": linked }))?;
+        }
+        if run.status == "queued" {
+            self.queued(c, run)?;
+        }
+        Ok(())
+    }
+
+    pub fn artifacts_uploaded(&self, c: &Connection, run: &Run, entries: &[Entry]) -> Result<()> {
+        let data = json!({ "run": self.linked(run), "artifacts": entries });
+        self.emit(c, run.project_id, "artifact.uploaded", data)
+    }
+
+    fn linked(&self, run: &Run) -> Run {
+        let mut run = run.clone();
+        self.links.run(&mut run);
+        run
+    }
+
+    /// Wakes the command runner and, when the webhook runner is on, hands it the run.
+    fn queued(&self, c: &Connection, run: &Run) -> Result<()> {
+        if run.environment != "cloud" {
+            return Ok(());
+        }
+        // Notified before the commit is safe: the runner claims through the writer, which
+        // runs its claim after this transaction.
+        self.runner.notify_one();
+        let Some(url) = &self.runner_url else {
+            return Ok(());
+        };
+        let project = db_runner::project(c, run.project_id)?;
+        let mut task = db_tasks::get(c, &project, &run.task).ok();
+        if let Some(task) = task.as_mut() {
+            self.links.task(task);
+        }
+        let data = json!({ "run": self.linked(run), "task": task });
+        self.deliver(
+            c,
+            run.project_id,
+            None,
+            Some(run.pk),
+            RUN_QUEUED,
+            url,
+            &data,
+        )
+    }
+
+    /// One delivery per webhook of the project that takes `event`.
+    fn emit(&self, c: &Connection, project_id: i64, event: &str, data: Value) -> Result<()> {
+        for (id, url) in db_hooks::subscribed(c, project_id, event)? {
+            self.deliver(c, project_id, Some(id), None, event, &url, &data)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &self,
+        c: &Connection,
+        project_id: i64,
+        webhook_id: Option<i64>,
+        run_pk: Option<i64>,
+        event: &str,
+        url: &str,
+        data: &Value,
+    ) -> Result<()> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let payload = json!({
+            "id": id,
+            "event": event,
+            "created_at": clock::now(),
+            "project_id": project_id,
+            "data": data,
+        })
+        .to_string();
+        db_hooks::enqueue(
+            c,
+            &NewDelivery {
+                id: &id,
+                project_id,
+                webhook_id,
+                run_pk,
+                event,
+                url,
+                payload: &payload,
+            },
+        )?;
+        self.outbox.notify_one();
+        Ok(())
+    }
+}
+
+/// `sha256=<hex>`: the signature of a body under a secret.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        crypto::hmac_sha256_hex(secret.as_bytes(), body)
+    )
+}
+
+/// Checks an outgoing URL: absolute http or https with a host.
+pub fn check_url(attr: &str, text: &str) -> Result<String> {
+    let bad = || Error::invalid(attr, "invalid_input", "Enter a valid http or https URL.");
+    let url = reqwest::Url::parse(text.trim()).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(bad());
+    }
+    Ok(url.to_string())
+}
+
+/// A new webhook: `{url, events: [...], secret?}`; a missing secret is generated.
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+}
+
+pub fn parse_new(body: &Map<String, Value>) -> Result<NewWebhook> {
+    let f = Fields::new(body);
+    let url = check_url("url", &f.text("url", Some(2000), false)?.required()?)?;
+    let items = f.list("events")?.required()?;
+    if items.is_empty() {
+        return Err(Error::invalid(
+            "events",
+            "blank",
+            "This list may not be empty.",
+        ));
+    }
+    let mut events = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str() {
+            Some(e) if EVENTS.contains(&e) => {
+                if !events.iter().any(|have| have == e) {
+                    events.push(e.to_string());
+                }
+            }
+            _ => {
+                let shown = item
+                    .as_str()
+                    .map_or_else(|| item.to_string(), str::to_string);
+                return Err(Error::invalid(
+                    format!("events__{i}"),
+                    "invalid_choice",
+                    format!("\"{shown}\" is not a valid choice."),
+                ));
+            }
+        }
+    }
+    let secret = match f.text("secret", Some(200), false)?.nullable().flatten() {
+        Some(s) => s,
+        None => format!("whsec_{}", crypto::random_alphanumeric(32)),
+    };
+    Ok(NewWebhook {
+        url,
+        events,
+        secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_host() {
+        assert!(check_url("url", "http://127.0.0.1:9/x").is_ok());
+        assert!(check_url("url", "https://example.com").is_ok());
+        assert!(check_url("url", "ftp://example.com").is_err());
+        assert!(check_url("url", "example.com/hook").is_err());
+    }
+
+    #[test]
+    fn signatures_are_hex_hmacs() {
+        // RFC 4231 test case 2.
+        let sig = signature("Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            sig,
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
