@@ -2,7 +2,9 @@
 
 use actix_web::{Resource, web};
 
-use crate::api::{self, artifacts, health, keys, metrics, projects, runs, session, tasks, users};
+use crate::api::{
+    self, artifacts, health, keys, metrics, projects, runs, schema, session, tasks, users,
+};
 use crate::artifacts::Store;
 use crate::config::Config;
 use crate::crypto::Signer;
@@ -47,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(
             web::scope("/api")
                 .service(resource("").get(api::root))
+                .service(resource("/schema").get(schema::schema))
                 .service(resource("/auth/state").get(session::current))
                 .service(resource("/auth/setup").post(session::setup))
                 .service(resource("/auth/login").post(session::login))
