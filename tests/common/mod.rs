@@ -2,6 +2,7 @@
 //! folder, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod bad;
 pub mod openapi;
 pub mod runs;
 pub mod sse;
