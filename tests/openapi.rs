@@ -79,6 +79,7 @@ fn the_document_covers_the_route_table_exactly() {
     let file = include_str!("../src/api/openapi.json");
     assert_eq!(w.doc.doc, serde_json::from_str::<Value>(file).unwrap());
     assert_eq!(w.doc.doc["openapi"], "3.1.0");
+    assert_eq!(w.doc.doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     let routes = route_table();
     assert!(routes.len() > 30, "the route table parses: {routes:?}");
     let documented = w.doc.operations();
