@@ -279,3 +279,31 @@ fn every_json_route_refuses_a_broken_body_cleanly() {
         }
     }
 }
+
+#[test]
+fn a_content_type_that_cannot_be_a_header_still_downloads() {
+    let s = Server::start();
+    let key = s.key("*");
+    let task = s.task(&key, &task_body(json!({})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run: Value = s
+        .post(&key, &format!("{TASKS}{task}/runs/"), &json!({}))
+        .json()
+        .unwrap();
+    let r = format!(
+        "{TASKS}{task}/runs/{}/artifacts/",
+        run["id"].as_str().unwrap()
+    );
+    let item = json!({"name": "a.txt", "type": "output", "content": "hi", "content_type": "text/\u{1}plain"});
+    let manifest: Value = s
+        .post(&key, &r, &json!({"artifacts": [item]}))
+        .json()
+        .unwrap();
+    let named = json!({"storage_path": manifest["artifacts"][0]["storage_path"]});
+    let got = s.post(&key, &format!("{r}download/"), &named);
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "application/octet-stream");
+    assert_eq!(got.text().unwrap(), "hi");
+}
