@@ -3,7 +3,8 @@
 use actix_web::{Resource, web};
 
 use crate::api::{
-    self, artifacts, health, hooks, keys, metrics, projects, runner, runs, session, tasks, users,
+    self, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session, tasks,
+    users,
 };
 use crate::artifacts::Store;
 use crate::config::Config;
@@ -51,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(
             web::scope("/api")
                 .service(resource("").get(api::root))
+                .service(resource("/schema").get(schema::schema))
                 .service(resource("/auth/state").get(session::current))
                 .service(resource("/auth/setup").post(session::setup))
                 .service(resource("/auth/login").post(session::login))

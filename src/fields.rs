@@ -60,6 +60,9 @@ impl<T> Checked<T> {
     }
 }
 
+/// DRF's code for a string holding U+0000, which its text fields and filters refuse.
+pub const NULL_CHARACTERS: &str = "invalid_input";
+
 fn null(attr: String) -> Error {
     Error::invalid(attr, "null", "This field may not be null.")
 }
@@ -126,6 +129,13 @@ impl<'a> Fields<'a> {
             let Value::String(s) = v else {
                 return Err(Error::invalid(attr, "invalid_input", "Not a valid string."));
             };
+            if s.contains('\0') {
+                return Err(Error::invalid(
+                    attr,
+                    NULL_CHARACTERS,
+                    "Null characters are not allowed.",
+                ));
+            }
             if !allow_blank && s.trim().is_empty() {
                 return Err(Error::invalid(
                     attr,

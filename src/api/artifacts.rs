@@ -164,11 +164,12 @@ pub async fn signed_download(state: State, req: HttpRequest) -> Result<HttpRespo
 /// not render in Burrow's origin.
 async fn send(store: &Store, entry: &Entry) -> Result<HttpResponse> {
     let (size, stream) = store.get(&entry.storage_path).await?;
-    let content_type = if entry.content_type.is_empty() {
-        "application/octet-stream"
-    } else {
-        entry.content_type.as_str()
-    };
+    // A content type given at upload is free text: one that cannot be a header value (a
+    // control character) is sent as plain bytes rather than failing the response.
+    let content_type = header::HeaderValue::from_str(&entry.content_type)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
     let ascii: String = entry
         .name
         .chars()

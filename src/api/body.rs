@@ -1,6 +1,7 @@
 //! The JSON request body: read under the configured size limit, parsed, and required to be
-//! an object. Errors come in the contract's shape (400 `parse_error`, 413 `too_large`), but
-//! only when the handler asks for the object, after its access checks.
+//! an object. Errors come in the contract's shape (400 `parse_error`, 413 `too_large`, 415
+//! when the body says it is not JSON), but only when the handler asks for the object, after
+//! its access checks.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +56,7 @@ impl FromRequest for JsonObject {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = Bytes::from_request(req, payload);
+        let claimed = foreign_content_type(req);
         Box::pin(async move {
             let object = bytes
                 .await
@@ -67,8 +69,34 @@ impl FromRequest for JsonObject {
                         format!("Could not read the request body: {e}"),
                     ),
                 })
-                .and_then(|bytes| JsonObject::parse(&bytes));
+                .and_then(|bytes| match (JsonObject::parse(&bytes), claimed) {
+                    // A JSON body is read whatever the label (curl -d sends a form type);
+                    // a body that is not JSON under a foreign label is a 415.
+                    (
+                        Err(Error::Invalid {
+                            code: "parse_error",
+                            ..
+                        }),
+                        Some(claimed),
+                    ) => Err(Error::UnsupportedMediaType(claimed)),
+                    (parsed, _) => parsed,
+                });
             Ok(JsonObject(object))
         })
     }
+}
+
+/// The request's content type when it names something other than JSON. None given is fine:
+/// scripts often leave it out, and the body must parse as JSON all the same.
+fn foreign_content_type(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::CONTENT_TYPE)?;
+    let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json" || essence.ends_with("+json");
+    (!json).then(|| text.chars().take(100).collect())
 }

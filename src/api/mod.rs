@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod projects;
 pub mod runner;
 pub mod runs;
+pub mod schema;
 pub mod session;
 pub mod tasks;
 pub mod users;
@@ -53,7 +54,8 @@ pub async fn root() -> HttpResponse {
             "projects": "/api/projects/",
             "tasks": "/api/projects/{project_id}/tasks/",
             "personal_api_keys": "/api/personal_api_keys/",
-            "health": "/_health"
+            "health": "/_health",
+            "schema": "/api/schema/"
         }
     }))
 }

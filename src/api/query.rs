@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Links;
 use crate::error::{Error, Result};
+use crate::fields::NULL_CHARACTERS;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
@@ -18,14 +19,36 @@ pub struct Query {
 }
 
 impl Query {
+    /// Refuses what a lenient decoder would quietly change: percent-escapes that are not
+    /// UTF-8 (decoded, they would turn into U+FFFD and match nothing) and null characters,
+    /// which DRF's filters refuse too.
     pub fn parse(req: &HttpRequest) -> Result<Query> {
         Self::from_string(req.query_string())
     }
 
-    pub fn from_string(query: &str) -> Result<Query> {
-        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
+    pub fn from_string(raw: &str) -> Result<Query> {
+        if percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .is_err()
+        {
+            return Err(Error::body(
+                "parse_error",
+                "The query string is not valid UTF-8.",
+            ));
+        }
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(raw)
             .map_err(|_| Error::body("parse_error", "The query string is malformed."))?
             .into_inner();
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(Error::invalid(
+                name.replace('\0', ""),
+                NULL_CHARACTERS,
+                "Null characters are not allowed.",
+            ));
+        }
         Ok(Query { pairs })
     }
 

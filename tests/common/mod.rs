@@ -2,6 +2,8 @@
 //! folder, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod bad;
+pub mod openapi;
 pub mod runner;
 pub mod runs;
 pub mod sse;
