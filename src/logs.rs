@@ -14,6 +14,7 @@ use crate::api::Links;
 use crate::app::AppState;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::events::Notice;
 use crate::fields::{Fields, not_a_dict};
 use crate::runs::is_terminal;
 
@@ -84,7 +85,9 @@ struct Live {
     links: Links,
     run_pk: i64,
     after: i64,
-    changes: watch::Receiver<u64>,
+    changes: watch::Receiver<Notice>,
+    /// The notice's run version when the run was last read; `None` before the first read.
+    run_seen: Option<u64>,
     stopping: watch::Receiver<bool>,
     last_run: Option<String>,
     done: bool,
@@ -126,6 +129,7 @@ pub fn live(
         run_pk,
         after,
         changes,
+        run_seen: None,
         last_run: None,
         done: false,
     };
@@ -138,14 +142,36 @@ pub fn live(
 }
 
 impl Live {
+    /// The notice's batch, when it is exactly what this stream needs next and the run has not
+    /// changed since it was last read: no database read at all.
+    fn take_batch(&mut self, notice: &Notice) -> Option<Bytes> {
+        let batch = notice.batch.as_ref()?;
+        if self.run_seen != Some(notice.run_version) || batch.first != self.after + 1 {
+            return None;
+        }
+        let mut out = String::new();
+        for (i, entry) in batch.entries.iter().enumerate() {
+            out.push_str(&format!(
+                "id: {}\ndata: {entry}\n\n",
+                batch.first + i as i64
+            ));
+        }
+        self.after = batch.first + batch.entries.len() as i64 - 1;
+        Some(Bytes::from(out))
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         if self.done {
             return Ok(None);
         }
         loop {
-            // Mark the current version seen before reading, so a change committed after
-            // the read wakes the wait below.
-            self.changes.borrow_and_update();
+            // Mark the current notice seen before reading, so a change committed after the
+            // read wakes the wait below.
+            let notice = self.changes.borrow_and_update().clone();
+            if let Some(chunk) = self.take_batch(&notice) {
+                return Ok(Some(chunk));
+            }
+            self.run_seen = Some(notice.run_version);
             let (run_pk, after) = (self.run_pk, self.after);
             // The run first, then the entries: when the run reads as finished, every entry
             // committed before it finished is visible to the later read, so `end` never

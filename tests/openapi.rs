@@ -5,6 +5,8 @@
 #[path = "openapi/accounts.rs"]
 mod accounts;
 mod common;
+#[path = "openapi/hooks.rs"]
+mod hooks;
 #[path = "openapi/runs.rs"]
 mod runs;
 #[path = "openapi/tasks.rs"]
@@ -115,6 +117,7 @@ fn every_operation_answers_as_documented() {
     accounts::keys_and_projects(&w);
     let task = tasks::tasks(&w);
     runs::runs_and_artifacts(&w, &task);
+    hooks::runner_and_webhooks(&w, &task);
     let seen = w.doc.seen.borrow().clone();
     let missed: Vec<_> = w.doc.operations().difference(&seen).cloned().collect();
     assert!(

@@ -157,16 +157,20 @@ pub async fn append_log(
     let project_id = access.project.id;
     let cap = state.config.log_max_bytes;
     let (_, task_id, run_id) = path.into_inner();
-    let (mut run, appended) = state
+    let (mut run, appended, entries) = state
         .db
         .write(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
             let appended = db_logs::append(c, run.pk, &entries, cap)?;
             db_runner::touch(c, run.pk)?;
-            Ok((run, appended))
+            Ok((run, appended, entries))
         })
         .await?;
-    state.events.notify(run.pk);
+    match appended {
+        Appended::Stored { first, .. } => state.events.appended(run.pk, first, entries),
+        // The truncation marker was written: streams read it from the database.
+        Appended::OverCap => state.events.notify(run.pk),
+    }
     if appended == Appended::OverCap {
         return Err(Error::TooLarge(format!(
             "This run's log has reached its limit of {cap} bytes."

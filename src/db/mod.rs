@@ -133,6 +133,8 @@ fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
              PRAGMA cache_size = -16000;",
         )
     } else {
-        conn.execute_batch("PRAGMA cache_size = -8000; PRAGMA query_only = ON;")
+        // 2 MiB of page cache per reader: eight readers streaming large logs at once would
+        // otherwise hold 64 MiB of pages between them; the OS page cache still holds the file.
+        conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA query_only = ON;")
     }
 }

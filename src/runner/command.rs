@@ -198,7 +198,7 @@ async fn watch_over(
     pk: i64,
     child: &mut Child,
     group: &Group,
-    changes: &mut watch::Receiver<u64>,
+    changes: &mut watch::Receiver<crate::events::Notice>,
 ) -> std::io::Result<ExitStatus> {
     let grace = state.config.runner_grace;
     // The next signal to send and when; set once the run has ended.

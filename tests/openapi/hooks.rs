@@ -1,0 +1,99 @@
+//! Workers and webhooks as documented: claiming and cancelling runs, webhooks and their
+//! delivery logs. Webhooks point at a closed loopback port: nothing leaves the machine.
+
+use serde_json::json;
+
+use super::Walk;
+
+pub fn runner_and_webhooks(w: &Walk, task: &str) {
+    let t = format!("/api/projects/1/tasks/{task}");
+    w.expect(
+        200,
+        "post",
+        "/api/projects/{project_id}/tasks/{task_id}/run/",
+        &format!("{t}/run/"),
+        None,
+    );
+    let claim = "/api/projects/{project_id}/runs/claim/";
+    let run = w.expect(200, "post", claim, "/api/projects/1/runs/claim/", None);
+    assert_eq!(run["status"], "in_progress");
+    // Whatever else earlier steps queued, claim it all; then nothing is left.
+    for _ in 0..100 {
+        if w.call("post", claim, "/api/projects/1/runs/claim/", None)
+            .status
+            == 204
+        {
+            break;
+        }
+    }
+    w.expect(204, "post", claim, "/api/projects/1/runs/claim/", None);
+    let cancel = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/cancel/";
+    let id = run["id"].as_str().unwrap();
+    let done = w.expect(200, "post", cancel, &format!("{t}/runs/{id}/cancel/"), None);
+    assert_eq!(done["status"], "cancelled");
+    w.expect(
+        404,
+        "post",
+        cancel,
+        &format!("{t}/runs/00000000-0000-4000-8000-000000000000/cancel/"),
+        None,
+    );
+
+    let hooks = "/api/projects/{project_id}/webhooks/";
+    let hook = w.expect(
+        201,
+        "post",
+        hooks,
+        "/api/projects/1/webhooks/",
+        Some(json!({"url": "http://127.0.0.1:9/burrow-hook", "events": ["task.created"]})),
+    );
+    assert!(hook["secret"].as_str().unwrap().starts_with("whsec_"));
+    w.expect(
+        400,
+        "post",
+        hooks,
+        "/api/projects/1/webhooks/",
+        Some(json!({"url": "x", "events": []})),
+    );
+    w.expect(200, "get", hooks, "/api/projects/1/webhooks/", None);
+    let one = "/api/projects/{project_id}/webhooks/{webhook_id}/";
+    let hid = hook["id"].as_i64().unwrap();
+    w.expect(
+        200,
+        "get",
+        one,
+        &format!("/api/projects/1/webhooks/{hid}/"),
+        None,
+    );
+    w.expect(404, "get", one, "/api/projects/1/webhooks/999999/", None);
+    let of = "/api/projects/{project_id}/webhooks/{webhook_id}/deliveries/";
+    w.expect(
+        200,
+        "get",
+        of,
+        &format!("/api/projects/1/webhooks/{hid}/deliveries/"),
+        None,
+    );
+    let all = "/api/projects/{project_id}/webhook_deliveries/";
+    w.expect(
+        200,
+        "get",
+        all,
+        &format!("/api/projects/1/webhook_deliveries/?webhook={hid}"),
+        None,
+    );
+    w.expect(
+        400,
+        "get",
+        all,
+        "/api/projects/1/webhook_deliveries/?limit=-1",
+        None,
+    );
+    w.expect(
+        204,
+        "delete",
+        one,
+        &format!("/api/projects/1/webhooks/{hid}/"),
+        None,
+    );
+}
