@@ -4,7 +4,7 @@ use actix_web::{Resource, web};
 
 use crate::api::{
     self, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session, tasks,
-    users,
+    uploads, users,
 };
 use crate::artifacts::Store;
 use crate::config::Config;
@@ -123,9 +123,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 )
                 .service(run("/artifacts/presign").post(artifacts::presign))
                 .service(run("/artifacts/download").post(artifacts::download))
-                .service(run("/artifacts/prepare_upload").post(artifacts::prepare_upload))
-                .service(run("/artifacts/finalize_upload").post(artifacts::finalize_upload))
-                .service(resource("/artifact_uploads").post(artifacts::receive_upload))
+                .service(run("/artifacts/prepare_upload").post(uploads::prepare_upload))
+                .service(run("/artifacts/finalize_upload").post(uploads::finalize_upload))
+                .service(resource("/artifact_uploads").post(uploads::receive_upload))
                 .service(resource("/artifact_downloads").get(artifacts::signed_download))
                 .default_service(web::to(api::not_found)),
         )

@@ -12,7 +12,7 @@ use crate::config::{
     Config, IntegrationCommand, KeyCommand, ProjectCommand, StorageCommand, UserCommand,
 };
 use crate::crypto;
-use crate::db::{self, identity};
+use crate::db::{self, identity, keys};
 use crate::error::{Error, Result};
 
 /// Runs `f` in one write transaction on the data folder's database.
@@ -101,7 +101,7 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
                     }
                 }
                 let projects = (!projects.is_empty()).then_some(projects.as_slice());
-                Ok(identity::create_key(c, user.id, &label, &scopes, projects)?.1)
+                Ok(keys::create_key(c, user.id, &label, &scopes, projects)?.1)
             })?;
             println!("{value}");
         }
@@ -110,7 +110,7 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
                 let user = identity::user_by_email(c, &email)?.ok_or_else(|| {
                     Error::invalid("email", "does_not_exist", format!("no user {email}"))
                 })?;
-                identity::keys_for_user(c, user.id, true)
+                keys::keys_for_user(c, user.id, true)
             })?;
             println!(
                 "{:<34} {:<16} {:<22} {:<10} {:<28} {:<28} STATUS",
@@ -138,7 +138,7 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
             }
         }
         KeyCommand::Revoke { id } => {
-            with_db(config, |c| identity::revoke_key(c, &id, None)).map_err(|e| match e {
+            with_db(config, |c| keys::revoke_key(c, &id, None)).map_err(|e| match e {
                 Error::NotFound => {
                     Error::invalid("id", "does_not_exist", format!("no active key {id}"))
                 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::JsonObject;
 use crate::app::AppState;
 use crate::auth::{Caller, scope_grants, valid_scope};
-use crate::db::identity;
+use crate::db::{identity, keys};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 
@@ -19,7 +19,7 @@ pub async fn list(state: State, caller: Caller) -> Result<HttpResponse> {
     let user_id = caller.user.id;
     let keys = state
         .db
-        .read(move |c| identity::keys_for_user(c, user_id, false))
+        .read(move |c| keys::keys_for_user(c, user_id, false))
         .await?;
     Ok(HttpResponse::Ok().json(keys))
 }
@@ -58,7 +58,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
                     }
                 }
             }
-            identity::create_key(c, user_id, &label, &scopes, projects.as_deref())
+            keys::create_key(c, user_id, &label, &scopes, projects.as_deref())
         })
         .await?;
     let mut shown = serde_json::to_value(&key).map_err(Error::internal)?;
@@ -72,7 +72,7 @@ pub async fn revoke(state: State, caller: Caller, path: web::Path<String>) -> Re
     let user_id = caller.user.id;
     state
         .db
-        .write(move |c| identity::revoke_key(c, &id, Some(user_id)))
+        .write(move |c| keys::revoke_key(c, &id, Some(user_id)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ pub mod runs;
 pub mod schema;
 pub mod session;
 pub mod tasks;
+pub mod uploads;
 pub mod users;
 
 mod body;

@@ -14,7 +14,8 @@ use rusqlite::Connection;
 use crate::app::AppState;
 use crate::clock;
 use crate::crypto;
-use crate::db::identity::{self, ApiKey, Project, User};
+use crate::db::identity::{self, Project, User};
+use crate::db::keys::{self, ApiKey};
 use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::session;
@@ -193,7 +194,7 @@ pub(crate) fn lookup(
 ) -> Result<Found> {
     let (caller, csrf) = match presented {
         Presented::Key(secure) => {
-            let (key, user) = identity::key_by_secure_value(conn, &secure)?
+            let (key, user) = keys::key_by_secure_value(conn, &secure)?
                 .ok_or_else(|| Error::AuthenticationFailed("Invalid personal API key.".into()))?;
             (Caller::with_key(user, key), None)
         }
@@ -257,7 +258,7 @@ fn touch(state: &web::Data<AppState>, key: &ApiKey) {
         let db = state.db.clone();
         let id = key.id.clone();
         actix_web::rt::spawn(async move {
-            if let Err(e) = db.write(move |c| identity::touch_key(c, &id, &now)).await {
+            if let Err(e) = db.write(move |c| keys::touch_key(c, &id, &now)).await {
                 tracing::warn!("could not record a key's last use: {e}");
             }
         });

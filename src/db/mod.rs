@@ -10,6 +10,7 @@ mod writer;
 pub mod artifacts;
 pub mod hooks;
 pub mod identity;
+pub mod keys;
 pub mod logs;
 pub mod runner;
 pub mod runs;

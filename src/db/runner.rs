@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::identity;
+use super::{identity, keys};
 use crate::clock;
 use crate::error::{Error, Result};
 
@@ -72,7 +72,7 @@ pub fn issue_key(conn: &Connection, run_pk: i64) -> Result<String> {
     };
     let user = user.ok_or_else(|| Error::internal("no user to issue the run's key for"))?;
     let label = format!("run {}", &run_id[..8.min(run_id.len())]);
-    let (key, value) = identity::create_key(
+    let (key, value) = keys::create_key(
         conn,
         user,
         &label,
