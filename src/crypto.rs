@@ -57,7 +57,9 @@ pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
 /// A key for signing URLs, loaded once from the database.
 #[derive(Clone)]
 pub struct Signer {
-    key: Vec<u8>,
+    /// The HMAC already keyed: every run in a list page signs its `log_url`, and cloning a
+    /// keyed state skips hashing the key's pads each time.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -68,11 +70,13 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     pub fn new(key: Vec<u8>) -> Signer {
-        Signer { key }
+        Signer {
+            keyed: Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length"),
+        }
     }
 
     fn mac(&self, message: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(message.as_bytes());
         mac
     }
