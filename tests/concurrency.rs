@@ -24,24 +24,7 @@ fn sixty_four_clients_mixing_every_endpoint() {
     let key = s.key("*");
     // A few shared runs that every client PATCHes and appends to.
     let shared: Vec<String> = (0..4)
-        .map(|_| {
-            let id = s.task(&key, &task_body(json!({})))["id"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            let run = expect_json(
-                s.post(
-                    &key,
-                    &format!("/api/projects/1/tasks/{id}/runs/"),
-                    &json!({}),
-                ),
-                201,
-            );
-            format!(
-                "/api/projects/1/tasks/{id}/runs/{}/",
-                run["id"].as_str().unwrap()
-            )
-        })
+        .map(|_| s.new_run(&key, &json!({})).0.path(""))
         .collect();
     let keys_written: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
     let requests = Mutex::new(0u64);

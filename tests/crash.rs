@@ -129,24 +129,7 @@ fn acknowledged_writes_survive_twenty_kills() {
     let mut s = Server::start_in(dir.path(), &[]);
     let key = s.key("*");
     let runs: Vec<String> = (0..CLIENTS)
-        .map(|_| {
-            let id = s.task(&key, &task_body(json!({})))["id"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            let run = expect_json(
-                s.post(
-                    &key,
-                    &format!("/api/projects/1/tasks/{id}/runs/"),
-                    &json!({}),
-                ),
-                201,
-            );
-            format!(
-                "/api/projects/1/tasks/{id}/runs/{}/",
-                run["id"].as_str().unwrap()
-            )
-        })
+        .map(|_| s.new_run(&key, &json!({})).0.path(""))
         .collect();
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..ROUNDS {
