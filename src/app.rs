@@ -1,5 +1,9 @@
 //! The application state and THE route table: every URL the server answers is here.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::uri::{PathAndQuery, Uri};
+use actix_web::middleware::Next;
 use actix_web::{Resource, web};
 
 use crate::api::{
@@ -11,7 +15,7 @@ use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::Db;
 use crate::events::Events;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Route};
 use crate::runner::Runner;
 use crate::session::Throttle;
 use crate::ui;
@@ -28,9 +32,16 @@ pub struct AppState {
     pub runner: Runner,
 }
 
-/// A resource that answers other methods with a JSON 405.
+/// A resource that answers other methods with a JSON 405, labelled for the metrics with its
+/// full pattern (`prefix` is the scope it is mounted in).
+fn resource_in(prefix: &str, path: &str) -> Resource {
+    web::resource(path)
+        .app_data(Route(format!("{prefix}{path}")))
+        .default_service(web::to(api::method_not_allowed))
+}
+
 fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(api::method_not_allowed))
+    resource_in("", path)
 }
 
 /// The route table. Paths are matched after trailing slashes are trimmed, so each answers
@@ -42,8 +53,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .saturating_div(3)
         .saturating_add(1 << 20)
         .max(config.json_limit);
+    let at = |path: &str| resource_in("/api", path);
     let run = |tail: &str| {
-        resource(&format!(
+        at(&format!(
             "/projects/{{project_id}}/tasks/{{task_id}}/runs/{{run_id}}{tail}"
         ))
     };
@@ -51,62 +63,50 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(resource("/metrics").get(metrics::metrics))
         .service(
             web::scope("/api")
-                .service(resource("").get(api::root))
-                .service(resource("/schema").get(schema::schema))
-                .service(resource("/auth/state").get(session::current))
-                .service(resource("/auth/setup").post(session::setup))
-                .service(resource("/auth/login").post(session::login))
-                .service(resource("/auth/logout").post(session::logout))
-                .service(resource("/users").get(users::list).post(users::create))
-                .service(resource("/users/@me").get(users::me))
+                .service(at("").get(api::root))
+                .service(at("/schema").get(schema::schema))
+                .service(at("/auth/state").get(session::current))
+                .service(at("/auth/setup").post(session::setup))
+                .service(at("/auth/login").post(session::login))
+                .service(at("/auth/logout").post(session::logout))
+                .service(at("/users").get(users::list).post(users::create))
+                .service(at("/users/@me").get(users::me))
+                .service(at("/personal_api_keys").get(keys::list).post(keys::create))
+                .service(at("/personal_api_keys/{key_id}").delete(keys::revoke))
+                .service(at("/projects").get(projects::list).post(projects::create))
+                .service(at("/projects/{project_id}").get(projects::retrieve))
+                .service(at("/projects/{project_id}/integrations").get(projects::integrations))
                 .service(
-                    resource("/personal_api_keys")
-                        .get(keys::list)
-                        .post(keys::create),
-                )
-                .service(resource("/personal_api_keys/{key_id}").delete(keys::revoke))
-                .service(
-                    resource("/projects")
-                        .get(projects::list)
-                        .post(projects::create),
-                )
-                .service(resource("/projects/{project_id}").get(projects::retrieve))
-                .service(
-                    resource("/projects/{project_id}/integrations").get(projects::integrations),
-                )
-                .service(
-                    resource("/projects/{project_id}/tasks")
+                    at("/projects/{project_id}/tasks")
                         .get(tasks::list)
                         .post(tasks::create),
                 )
                 .service(
-                    resource("/projects/{project_id}/tasks/{task_id}")
+                    at("/projects/{project_id}/tasks/{task_id}")
                         .get(tasks::retrieve)
                         .patch(tasks::update)
                         .put(tasks::update)
                         .delete(tasks::delete),
                 )
-                .service(resource("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run))
-                .service(resource("/projects/{project_id}/runs/claim").post(runner::claim))
+                .service(at("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run))
+                .service(at("/projects/{project_id}/runs/claim").post(runner::claim))
                 .service(
-                    resource("/projects/{project_id}/webhooks")
+                    at("/projects/{project_id}/webhooks")
                         .get(hooks::list)
                         .post(hooks::create),
                 )
                 .service(
-                    resource("/projects/{project_id}/webhooks/{webhook_id}")
+                    at("/projects/{project_id}/webhooks/{webhook_id}")
                         .get(hooks::retrieve)
                         .delete(hooks::delete),
                 )
                 .service(
-                    resource("/projects/{project_id}/webhooks/{webhook_id}/deliveries")
+                    at("/projects/{project_id}/webhooks/{webhook_id}/deliveries")
                         .get(hooks::deliveries_of),
                 )
+                .service(at("/projects/{project_id}/webhook_deliveries").get(hooks::deliveries))
                 .service(
-                    resource("/projects/{project_id}/webhook_deliveries").get(hooks::deliveries),
-                )
-                .service(
-                    resource("/projects/{project_id}/tasks/{task_id}/runs")
+                    at("/projects/{project_id}/tasks/{task_id}/runs")
                         .get(runs::list)
                         .post(runs::create),
                 )
@@ -125,9 +125,75 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .service(run("/artifacts/download").post(artifacts::download))
                 .service(run("/artifacts/prepare_upload").post(uploads::prepare_upload))
                 .service(run("/artifacts/finalize_upload").post(uploads::finalize_upload))
-                .service(resource("/artifact_uploads").post(uploads::receive_upload))
-                .service(resource("/artifact_downloads").get(artifacts::signed_download))
+                .service(at("/artifact_uploads").post(uploads::receive_upload))
+                .service(at("/artifact_downloads").get(artifacts::signed_download))
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ui::serve));
+}
+
+/// Middleware: trims trailing slashes and merges repeated ones (`/api/tasks//` →
+/// `/api/tasks`) before routing, as actix's `NormalizePath::trim` does, without running a
+/// regular expression on every request's path.
+pub async fn trim_path(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(path) = normalized(req.path()) {
+        let mut parts = req.head().uri.clone().into_parts();
+        let with_query = match parts.path_and_query.as_ref().and_then(|pq| pq.query()) {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        if let Ok(pq) = PathAndQuery::from_maybe_shared(with_query)
+            && let Ok(uri) = {
+                parts.path_and_query = Some(pq);
+                Uri::from_parts(parts)
+            }
+        {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
+}
+
+/// The path with trailing slashes trimmed and runs of slashes merged; `None` when it is
+/// already so (the common case, which allocates nothing).
+fn normalized(path: &str) -> Option<String> {
+    if path.is_empty() || !(path.ends_with('/') && path != "/" || path.contains("//")) {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    while out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalized;
+
+    #[test]
+    fn paths_lose_trailing_and_repeated_slashes() {
+        assert_eq!(normalized("/api/projects/1/tasks"), None);
+        assert_eq!(normalized("/"), None);
+        assert_eq!(normalized(""), None);
+        assert_eq!(
+            normalized("/api/projects/1/tasks/").as_deref(),
+            Some("/api/projects/1/tasks")
+        );
+        assert_eq!(
+            normalized("/api//projects///1/").as_deref(),
+            Some("/api/projects/1")
+        );
+        assert_eq!(normalized("//").as_deref(), Some("/"));
+        assert_eq!(normalized("/a//").as_deref(), Some("/a"));
+    }
 }

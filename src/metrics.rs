@@ -27,12 +27,19 @@ struct Histogram {
     sum: f64,
 }
 
+/// One route's counters: requests by (method, status) and latencies by method. A route
+/// sees a handful of methods and statuses, so short lists beat maps here.
+#[derive(Default)]
+struct RouteStats {
+    requests: Vec<(String, u16, u64)>,
+    latency: Vec<(String, Histogram)>,
+}
+
 #[derive(Default)]
 struct Table {
-    /// (route, method, status) → requests.
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// (route, method) → latencies.
-    latency: BTreeMap<(String, String), Histogram>,
+    /// Route pattern → its counters. Looked up by `&str`: recording allocates nothing once
+    /// a route has been seen.
+    routes: BTreeMap<String, RouteStats>,
 }
 
 #[derive(Default)]
@@ -42,17 +49,35 @@ pub struct Metrics {
     pub streams: AtomicI64,
 }
 
+/// The route pattern a resource answers, e.g. `/api/projects/{project_id}/tasks`, attached to
+/// it as app data so the middleware can label a request without matching its path again.
+pub struct Route(pub String);
+
 impl Metrics {
     fn record(&self, route: &str, method: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        *t.requests
-            .entry((route.to_string(), method.to_string(), status))
-            .or_default() += 1;
-        let h = t
-            .latency
-            .entry((route.to_string(), method.to_string()))
-            .or_default();
+        let stats = match t.routes.get_mut(route) {
+            Some(stats) => stats,
+            None => t.routes.entry(route.to_string()).or_default(),
+        };
+        match stats
+            .requests
+            .iter_mut()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => stats.requests.push((method.to_string(), status, 1)),
+        }
+        let h = match stats.latency.iter().position(|(m, _)| m == method) {
+            Some(i) => &mut stats.latency[i].1,
+            None => {
+                stats
+                    .latency
+                    .push((method.to_string(), Histogram::default()));
+                &mut stats.latency.last_mut().expect("just pushed").1
+            }
+        };
         h.count += 1;
         h.sum += secs;
         if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
@@ -65,7 +90,13 @@ impl Metrics {
         let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str("# HELP burrow_http_requests_total HTTP requests answered, by route, method and status.\n");
         out.push_str("# TYPE burrow_http_requests_total counter\n");
-        for ((route, method, status), n) in &t.requests {
+        let mut requests: Vec<_> = t
+            .routes
+            .iter()
+            .flat_map(|(route, stats)| stats.requests.iter().map(move |(m, s, n)| (route, m, s, n)))
+            .collect();
+        requests.sort();
+        for (route, method, status, n) in requests {
             let _ = writeln!(
                 out,
                 "burrow_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
@@ -75,7 +106,13 @@ impl Metrics {
             "# HELP burrow_http_request_duration_seconds Time to answer, by route and method.\n",
         );
         out.push_str("# TYPE burrow_http_request_duration_seconds histogram\n");
-        for ((route, method), h) in &t.latency {
+        let mut latency: Vec<_> = t
+            .routes
+            .iter()
+            .flat_map(|(route, stats)| stats.latency.iter().map(move |(m, h)| (route, m, h)))
+            .collect();
+        latency.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (route, method, h) in latency {
             let labels = format!("route=\"{route}\",method=\"{method}\"");
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
@@ -121,12 +158,9 @@ pub async fn track(
     let started = Instant::now();
     let res = next.call(req).await?;
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
+        let route = res.request().app_data::<Route>();
         state.metrics.record(
-            &route,
+            route.map_or("unmatched", |r| r.0.as_str()),
             res.request().method().as_str(),
             res.status().as_u16(),
             started.elapsed(),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::net::TcpListener;
 
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::app::{self, AppState};
@@ -50,7 +50,7 @@ pub async fn serve(config: Config) -> Result<()> {
             .app_data(shared.clone())
             .app_data(web::PayloadConfig::new(json_limit))
             .configure(|cfg| app::routes(cfg, &shared.config))
-            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(from_fn(app::trim_path))
             .wrap(from_fn(metrics::track))
     })
     .listen(listener)?

@@ -159,7 +159,7 @@ pub fn lease(conn: &Connection, now: &str, lease_until: &str, limit: i64) -> Res
          FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
            AND (d.webhook_id IS NULL OR w.deleted_at IS NULL)
-         ORDER BY d.next_attempt_at LIMIT ?2",
+         ORDER BY d.next_attempt_at LIMIT +?2",
     )?;
     let due: Vec<Due> = stmt
         .query_map(params![now, limit], |r| {
@@ -266,7 +266,7 @@ pub fn deliveries(
         "SELECT d.id, d.webhook_id, r.id, d.event, d.url, d.status, d.attempts, d.payload,
                 d.created_at, d.next_attempt_at, d.finished_at
          FROM webhook_deliveries d LEFT JOIN task_runs r ON r.pk = d.run_pk
-         WHERE {filter} ORDER BY d.pk DESC LIMIT ?3 OFFSET ?4"
+         WHERE {filter} ORDER BY d.pk DESC LIMIT +?3 OFFSET +?4"
     ))?;
     let rows = stmt.query_map(params![project_id, webhook_id, limit, offset], |r| {
         let status: String = r.get(5)?;

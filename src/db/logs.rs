@@ -61,7 +61,7 @@ fn insert(conn: &Connection, run_pk: i64, seq: i64, entry: &str) -> Result<()> {
 /// Up to `limit` entries after sequence number `after`, in order.
 pub fn page(conn: &Connection, run_pk: i64, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, entry FROM log_entries WHERE run_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        "SELECT seq, entry FROM log_entries WHERE run_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT +?3",
     )?;
     let rows = stmt.query_map(params![run_pk, after, limit], |r| {
         Ok((r.get(0)?, r.get(1)?))

@@ -1,5 +1,8 @@
 //! The database: one SQLite file, a pool of read-only connections and one writer thread.
 //! `Db::read` and `Db::write` are the only doors from async code to SQLite.
+//!
+//! Paging queries write `LIMIT +?n OFFSET +?m`, never `LIMIT ?n`: SQLite plans with the value
+//! bound to a bare `LIMIT ?`, so a cached statement would be parsed again on every run.
 
 mod checkpoint;
 mod schema;
@@ -51,6 +54,9 @@ impl Db {
         let readers = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
+            // A pooled connection is checked when it is made; testing it again on every
+            // checkout would run an empty statement on each read.
+            .test_on_check_out(false)
             .build(manager)?;
         let conn = open_writer(&path)?;
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
@@ -137,5 +143,36 @@ fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
         // 2 MiB of page cache per reader: eight readers streaming large logs at once would
         // otherwise hold 64 MiB of pages between them; the OS page cache still holds the file.
         conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA query_only = ON;")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, StatementStatus};
+
+    /// Why paging queries write `LIMIT +?`: SQLite re-prepares a statement with a bare
+    /// `LIMIT ?` each time it runs. If this test starts failing, a newer SQLite no longer
+    /// does, and the `+` can go.
+    #[test]
+    fn a_bare_limit_parameter_reprepares_and_a_unary_plus_does_not() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a INTEGER PRIMARY KEY, b); INSERT INTO t VALUES (1, 1);",
+        )
+        .unwrap();
+        let reprepares = |sql: &str| {
+            let mut stmt = conn.prepare(sql).unwrap();
+            for _ in 0..3 {
+                stmt.query_map([1, 0], |r| r.get::<_, i64>(0))
+                    .unwrap()
+                    .for_each(drop);
+            }
+            stmt.get_status(StatementStatus::RePrepare)
+        };
+        assert!(reprepares("SELECT a FROM t ORDER BY a DESC LIMIT ?1 OFFSET ?2") > 0);
+        assert_eq!(
+            reprepares("SELECT a FROM t ORDER BY a DESC LIMIT +?1 OFFSET +?2"),
+            0
+        );
     }
 }

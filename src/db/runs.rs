@@ -138,7 +138,7 @@ pub fn list(conn: &Connection, task_pk: i64, limit: i64, offset: i64) -> Result<
         .query_row([task_pk], |r| r.get(0))?;
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
-         WHERE r.task_pk = ?1 ORDER BY r.pk DESC LIMIT ?2 OFFSET ?3"
+         WHERE r.task_pk = ?1 ORDER BY r.pk DESC LIMIT +?2 OFFSET +?3"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![task_pk, limit, offset], |r| run_at(r, 0))?;

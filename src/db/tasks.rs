@@ -175,7 +175,7 @@ pub fn list(
     // pay for their creator and latest run.
     let sql = format!(
         "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
-         WHERE t.pk IN (SELECT t.pk FROM tasks t {clause} ORDER BY t.pk DESC LIMIT ?{} OFFSET ?{n}) \
+         WHERE t.pk IN (SELECT t.pk FROM tasks t {clause} ORDER BY t.pk DESC LIMIT +?{} OFFSET +?{n}) \
          ORDER BY t.pk DESC",
         n - 1
     );
