@@ -53,9 +53,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .saturating_div(3)
         .saturating_add(1 << 20)
         .max(config.json_limit);
-    let at = |path: &str| resource_in("/api", path);
+    let api_resource = |path: &str| resource_in("/api", path);
     let run = |tail: &str| {
-        at(&format!(
+        api_resource(&format!(
             "/projects/{{project_id}}/tasks/{{task_id}}/runs/{{run_id}}{tail}"
         ))
     };
@@ -63,50 +63,65 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(resource("/metrics").get(metrics::metrics))
         .service(
             web::scope("/api")
-                .service(at("").get(api::root))
-                .service(at("/schema").get(schema::schema))
-                .service(at("/auth/state").get(session::current))
-                .service(at("/auth/setup").post(session::setup))
-                .service(at("/auth/login").post(session::login))
-                .service(at("/auth/logout").post(session::logout))
-                .service(at("/users").get(users::list).post(users::create))
-                .service(at("/users/@me").get(users::me))
-                .service(at("/personal_api_keys").get(keys::list).post(keys::create))
-                .service(at("/personal_api_keys/{key_id}").delete(keys::revoke))
-                .service(at("/projects").get(projects::list).post(projects::create))
-                .service(at("/projects/{project_id}").get(projects::retrieve))
-                .service(at("/projects/{project_id}/integrations").get(projects::integrations))
+                .service(api_resource("").get(api::root))
+                .service(api_resource("/schema").get(schema::schema))
+                .service(api_resource("/auth/state").get(session::current))
+                .service(api_resource("/auth/setup").post(session::setup))
+                .service(api_resource("/auth/login").post(session::login))
+                .service(api_resource("/auth/logout").post(session::logout))
+                .service(api_resource("/users").get(users::list).post(users::create))
+                .service(api_resource("/users/@me").get(users::me))
                 .service(
-                    at("/projects/{project_id}/tasks")
+                    api_resource("/personal_api_keys")
+                        .get(keys::list)
+                        .post(keys::create),
+                )
+                .service(api_resource("/personal_api_keys/{key_id}").delete(keys::revoke))
+                .service(
+                    api_resource("/projects")
+                        .get(projects::list)
+                        .post(projects::create),
+                )
+                .service(api_resource("/projects/{project_id}").get(projects::retrieve))
+                .service(
+                    api_resource("/projects/{project_id}/integrations").get(projects::integrations),
+                )
+                .service(
+                    api_resource("/projects/{project_id}/tasks")
                         .get(tasks::list)
                         .post(tasks::create),
                 )
                 .service(
-                    at("/projects/{project_id}/tasks/{task_id}")
+                    api_resource("/projects/{project_id}/tasks/{task_id}")
                         .get(tasks::retrieve)
                         .patch(tasks::update)
                         .put(tasks::update)
                         .delete(tasks::delete),
                 )
-                .service(at("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run))
-                .service(at("/projects/{project_id}/runs/claim").post(runner::claim))
                 .service(
-                    at("/projects/{project_id}/webhooks")
+                    api_resource("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run),
+                )
+                .service(api_resource("/projects/{project_id}/runs/claim").post(runner::claim))
+                .service(
+                    api_resource("/projects/{project_id}/webhooks")
                         .get(hooks::list)
                         .post(hooks::create),
                 )
                 .service(
-                    at("/projects/{project_id}/webhooks/{webhook_id}")
+                    api_resource("/projects/{project_id}/webhooks/{webhook_id}")
                         .get(hooks::retrieve)
                         .delete(hooks::delete),
                 )
                 .service(
-                    at("/projects/{project_id}/webhooks/{webhook_id}/deliveries")
+                    api_resource("/projects/{project_id}/webhooks/{webhook_id}/deliveries")
                         .get(hooks::deliveries_of),
                 )
-                .service(at("/projects/{project_id}/webhook_deliveries").get(hooks::deliveries))
                 .service(
-                    at("/projects/{project_id}/tasks/{task_id}/runs")
+                    api_resource("/projects/{project_id}/webhook_deliveries")
+                        .get(hooks::deliveries),
+                )
+                .service(
+                    api_resource("/projects/{project_id}/tasks/{task_id}/runs")
                         .get(runs::list)
                         .post(runs::create),
                 )
@@ -125,8 +140,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .service(run("/artifacts/download").post(artifacts::download))
                 .service(run("/artifacts/prepare_upload").post(uploads::prepare_upload))
                 .service(run("/artifacts/finalize_upload").post(uploads::finalize_upload))
-                .service(at("/artifact_uploads").post(uploads::receive_upload))
-                .service(at("/artifact_downloads").get(artifacts::signed_download))
+                .service(api_resource("/artifact_uploads").post(uploads::receive_upload))
+                .service(api_resource("/artifact_downloads").get(artifacts::signed_download))
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ui::serve));

@@ -8,7 +8,7 @@ use crate::app::AppState;
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let answered = state
         .db
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .read_light(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .await;
     let version = env!("CARGO_PKG_VERSION");
     match answered {

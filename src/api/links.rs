@@ -6,7 +6,7 @@ use actix_web::HttpRequest;
 use crate::app::AppState;
 use crate::clock;
 use crate::crypto::Signer;
-use crate::db::runs::Run;
+use crate::db::runs::{LogLinks, Run};
 use crate::db::tasks::Task;
 
 /// How long a signed link stays valid.
@@ -52,19 +52,33 @@ impl Links {
 
     /// Fills in the run's `log_url`: its log, readable for an hour without credentials.
     pub fn run(&self, run: &mut Run) {
-        let token = self.signer.token(
-            &Self::log_purpose(&run.id),
-            clock::unix_now() + LINK_TTL_SECS,
-        );
-        run.log_url = self.absolute(&format!(
-            "/api/projects/{}/tasks/{}/runs/{}/logs?token={token}",
-            run.project_id, run.task, run.id
-        ));
+        let mut url = String::with_capacity(self.base.len() + 200);
+        let _ = self.write_log_url(&mut url, run.project_id, &run.task, &run.id);
+        run.log_url = url;
     }
 
     pub fn task(&self, task: &mut Task) {
         if let Some(run) = task.latest_run.as_mut() {
             self.run(run);
         }
+    }
+}
+
+impl LogLinks for Links {
+    fn write_log_url(
+        &self,
+        out: &mut dyn std::fmt::Write,
+        project_id: i64,
+        task_id: &str,
+        run_id: &str,
+    ) -> std::fmt::Result {
+        write!(
+            out,
+            "{}/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/logs?token=",
+            self.base
+        )?;
+        // The token's purpose is `log_purpose(run_id)`, fed to the signature in parts.
+        self.signer
+            .write_token(out, &["log:", run_id], clock::unix_now() + LINK_TTL_SECS)
     }
 }

@@ -36,11 +36,16 @@ pub fn json(
 ) -> HttpResponse {
     let mut body = Vec::with_capacity(size_hint);
     match serde_json::to_writer(&mut body, value) {
-        Ok(()) => HttpResponse::build(status)
-            .content_type("application/json")
-            .body(body),
+        Ok(()) => json_body(status, body),
         Err(e) => actix_web::ResponseError::error_response(&Error::internal(e)),
     }
+}
+
+/// A response of JSON already serialized.
+pub fn json_body(status: actix_web::http::StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body)
 }
 
 /// `GET /api/`: what this server is and where its resources live.

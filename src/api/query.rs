@@ -121,38 +121,88 @@ impl Page {
         count: i64,
         results: Vec<T>,
     ) -> HttpResponse {
-        let link = |offset: i64| {
-            let mut query: Vec<(String, String)> =
-                actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-                    .map(|q| q.into_inner())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(k, _)| k != "limit" && k != "offset")
-                    .collect();
-            query.push(("limit".into(), self.limit.to_string()));
-            query.push(("offset".into(), offset.to_string()));
-            let encoded = query
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect::<Vec<_>>()
-                .join("&");
-            links.absolute(&format!("{}?{encoded}", req.path()))
-        };
-        let next = (self.offset.saturating_add(self.limit) < count)
-            .then(|| link(self.offset + self.limit));
-        let previous = (self.offset > 0).then(|| link((self.offset - self.limit).max(0)));
+        let pager = Pager::new(self, req, links);
         // About 1.5 KB a task with its latest run.
         let hint = 256 + 1536 * results.len();
         super::json(
             actix_web::http::StatusCode::OK,
             &Paginated {
                 count,
-                next,
-                previous,
+                next: pager.next(count),
+                previous: pager.previous(),
                 results,
             },
             hint,
         )
+    }
+}
+
+/// A list's `next` and `previous` links, from what the request asked; it owns what it
+/// needs, so a list can be written on a database thread.
+pub struct Pager {
+    page: Page,
+    /// The absolute URL of the list, without its query.
+    url: String,
+    /// The query's other parameters, encoded, each followed by `&`.
+    kept: String,
+}
+
+impl Pager {
+    pub fn new(page: Page, req: &HttpRequest, links: &Links) -> Pager {
+        let mut kept = String::new();
+        if !req.query_string().is_empty() {
+            let pairs =
+                actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+                    .map(|q| q.into_inner())
+                    .unwrap_or_default();
+            for (k, v) in pairs.iter().filter(|(k, _)| k != "limit" && k != "offset") {
+                kept.push_str(&format!("{}={}&", encode(k), encode(v)));
+            }
+        }
+        Pager {
+            page,
+            url: links.absolute(req.path()),
+            kept,
+        }
+    }
+
+    fn link(&self, offset: i64) -> String {
+        format!(
+            "{}?{}limit={}&offset={offset}",
+            self.url, self.kept, self.page.limit
+        )
+    }
+
+    pub fn next(&self, count: i64) -> Option<String> {
+        let Page { limit, offset } = self.page;
+        (offset.saturating_add(limit) < count).then(|| self.link(offset + limit))
+    }
+
+    pub fn previous(&self) -> Option<String> {
+        let Page { limit, offset } = self.page;
+        (offset > 0).then(|| self.link((offset - limit).max(0)))
+    }
+
+    /// Writes what precedes the results: `{"count":…,"next":…,"previous":…,"results":[`.
+    pub fn write_head(&self, out: &mut Vec<u8>, count: i64) -> Result<()> {
+        #[derive(Serialize)]
+        struct Head {
+            count: i64,
+            next: Option<String>,
+            previous: Option<String>,
+        }
+        serde_json::to_writer(
+            &mut *out,
+            &Head {
+                count,
+                next: self.next(count),
+                previous: self.previous(),
+            },
+        )
+        .map_err(Error::internal)?;
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"results\":[");
+        Ok(())
     }
 }
 

@@ -2,13 +2,16 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{JsonObject, Links, Query};
+use actix_web::http::StatusCode;
+
+use super::query::Pager;
+use super::{JsonObject, Links, Page, Query};
 use crate::app::AppState;
 use crate::auth::{Reader, WriteAccess};
 use crate::db::runs::NewRun;
 use crate::db::tasks::TaskFilter;
 use crate::db::{runs, tasks as db_tasks};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tasks::{Mode, TaskChanges};
 
 type State = web::Data<AppState>;
@@ -17,27 +20,57 @@ type TaskPath = web::Path<(String, String)>;
 /// A read on the hot path: the caller's credentials, the query and the page are all checked
 /// in one database read, in that order.
 pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<HttpResponse> {
-    let raw = req.query_string().to_string();
-    let (_, (page, count, mut tasks)) = reader
-        .read(&state, move |c, access| {
-            let query = Query::from_string(&raw)?;
-            let page = query.page()?;
-            let filter = TaskFilter {
-                origin_product: query.get("origin_product"),
-                repository: query.get("repository"),
-                organization: query.get("organization"),
-                stage: query.get("stage"),
-                created_by: query.count("created_by")?,
-                search: query.get("search"),
-            };
-            let (count, tasks) =
-                db_tasks::list(c, &access.project, &filter, page.limit, page.offset)?;
-            Ok((page, count, tasks))
-        })
-        .await?;
+    // Parsed before the read, reported after the credentials are checked.
+    let parsed = list_query(req.query_string());
+    // An unfiltered page near the start walks a few hundred index entries; a filter or a
+    // deep page may scan many rows, and must not hold up the worker's other connections.
+    let light = parsed
+        .as_ref()
+        .is_ok_and(|(page, filter)| filter.is_empty() && page.offset <= 10_000);
     let links = Links::new(&state, &req);
-    tasks.iter_mut().for_each(|t| links.task(t));
-    Ok(page.respond(&req, &links, count, tasks))
+    let pager = parsed
+        .as_ref()
+        .ok()
+        .map(|(page, _)| Pager::new(*page, &req, &links));
+    // The page is written into the response straight from its rows.
+    let read = move |c: &rusqlite::Connection, access: &crate::auth::Access| {
+        let (page, filter) = parsed?;
+        let pager = pager.ok_or_else(|| Error::internal("a parsed page has a pager"))?;
+        let count = db_tasks::count(c, &access.project, &filter)?;
+        let on_page = page.limit.min(count.saturating_sub(page.offset)).max(0) as usize;
+        let mut out = Vec::with_capacity(256 + 1536 * on_page);
+        pager.write_head(&mut out, count)?;
+        let mut first = true;
+        let range = (page.limit, page.offset);
+        db_tasks::each_on_page(c, &access.project, &filter, range, &links, |task| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, task).map_err(Error::internal)
+        })?;
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    };
+    let (_, body) = if light {
+        reader.read(&state, read).await?
+    } else {
+        reader.read_heavy(&state, read).await?
+    };
+    Ok(super::json_body(StatusCode::OK, body))
+}
+
+fn list_query(raw: &str) -> Result<(Page, TaskFilter)> {
+    let query = Query::from_string(raw)?;
+    let page = query.page()?;
+    let filter = TaskFilter {
+        origin_product: query.get("origin_product"),
+        repository: query.get("repository"),
+        organization: query.get("organization"),
+        stage: query.get("stage"),
+        created_by: query.count("created_by")?,
+        search: query.get("search"),
+    };
+    Ok((page, filter))
 }
 
 pub async fn create(
@@ -70,13 +103,16 @@ pub async fn retrieve(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let id = path.into_inner().1;
-    let (_, mut task) = reader
+    let links = Links::new(&state, &req);
+    let (_, body) = reader
         .read(&state, move |c, access| {
-            db_tasks::get(c, &access.project, &id)
+            db_tasks::with_task(c, &access.project, &id, Some(&links), |t| {
+                serde_json::to_vec(t)
+            })?
+            .map_err(Error::internal)
         })
         .await?;
-    Links::new(&state, &req).task(&mut task);
-    Ok(super::json(actix_web::http::StatusCode::OK, &task, 4096))
+    Ok(super::json_body(StatusCode::OK, body))
 }
 
 /// PATCH changes the fields given; PUT needs the fields a create needs.

@@ -107,8 +107,31 @@ impl FromRequest for Reader {
 
 impl Reader {
     /// Checks the caller reaches the path's project with `task:read`, then runs `f`, all in
-    /// one read. Errors come in the same order as `ReadAccess` then the handler.
+    /// one light read (see `Db::read_light`). Errors come in the same order as `ReadAccess`
+    /// then the handler.
     pub async fn read<T, F>(self, state: &web::Data<AppState>, f: F) -> Result<(Access, T)>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T> + Send + 'static,
+    {
+        self.read_with(state, true, f).await
+    }
+
+    /// As `read`, for a query that may scan many rows: it always runs on a blocking thread.
+    pub async fn read_heavy<T, F>(self, state: &web::Data<AppState>, f: F) -> Result<(Access, T)>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T> + Send + 'static,
+    {
+        self.read_with(state, false, f).await
+    }
+
+    async fn read_with<T, F>(
+        self,
+        state: &web::Data<AppState>,
+        light: bool,
+        f: F,
+    ) -> Result<(Access, T)>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Access) -> Result<T> + Send + 'static,
@@ -118,19 +141,21 @@ impl Reader {
             presented,
             project_ref,
         } = self;
-        let (access, csrf, out) = state
-            .db
-            .read(move |conn| {
-                let (caller, project, csrf) = lookup(conn, presented, Some(&project_ref))?;
-                caller.require(TASK_READ)?;
-                let access = Access {
-                    caller,
-                    project: project.ok_or(Error::NotFound)?,
-                };
-                let out = f(conn, &access)?;
-                Ok((access, csrf, out))
-            })
-            .await?;
+        let read = move |conn: &Connection| {
+            let (caller, project, csrf) = lookup(conn, presented, Some(&project_ref))?;
+            caller.require(TASK_READ)?;
+            let access = Access {
+                caller,
+                project: project.ok_or(Error::NotFound)?,
+            };
+            let out = f(conn, &access)?;
+            Ok((access, csrf, out))
+        };
+        let (access, csrf, out) = if light {
+            state.db.read_light(read).await?
+        } else {
+            state.db.read(read).await?
+        };
         after_lookup(state, &req, &access.caller, csrf)?;
         Ok((access, out))
     }

@@ -152,7 +152,7 @@ pub(crate) async fn authenticate(
     let presented = presented(req)?;
     let (caller, project, csrf) = state
         .db
-        .read(move |conn| lookup(conn, presented, project_ref.as_deref()))
+        .read_light(move |conn| lookup(conn, presented, project_ref.as_deref()))
         .await?;
     after_lookup(&state, req, &caller, csrf)?;
     Ok((caller, project))

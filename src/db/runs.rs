@@ -38,34 +38,142 @@ pub const RUN_COLUMNS: &str = "r.pk, r.id, t.id, t.project_id, r.stage, r.branch
      r.updated_at, r.completed_at";
 pub const RUN_WIDTH: usize = 15;
 
-fn raw(text: String) -> Box<RawValue> {
-    RawValue::from_string(text).unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap())
+/// Writes a run's signed `log_url`; the HTTP layer's `Links` knows the public address and
+/// the signing key. A view without one shows an empty `log_url`, to be filled in later.
+pub trait LogLinks {
+    fn write_log_url(
+        &self,
+        out: &mut dyn std::fmt::Write,
+        project_id: i64,
+        task_id: &str,
+        run_id: &str,
+    ) -> std::fmt::Result;
+}
+
+/// A run as its row holds it, every string borrowed from SQLite, so a page of runs is
+/// written from its rows into the response without copying each field first.
+#[derive(Serialize)]
+pub struct RunView<'r> {
+    pub id: &'r str,
+    pub task: &'r str,
+    pub stage: Option<&'r str>,
+    pub branch: Option<&'r str>,
+    pub status: &'r str,
+    pub environment: &'r str,
+    pub log_url: LogUrl<'r>,
+    pub error_message: Option<&'r str>,
+    pub output: Option<&'r RawValue>,
+    pub state: &'r RawValue,
+    pub artifacts: &'r RawValue,
+    pub created_at: &'r str,
+    pub updated_at: &'r str,
+    pub completed_at: Option<&'r str>,
+    #[serde(skip)]
+    pub pk: i64,
+    #[serde(skip)]
+    pub project_id: i64,
+}
+
+/// A run's `log_url`, written as it is serialized.
+pub struct LogUrl<'r> {
+    links: Option<&'r dyn LogLinks>,
+    project_id: i64,
+    task: &'r str,
+    run: &'r str,
+}
+
+impl std::fmt::Display for LogUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.links {
+            Some(links) => links.write_log_url(f, self.project_id, self.task, self.run),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Serialize for LogUrl<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A JSON column as raw JSON; text that is not JSON (never written by Burrow) shows as null.
+pub(crate) fn raw_json(text: &str) -> &RawValue {
+    serde_json::from_str(text)
+        .unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"))
 }
 
 /// Reads a run from `RUN_COLUMNS` starting at column `at`; `None` when the run is absent
 /// (a LEFT JOIN that found nothing).
-pub fn run_at(r: &Row, at: usize) -> rusqlite::Result<Option<Run>> {
+pub fn run_view<'r>(
+    r: &'r Row,
+    at: usize,
+    links: Option<&'r dyn LogLinks>,
+) -> rusqlite::Result<Option<RunView<'r>>> {
     let Some(pk) = r.get::<_, Option<i64>>(at)? else {
         return Ok(None);
     };
-    Ok(Some(Run {
+    let text = |i: usize| -> rusqlite::Result<&'r str> { Ok(r.get_ref(at + i)?.as_str()?) };
+    let maybe = |i: usize| -> rusqlite::Result<Option<&'r str>> {
+        Ok(r.get_ref(at + i)?.as_str_or_null()?)
+    };
+    let (project_id, task, id) = (r.get(at + 3)?, text(2)?, text(1)?);
+    Ok(Some(RunView {
         pk,
-        id: r.get(at + 1)?,
-        task: r.get(at + 2)?,
-        project_id: r.get(at + 3)?,
-        stage: r.get(at + 4)?,
-        branch: r.get(at + 5)?,
-        status: r.get(at + 6)?,
-        environment: r.get(at + 7)?,
-        log_url: String::new(),
-        error_message: r.get(at + 8)?,
-        output: r.get::<_, Option<String>>(at + 9)?.map(raw),
-        state: raw(r.get(at + 10)?),
-        artifacts: raw(r.get(at + 11)?),
-        created_at: r.get(at + 12)?,
-        updated_at: r.get(at + 13)?,
-        completed_at: r.get(at + 14)?,
+        id,
+        task,
+        project_id,
+        stage: maybe(4)?,
+        branch: maybe(5)?,
+        status: text(6)?,
+        environment: text(7)?,
+        log_url: LogUrl {
+            links,
+            project_id,
+            task,
+            run: id,
+        },
+        error_message: maybe(8)?,
+        output: maybe(9)?.map(raw_json),
+        state: raw_json(text(10)?),
+        artifacts: raw_json(text(11)?),
+        created_at: text(12)?,
+        updated_at: text(13)?,
+        completed_at: maybe(14)?,
     }))
+}
+
+impl RunView<'_> {
+    /// An owned copy, with an empty `log_url` for the HTTP layer to fill in.
+    pub fn to_owned(&self) -> Run {
+        let owned = |s: &str| s.to_string();
+        Run {
+            pk: self.pk,
+            id: owned(self.id),
+            task: owned(self.task),
+            project_id: self.project_id,
+            stage: self.stage.map(owned),
+            branch: self.branch.map(owned),
+            status: owned(self.status),
+            environment: owned(self.environment),
+            log_url: String::new(),
+            error_message: self.error_message.map(owned),
+            output: self.output.map(|v| v.to_owned()),
+            state: self.state.to_owned(),
+            artifacts: self.artifacts.to_owned(),
+            created_at: owned(self.created_at),
+            updated_at: owned(self.updated_at),
+            completed_at: self.completed_at.map(owned),
+        }
+    }
+}
+
+/// Reads an owned run from `RUN_COLUMNS` starting at column `at` (see `run_view`).
+pub fn run_at(r: &Row, at: usize) -> rusqlite::Result<Option<Run>> {
+    Ok(run_view(r, at, None)?.map(|v| v.to_owned()))
 }
 
 /// The fields a new run may be given.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::identity::{Project, User};
-use super::runs::{RUN_COLUMNS, Run, run_at};
+use super::runs::{LogLinks, RUN_COLUMNS, Run, RunView, run_view};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::tasks::{TaskChanges, derive_title, slug_prefix};
@@ -39,40 +39,128 @@ const TASK_FROM: &str = "FROM tasks t \
      LEFT JOIN users u ON u.id = t.created_by \
      LEFT JOIN task_runs r ON r.pk = (SELECT MAX(pk) FROM task_runs WHERE task_pk = t.pk)";
 
-fn task_row(r: &Row, prefix: &str) -> rusqlite::Result<Task> {
-    let task_number: i64 = r.get(2)?;
+/// A task as its row holds it, every string borrowed from SQLite: a page of tasks is
+/// written from its rows straight into the response, without copying each field first.
+#[derive(Serialize)]
+pub struct TaskView<'r> {
+    pub id: &'r str,
+    pub task_number: i64,
+    pub slug: Slug<'r>,
+    pub title: &'r str,
+    pub description: &'r str,
+    pub origin_product: &'r str,
+    pub repository: Option<&'r str>,
+    pub github_integration: Option<i64>,
+    pub json_schema: Option<&'r RawValue>,
+    pub assignee: Option<&'r str>,
+    pub latest_run: Option<RunView<'r>>,
+    pub created_at: &'r str,
+    pub updated_at: &'r str,
+    pub created_by: Option<UserView<'r>>,
+    #[serde(skip)]
+    pub pk: i64,
+}
+
+/// The creator of a task, as `created_by` shows it.
+#[derive(Serialize)]
+pub struct UserView<'r> {
+    pub id: i64,
+    pub uuid: &'r str,
+    pub distinct_id: &'r str,
+    pub first_name: &'r str,
+    pub last_name: &'r str,
+    pub email: &'r str,
+}
+
+/// A task's slug, `<project prefix>-<task number>`, written as it is serialized.
+pub struct Slug<'r> {
+    pub prefix: &'r str,
+    pub number: i64,
+}
+
+impl Serialize for Slug<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{}-{}", self.prefix, self.number))
+    }
+}
+
+/// Reads a task from `TASK_SELECT, RUN_COLUMNS`; `prefix` is its project's slug prefix.
+fn task_view<'r>(
+    r: &'r Row,
+    prefix: &'r str,
+    links: Option<&'r dyn LogLinks>,
+) -> rusqlite::Result<TaskView<'r>> {
+    let text = |i: usize| -> rusqlite::Result<&'r str> { Ok(r.get_ref(i)?.as_str()?) };
+    let maybe =
+        |i: usize| -> rusqlite::Result<Option<&'r str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
     let created_by = match r.get::<_, Option<i64>>(12)? {
-        Some(id) => Some(User {
+        Some(id) => Some(UserView {
             id,
-            uuid: r.get(13)?,
-            distinct_id: r.get(14)?,
-            first_name: r.get(15)?,
-            last_name: r.get(16)?,
-            email: r.get(17)?,
-            is_admin: false,
-            current_project_id: None,
+            uuid: text(13)?,
+            distinct_id: text(14)?,
+            first_name: text(15)?,
+            last_name: text(16)?,
+            email: text(17)?,
         }),
         None => None,
     };
-    Ok(Task {
+    Ok(TaskView {
         pk: r.get(0)?,
-        id: r.get(1)?,
-        task_number,
-        slug: format!("{prefix}-{task_number}"),
-        title: r.get(3)?,
-        description: r.get(4)?,
-        origin_product: r.get(5)?,
-        repository: r.get(6)?,
+        id: text(1)?,
+        task_number: r.get(2)?,
+        slug: Slug {
+            prefix,
+            number: r.get(2)?,
+        },
+        title: text(3)?,
+        description: text(4)?,
+        origin_product: text(5)?,
+        repository: maybe(6)?,
         github_integration: r.get(7)?,
-        json_schema: r
-            .get::<_, Option<String>>(8)?
-            .and_then(|s| RawValue::from_string(s).ok()),
-        assignee: r.get(9)?,
-        created_at: r.get(10)?,
-        updated_at: r.get(11)?,
+        // Stored only after it parsed; text that is not JSON shows as no schema.
+        json_schema: maybe(8)?.and_then(|s| serde_json::from_str(s).ok()),
+        assignee: maybe(9)?,
+        created_at: text(10)?,
+        updated_at: text(11)?,
         created_by,
-        latest_run: run_at(r, 18)?,
+        latest_run: run_view(r, 18, links)?,
     })
+}
+
+impl TaskView<'_> {
+    /// An owned copy; its latest run's `log_url` is empty, for the HTTP layer to fill in.
+    pub fn to_owned(&self) -> Task {
+        let owned = |s: &str| s.to_string();
+        Task {
+            pk: self.pk,
+            id: owned(self.id),
+            task_number: self.task_number,
+            slug: format!("{}-{}", self.slug.prefix, self.slug.number),
+            title: owned(self.title),
+            description: owned(self.description),
+            origin_product: owned(self.origin_product),
+            repository: self.repository.map(owned),
+            github_integration: self.github_integration,
+            json_schema: self.json_schema.map(|v| v.to_owned()),
+            assignee: self.assignee.map(owned),
+            latest_run: self.latest_run.as_ref().map(|r| r.to_owned()),
+            created_at: owned(self.created_at),
+            updated_at: owned(self.updated_at),
+            created_by: self.created_by.as_ref().map(|u| User {
+                id: u.id,
+                uuid: owned(u.uuid),
+                distinct_id: owned(u.distinct_id),
+                first_name: owned(u.first_name),
+                last_name: owned(u.last_name),
+                email: owned(u.email),
+                is_admin: false,
+                current_project_id: None,
+            }),
+        }
+    }
 }
 
 /// The list filters of `GET tasks/`; `None` means no filter.
@@ -150,24 +238,31 @@ impl TaskFilter {
     }
 }
 
-/// One page of a project's live tasks, newest first, and the total that match.
-pub fn list(
+/// How many of the project's live tasks match the filter.
+pub fn count(conn: &Connection, project: &Project, filter: &TaskFilter) -> Result<i64> {
+    // Counting a million index entries takes tens of milliseconds; the unfiltered count is
+    // kept on the project instead, in the same transactions that create and delete tasks.
+    if filter.is_empty() {
+        return Ok(conn
+            .prepare_cached("SELECT live_tasks FROM projects WHERE id = ?1")?
+            .query_row([project.id], |r| r.get(0))?);
+    }
+    let (clause, args) = filter.clause(project.id);
+    Ok(conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM tasks t {clause}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+}
+
+/// Calls `each` with every task of one page of the project's live tasks, newest first.
+pub fn each_on_page(
     conn: &Connection,
     project: &Project,
     filter: &TaskFilter,
-    limit: i64,
-    offset: i64,
-) -> Result<(i64, Vec<Task>)> {
+    (limit, offset): (i64, i64),
+    links: &dyn LogLinks,
+    mut each: impl FnMut(&TaskView) -> Result<()>,
+) -> Result<()> {
     let (clause, mut args) = filter.clause(project.id);
-    // Counting a million index entries takes tens of milliseconds; the unfiltered count is
-    // kept on the project instead, in the same transactions that create and delete tasks.
-    let count: i64 = if filter.is_empty() {
-        conn.prepare_cached("SELECT live_tasks FROM projects WHERE id = ?1")?
-            .query_row([project.id], |r| r.get(0))?
-    } else {
-        conn.prepare_cached(&format!("SELECT COUNT(*) FROM tasks t {clause}"))?
-            .query_row(params_from_iter(args.iter()), |r| r.get(0))?
-    };
     args.push(SqlValue::Integer(limit));
     args.push(SqlValue::Integer(offset));
     let n = args.len();
@@ -181,21 +276,37 @@ pub fn list(
     );
     let prefix = slug_prefix(&project.name);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| task_row(r, &prefix))?;
-    Ok((count, rows.collect::<rusqlite::Result<_>>()?))
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(row) = rows.next()? {
+        each(&task_view(row, &prefix, Some(links))?)?;
+    }
+    Ok(())
 }
 
-/// A live task of the project by its UUID.
-pub fn get(conn: &Connection, project: &Project, id: &str) -> Result<Task> {
+/// Calls `f` with the project's live task `id` as its row holds it.
+pub fn with_task<T>(
+    conn: &Connection,
+    project: &Project,
+    id: &str,
+    links: Option<&dyn LogLinks>,
+    f: impl FnOnce(&TaskView) -> T,
+) -> Result<T> {
     let sql = format!(
         "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
          WHERE t.id = ?1 AND t.project_id = ?2 AND t.deleted_at IS NULL"
     );
     let prefix = slug_prefix(&project.name);
-    conn.prepare_cached(&sql)?
-        .query_row(params![id, project.id], |r| task_row(r, &prefix))
-        .optional()?
-        .ok_or(Error::NotFound)
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![id, project.id])?;
+    match rows.next()? {
+        Some(row) => Ok(f(&task_view(row, &prefix, links)?)),
+        None => Err(Error::NotFound),
+    }
+}
+
+/// A live task of the project by its UUID.
+pub fn get(conn: &Connection, project: &Project, id: &str) -> Result<Task> {
+    with_task(conn, project, id, None, |t| t.to_owned())
 }
 
 /// The rowid of a task of the project, deleted or not (runs stay readable after a delete).
