@@ -43,6 +43,64 @@ pub fn parse_entries(body: &Map<String, Value>) -> Result<Vec<String>> {
         .collect()
 }
 
+/// The entries of an `append_log` body read without building a JSON tree: each entry is
+/// kept as the client wrote it, less whitespace. `None` when the body is anything but an
+/// object whose `entries` is a non-empty list of objects; `parse_entries` then gives the
+/// error (or, for a body this view cannot read, such as a repeated key, the entries).
+pub fn entries_from_bytes(bytes: &[u8]) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Append<'a> {
+        #[serde(borrow)]
+        entries: Vec<&'a serde_json::value::RawValue>,
+    }
+    // A struct also deserializes from an array; the body must be an object.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let append: Append = serde_json::from_slice(bytes).ok()?;
+    if append.entries.is_empty() {
+        return None;
+    }
+    append
+        .entries
+        .iter()
+        .map(|raw| {
+            let text = raw.get();
+            text.starts_with('{').then(|| compact(text))
+        })
+        .collect()
+}
+
+/// Valid JSON text without the whitespace between its tokens: one entry per NDJSON line.
+fn compact(json: &str) -> String {
+    if !json
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The log after `after`, at most `limit` entries, as NDJSON chunks of one page each.
 pub fn ndjson(
     state: Data<AppState>,
@@ -222,6 +280,62 @@ impl Live {
                     return Ok(Some(Bytes::from_static(b": keep-alive\n\n")));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slow(body: &str) -> Result<Vec<String>> {
+        match serde_json::from_str::<Value>(body).unwrap() {
+            Value::Object(map) => parse_entries(&map),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn entries_read_from_bytes_match_the_tree_reading() {
+        for body in [
+            r#"{"entries":[{"type":"notification","notification":{"method":"x","params":{"message":"step done"}}}]}"#,
+            "{\n  \"entries\": [\n    {\"a\": 1, \"b\": [true, null, 2.5]},\n    {\"c\": \"x \\\" y \\\\ z\"}\n  ],\n  \"other\": 1\n}",
+            r#" {"entries":[{"s":"tab\tand \u00e9"}]}"#,
+        ] {
+            let (fast, slow) = (
+                entries_from_bytes(body.as_bytes()).unwrap(),
+                slow(body).unwrap(),
+            );
+            let value = |s: &String| serde_json::from_str::<Value>(s).unwrap();
+            assert_eq!(
+                fast.iter().map(value).collect::<Vec<_>>(),
+                slow.iter().map(value).collect::<Vec<_>>()
+            );
+            assert!(
+                fast.iter().all(|e| !e.contains(['\n', '\r'])),
+                "one line each: {fast:?}"
+            );
+        }
+        // What an agent sends (compact, plainly escaped) is stored exactly as either reads it.
+        let compact = r#"{"entries":[{"a":{"b":[1,"x y"]},"c":null}]}"#;
+        assert_eq!(
+            entries_from_bytes(compact.as_bytes()).unwrap(),
+            slow(compact).unwrap()
+        );
+    }
+
+    #[test]
+    fn bodies_the_byte_reading_does_not_take_fall_back() {
+        for body in [
+            r#"[{"entries":[{}]}]"#,
+            r#"{"entries":[]}"#,
+            r#"{"entries":[1]}"#,
+            r#"{"entries":"x"}"#,
+            r#"{"nothing":1}"#,
+            r#"{"entries":[{}],"entries":[{}]}"#,
+            r#"{"entries":[{}"#,
+        ] {
+            assert_eq!(entries_from_bytes(body.as_bytes()), None, "{body}");
         }
     }
 }

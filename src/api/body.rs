@@ -21,12 +21,35 @@ use crate::fields::type_name;
 /// would otherwise win the race against the key lookup and answer an unknown key, a missing
 /// scope or an unreachable project with a 400 or 413. As in DRF, the caller is judged first;
 /// the handler then takes the body with `object()`.
-pub struct JsonObject(Result<Map<String, Value>>);
+pub struct JsonObject {
+    /// The body as read, or why it could not be.
+    body: Result<Bytes>,
+    /// The content type, when it names something other than JSON.
+    claimed: Option<String>,
+}
 
 impl JsonObject {
     /// The object, or the error the body earned.
     pub fn object(self) -> Result<Map<String, Value>> {
-        self.0
+        match (JsonObject::parse(&self.body?), self.claimed) {
+            // A JSON body is read whatever the label (curl -d sends a form type); a body
+            // that is not JSON under a foreign label is a 415.
+            (
+                Err(Error::Invalid {
+                    code: "parse_error",
+                    ..
+                }),
+                Some(claimed),
+            ) => Err(Error::UnsupportedMediaType(claimed)),
+            (parsed, _) => parsed,
+        }
+    }
+
+    /// The body's bytes, for a hot path that reads them through a borrowed view first. It
+    /// must fall back to `object()` for anything the view does not take, so that every
+    /// error stays the one `object()` gives.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.body.as_deref().ok()
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Map<String, Value>> {
@@ -58,30 +81,16 @@ impl FromRequest for JsonObject {
         let bytes = Bytes::from_request(req, payload);
         let claimed = foreign_content_type(req);
         Box::pin(async move {
-            let object = bytes
-                .await
-                .map_err(|e| match e.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => {
-                        Error::TooLarge("Request body is too large.".into())
-                    }
-                    _ => Error::body(
-                        "parse_error",
-                        format!("Could not read the request body: {e}"),
-                    ),
-                })
-                .and_then(|bytes| match (JsonObject::parse(&bytes), claimed) {
-                    // A JSON body is read whatever the label (curl -d sends a form type);
-                    // a body that is not JSON under a foreign label is a 415.
-                    (
-                        Err(Error::Invalid {
-                            code: "parse_error",
-                            ..
-                        }),
-                        Some(claimed),
-                    ) => Err(Error::UnsupportedMediaType(claimed)),
-                    (parsed, _) => parsed,
-                });
-            Ok(JsonObject(object))
+            let body = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => {
+                    Error::TooLarge("Request body is too large.".into())
+                }
+                _ => Error::body(
+                    "parse_error",
+                    format!("Could not read the request body: {e}"),
+                ),
+            });
+            Ok(JsonObject { body, claimed })
         })
     }
 }

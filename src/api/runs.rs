@@ -153,7 +153,10 @@ pub async fn append_log(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let entries = logs::parse_entries(&body.object()?)?;
+    let entries = match body.bytes().and_then(logs::entries_from_bytes) {
+        Some(entries) => entries,
+        None => logs::parse_entries(&body.object()?)?,
+    };
     let project_id = access.project.id;
     let cap = state.config.log_max_bytes;
     let (_, task_id, run_id) = path.into_inner();
