@@ -15,7 +15,8 @@ CREATE TABLE projects (
     uuid            TEXT NOT NULL UNIQUE,
     name            TEXT NOT NULL,
     created_at      TEXT NOT NULL,
-    live_tasks      INTEGER NOT NULL DEFAULT 0  -- tasks not deleted: an unfiltered list's count
+    live_tasks      INTEGER NOT NULL DEFAULT 0, -- tasks not deleted: an unfiltered list's count
+    version         INTEGER NOT NULL DEFAULT 0  -- moves on every change a task list shows
 );
 
 CREATE TABLE users (
@@ -189,4 +190,39 @@ CREATE TABLE secrets (
     value   BLOB NOT NULL
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 1;
+-- A task list's pages are cached while their project is unchanged: `projects.version`
+-- moves on every change a list page shows, whichever process makes it.
+CREATE TRIGGER tasks_insert_version AFTER INSERT ON tasks BEGIN
+    UPDATE projects SET version = version + 1 WHERE id = NEW.project_id;
+END;
+CREATE TRIGGER tasks_update_version AFTER UPDATE ON tasks BEGIN
+    UPDATE projects SET version = version + 1 WHERE id IN (OLD.project_id, NEW.project_id);
+END;
+CREATE TRIGGER tasks_delete_version AFTER DELETE ON tasks BEGIN
+    UPDATE projects SET version = version + 1 WHERE id = OLD.project_id;
+END;
+CREATE TRIGGER runs_insert_version AFTER INSERT ON task_runs BEGIN
+    UPDATE projects SET version = version + 1
+    WHERE id = (SELECT project_id FROM tasks WHERE pk = NEW.task_pk);
+END;
+-- Log appends and runner bookkeeping change other columns, which no list shows.
+CREATE TRIGGER runs_update_version AFTER UPDATE OF id, task_pk, stage, branch, status,
+    environment, error_message, output, state, artifacts, created_at, updated_at,
+    completed_at ON task_runs BEGIN
+    UPDATE projects SET version = version + 1
+    WHERE id IN (SELECT project_id FROM tasks WHERE pk IN (OLD.task_pk, NEW.task_pk));
+END;
+CREATE TRIGGER runs_delete_version AFTER DELETE ON task_runs BEGIN
+    UPDATE projects SET version = version + 1
+    WHERE id = (SELECT project_id FROM tasks WHERE pk = OLD.task_pk);
+END;
+-- A task shows its creator and its project's slug prefix.
+CREATE TRIGGER users_update_version AFTER UPDATE OF uuid, distinct_id, first_name, last_name,
+    email ON users BEGIN
+    UPDATE projects SET version = version + 1;
+END;
+CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
+    UPDATE projects SET version = version + 1 WHERE id = NEW.id;
+END;
+
+PRAGMA user_version = 2;

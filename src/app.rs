@@ -6,6 +6,7 @@ use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
 use actix_web::{Resource, web};
 
+use crate::api::pages::Pages;
 use crate::api::{
     self, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session, tasks,
     uploads, users,
@@ -29,6 +30,8 @@ pub struct AppState {
     pub store: Store,
     pub throttle: Throttle,
     pub metrics: Metrics,
+    /// Recently answered task list pages.
+    pub pages: Pages,
     pub runner: Runner,
 }
 

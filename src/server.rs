@@ -41,6 +41,7 @@ pub async fn serve(config: Config) -> Result<()> {
         store,
         throttle: Throttle::default(),
         metrics: Metrics::default(),
+        pages: Default::default(),
         runner,
     });
     runner::start(state.clone()).await?;

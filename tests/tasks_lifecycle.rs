@@ -194,3 +194,44 @@ fn delete_is_soft_and_final() {
         .unwrap();
     assert_eq!(runs, 1);
 }
+
+#[test]
+fn a_created_task_is_answered_as_it_then_reads() {
+    let s = Server::start();
+    let key = s.key("task:write");
+    let integration: i64 = s
+        .cli_ok(&[
+            "integration",
+            "create",
+            "--project",
+            "1",
+            "--account",
+            "acme",
+        ])
+        .parse()
+        .expect("integration create prints an integer id");
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+    for extra in [
+        json!({}),
+        json!({
+            "title": "  Spaced title  ",
+            "repository": "Acme/Web",
+            "assignee": "bot",
+            "json_schema": schema,
+            "github_integration": integration,
+        }),
+        json!({"description": "é ✓ \"quoted\" \\ back\nline", "title": ""}),
+    ] {
+        let created = expect_json(s.post(&key, TASKS, &task_body(extra.clone())), 201);
+        let read = expect_json(
+            s.get(
+                &key,
+                &format!("{TASKS}{}/", created["id"].as_str().unwrap()),
+            ),
+            200,
+        );
+        assert_eq!(created, read, "{extra}");
+        let listed = expect_json(s.get(&key, TASKS), 200);
+        assert_eq!(listed["results"][0], read, "{extra}");
+    }
+}

@@ -278,3 +278,47 @@ fn pages_with_absolute_links() {
         assert_error(r, 400, "validation_error", "invalid_input", Some(attr));
     }
 }
+
+/// A polled first page is reused while nothing it shows changes, and follows every change:
+/// to a task, to its runs, and a delete. Each answer equals the task read by itself.
+#[test]
+fn a_polled_page_follows_every_change() {
+    let s = Server::start();
+    let key = s.key("task:write");
+    let first = || expect_json(s.get(&key, TASKS), 200);
+    let (run, _) = s.new_run(&key, &json!({"status": "queued"}));
+    let task = format!("{TASKS}{}/", run.task);
+    let agrees = |list: &Value| {
+        assert_eq!(list["results"][0], expect_json(s.get(&key, &task), 200));
+    };
+    let page = first();
+    agrees(&page);
+    assert_eq!(first(), page, "nothing changed");
+
+    // Appends show on no list page.
+    s.append_ok(&key, &run, &[json!({"type": "x"})]);
+    assert_eq!(first()["results"][0]["latest_run"]["status"], "queued");
+
+    expect_json(s.patch(&key, &task, &json!({"title": "Renamed"})), 200);
+    let page = first();
+    assert_eq!(page["results"][0]["title"], "Renamed");
+    agrees(&page);
+
+    let update = json!({"status": "in_progress", "state": {"step": 2}, "branch": "b"});
+    expect_json(s.patch(&key, &run.path(""), &update), 200);
+    let page = first();
+    assert_eq!(page["results"][0]["latest_run"]["status"], "in_progress");
+    assert_eq!(page["results"][0]["latest_run"]["state"]["step"], 2);
+    agrees(&page);
+
+    let newer = s.run_of(&key, &run.task, &json!({"status": "queued"}));
+    let page = first();
+    assert_eq!(page["results"][0]["latest_run"]["id"], newer["id"]);
+
+    let other = s.new_task(&key);
+    assert_eq!(first()["count"], 2);
+    assert_eq!(s.delete(&key, &format!("{TASKS}{other}/")).status(), 204);
+    let page = first();
+    assert_eq!(page["count"], 1);
+    assert_eq!(page["results"][0]["id"], run.task.as_str());
+}

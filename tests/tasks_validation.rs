@@ -179,17 +179,7 @@ fn unknown_and_read_only_fields_are_ignored() {
 fn github_integrations_must_belong_to_the_project() {
     let s = Server::start();
     let key = s.key("task:write");
-    let mine = s.cli_ok(&[
-        "integration",
-        "create",
-        "--project",
-        "1",
-        "--account",
-        "acme",
-    ]);
-    let mine: i64 = mine
-        .parse()
-        .expect("integration create prints an integer id");
+    let mine = s.integration("acme");
     let t = s.task(&key, &task_body(json!({"github_integration": mine})));
     assert_eq!(t["github_integration"], mine);
     // DRF takes a primary key given as a string of digits too.

@@ -6,6 +6,7 @@ pub mod health;
 pub mod hooks;
 pub mod keys;
 pub mod metrics;
+pub mod pages;
 pub mod projects;
 pub mod runner;
 pub mod runs;
@@ -42,7 +43,10 @@ pub fn json(
 }
 
 /// A response of JSON already serialized.
-pub fn json_body(status: actix_web::http::StatusCode, body: Vec<u8>) -> HttpResponse {
+pub fn json_body(
+    status: actix_web::http::StatusCode,
+    body: impl actix_web::body::MessageBody + 'static,
+) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .body(body)

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 
 use super::query::Pager;
 use super::{JsonObject, Links, Page, Query};
@@ -32,9 +33,16 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
         .as_ref()
         .ok()
         .map(|(page, _)| Pager::new(*page, &req, &links));
+    // Unfiltered pages near the start are the ones polled: they are kept for reuse.
+    let key = light.then(|| links.absolute(&req.uri().to_string()));
+    let cache = state.clone();
     // The page is written into the response straight from its rows.
     let read = move |c: &rusqlite::Connection, access: &crate::auth::Access| {
         let (page, filter) = parsed?;
+        let version = access.project.version;
+        if let Some(body) = key.as_ref().and_then(|k| cache.pages.get(k, version)) {
+            return Ok(body);
+        }
         let pager = pager.ok_or_else(|| Error::internal("a parsed page has a pager"))?;
         let count = db_tasks::count(c, &access.project, &filter)?;
         let on_page = page.limit.min(count.saturating_sub(page.offset)).max(0) as usize;
@@ -49,7 +57,11 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
             serde_json::to_writer(&mut out, task).map_err(Error::internal)
         })?;
         out.extend_from_slice(b"]}");
-        Ok(out)
+        let body = Bytes::from(out);
+        if let Some(key) = key {
+            cache.pages.put(key, version, body.clone());
+        }
+        Ok(body)
     };
     let (_, body) = if light {
         reader.read(&state, read).await?
@@ -81,13 +93,13 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     let changes = TaskChanges::parse(&body.object()?, Mode::Whole)?;
     let project = access.project.clone();
-    let user_id = access.caller.user.id;
+    let user = access.caller.user.clone();
     let links = Links::new(&state, &req);
     let announce = state.runner.announcer(links.clone());
     let mut task = state
         .db
         .write(move |c| {
-            let task = db_tasks::create(c, &project, user_id, changes)?;
+            let task = db_tasks::create(c, &project, &user, changes)?;
             announce.task_created(c, project.id, &task)?;
             Ok(task)
         })

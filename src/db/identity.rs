@@ -54,17 +54,22 @@ pub struct Project {
     pub organization: String,
     pub name: String,
     pub created_at: String,
+    /// Moves on every change its task list shows (see `schema.sql`): cached list pages
+    /// are good while it stays.
+    #[serde(skip)]
+    pub version: i64,
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.uuid, o.uuid, p.name, p.created_at";
+pub(crate) const PROJECT_COLUMNS: &str = "p.id, p.uuid, o.uuid, p.name, p.created_at, p.version";
 
-fn project_row(r: &Row) -> rusqlite::Result<Project> {
+pub(crate) fn project_row(r: &Row) -> rusqlite::Result<Project> {
     Ok(Project {
         id: r.get(0)?,
         uuid: r.get(1)?,
         organization: r.get(2)?,
         name: r.get(3)?,
         created_at: r.get(4)?,
+        version: r.get(5)?,
     })
 }
 

@@ -157,18 +157,12 @@ pub fn stuck(
 
 /// A project by id, for payloads made outside a request.
 pub fn project(conn: &Connection, id: i64) -> Result<identity::Project> {
+    let sql = format!(
+        "SELECT {} FROM projects p JOIN organizations o ON o.id = p.organization_id
+         WHERE p.id = ?1",
+        identity::PROJECT_COLUMNS
+    );
     Ok(conn
-        .prepare_cached(
-            "SELECT p.id, p.uuid, o.uuid, p.name, p.created_at FROM projects p
-             JOIN organizations o ON o.id = p.organization_id WHERE p.id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(identity::Project {
-                id: r.get(0)?,
-                uuid: r.get(1)?,
-                organization: r.get(2)?,
-                name: r.get(3)?,
-                created_at: r.get(4)?,
-            })
-        })?)
+        .prepare_cached(&sql)?
+        .query_row([id], identity::project_row)?)
 }

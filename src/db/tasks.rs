@@ -331,36 +331,70 @@ fn check_integration(conn: &Connection, project_id: i64, id: Option<i64>) -> Res
 }
 
 /// Creates a task from validated fields (description and origin are present).
-pub fn create(conn: &Connection, project: &Project, user_id: i64, c: TaskChanges) -> Result<Task> {
+/// Creates a task from validated fields (description and origin are present), made by
+/// `user`. The task is answered from what was written, without reading it back: the
+/// writer thread is the one place writes queue for.
+pub fn create(conn: &Connection, project: &Project, user: &User, c: TaskChanges) -> Result<Task> {
     let github_integration = c.github_integration.flatten();
     check_integration(conn, project.id, github_integration)?;
     let description = c.description.unwrap_or_default();
     let title = derive_title(c.title.as_deref().unwrap_or(""), &description);
     let now = clock::now();
     let id = uuid::Uuid::new_v4().to_string();
-    conn.prepare_cached(
-        "INSERT INTO tasks (id, project_id, task_number, title, description, origin_product,
-                            repository, github_integration_id, json_schema, assignee, created_by,
-                            created_at, updated_at)
-         VALUES (?1, ?2,
-                 (SELECT COALESCE(MAX(task_number) + 1, 0) FROM tasks WHERE project_id = ?2),
-                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-    )?
-    .execute(params![
-        id,
-        project.id,
-        title,
-        description,
-        c.origin_product.unwrap_or_default(),
+    let origin_product = c.origin_product.unwrap_or_default();
+    let (repository, json_schema, assignee) = (
         c.repository.flatten(),
-        github_integration,
         c.json_schema.flatten(),
         c.assignee.flatten(),
-        user_id,
-        now
-    ])?;
+    );
+    let (pk, task_number): (i64, i64) = conn
+        .prepare_cached(
+            "INSERT INTO tasks (id, project_id, task_number, title, description, origin_product,
+                                repository, github_integration_id, json_schema, assignee,
+                                created_by, created_at, updated_at)
+             VALUES (?1, ?2,
+                     (SELECT COALESCE(MAX(task_number) + 1, 0) FROM tasks WHERE project_id = ?2),
+                     ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             RETURNING pk, task_number",
+        )?
+        .query_row(
+            params![
+                id,
+                project.id,
+                title,
+                description,
+                origin_product,
+                repository,
+                github_integration,
+                json_schema,
+                assignee,
+                user.id,
+                now
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
     count_live(conn, project.id, 1)?;
-    get(conn, project, &id)
+    Ok(Task {
+        pk,
+        slug: format!("{}-{task_number}", slug_prefix(&project.name)),
+        id,
+        task_number,
+        title,
+        description,
+        origin_product,
+        repository,
+        github_integration,
+        json_schema: json_schema.and_then(|s| RawValue::from_string(s).ok()),
+        assignee,
+        latest_run: None,
+        created_at: now.clone(),
+        updated_at: now,
+        created_by: Some(User {
+            is_admin: false,
+            current_project_id: None,
+            ..user.clone()
+        }),
+    })
 }
 
 fn count_live(conn: &Connection, project_id: i64, change: i64) -> Result<()> {

@@ -51,15 +51,21 @@ pub struct Announcer {
 
 impl Announcer {
     pub fn task_created(&self, c: &Connection, project_id: i64, task: &Task) -> Result<()> {
-        let mut task = task.clone();
-        self.links.task(&mut task);
-        self.emit(c, project_id, "task.created", json!({ "task": task }))
+        self.emit(c, project_id, "task.created", || {
+            let mut task = task.clone();
+            self.links.task(&mut task);
+            json!({ "task": task })
+        })
     }
 
     /// A new run; a queued cloud run also goes to the runner.
     pub fn run_created(&self, c: &Connection, run: &Run) -> Result<()> {
-        let data = json!({ "run": self.linked(run) });
-        self.emit(c, run.project_id, "run.created", data)?;
+        self.emit(
+            c,
+            run.project_id,
+            "run.created",
+            || json!({ "run": self.linked(run) }),
+        )?;
         if run.status == "queued" {
             self.queued(c, run)?;
         }
@@ -72,11 +78,19 @@ impl Announcer {
         if before == run.status {
             return Ok(());
         }
-        let linked = self.linked(run);
-        let data = json!({ "run": linked, "previous_status": before });
-        self.emit(c, run.project_id, "run.status_changed", data)?;
+        self.emit(
+            c,
+            run.project_id,
+            "run.status_changed",
+            || json!({ "run": self.linked(run), "previous_status": before }),
+        )?;
         if is_terminal(&run.status) && !is_terminal(before) {
-            self.emit(c, run.project_id, "run.completed", json!({ "run": linked }))?;
+            self.emit(
+                c,
+                run.project_id,
+                "run.completed",
+                || json!({ "run": self.linked(run) }),
+            )?;
         }
         if run.status == "queued" {
             self.queued(c, run)?;
@@ -85,8 +99,12 @@ impl Announcer {
     }
 
     pub fn artifacts_uploaded(&self, c: &Connection, run: &Run, entries: &[Entry]) -> Result<()> {
-        let data = json!({ "run": self.linked(run), "artifacts": entries });
-        self.emit(c, run.project_id, "artifact.uploaded", data)
+        self.emit(
+            c,
+            run.project_id,
+            "artifact.uploaded",
+            || json!({ "run": self.linked(run), "artifacts": entries }),
+        )
     }
 
     fn linked(&self, run: &Run) -> Run {
@@ -123,9 +141,21 @@ impl Announcer {
         )
     }
 
-    /// One delivery per webhook of the project that takes `event`.
-    fn emit(&self, c: &Connection, project_id: i64, event: &str, data: Value) -> Result<()> {
-        for (id, url) in db_hooks::subscribed(c, project_id, event)? {
+    /// One delivery per webhook of the project that takes `event`; the payload's `data` is
+    /// made only when some webhook takes it.
+    fn emit(
+        &self,
+        c: &Connection,
+        project_id: i64,
+        event: &str,
+        data: impl FnOnce() -> Value,
+    ) -> Result<()> {
+        let subscribed = db_hooks::subscribed(c, project_id, event)?;
+        if subscribed.is_empty() {
+            return Ok(());
+        }
+        let data = data();
+        for (id, url) in subscribed {
             self.deliver(c, project_id, Some(id), None, event, &url, &data)?;
         }
         Ok(())

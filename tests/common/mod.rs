@@ -176,6 +176,20 @@ impl Server {
         }
     }
 
+    /// Adds a GitHub integration to project 1 with the command line; returns its id.
+    pub fn integration(&self, account: &str) -> i64 {
+        self.cli_ok(&[
+            "integration",
+            "create",
+            "--project",
+            "1",
+            "--account",
+            account,
+        ])
+        .parse()
+        .expect("integration create prints an integer id")
+    }
+
     /// Runs a command that must succeed and returns its standard output, trimmed.
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);

@@ -136,14 +136,7 @@ pub fn keys_and_projects(w: &Walk) {
     w.expect(200, "get", one, "/api/projects/@current/", None);
     w.expect(404, "get", one, "/api/projects/999/", None);
     w.expect(404, "get", one, "/api/projects/nope/", None);
-    w.s.cli_ok(&[
-        "integration",
-        "create",
-        "--project",
-        "1",
-        "--account",
-        "acme",
-    ]);
+    w.s.integration("acme");
     let integrations = "/api/projects/{project_id}/integrations/";
     let list = w.expect(
         200,
