@@ -199,17 +199,7 @@ fn delete_is_soft_and_final() {
 fn a_created_task_is_answered_as_it_then_reads() {
     let s = Server::start();
     let key = s.key("task:write");
-    let integration: i64 = s
-        .cli_ok(&[
-            "integration",
-            "create",
-            "--project",
-            "1",
-            "--account",
-            "acme",
-        ])
-        .parse()
-        .expect("integration create prints an integer id");
+    let integration = s.integration("acme");
     let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
     for extra in [
         json!({}),
