@@ -165,7 +165,9 @@ pub async fn append_log(
         .write(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
             let appended = db_logs::append(c, run.pk, &entries, cap)?;
-            db_runner::touch(c, run.pk)?;
+            if appended == Appended::OverCap {
+                db_runner::touch(c, run.pk)?;
+            }
             Ok((run, appended, entries))
         })
         .await?;
