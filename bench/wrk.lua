@@ -1,7 +1,10 @@
 -- Drives one Burrow workload for wrk. Environment: KEY (API key), METHOD, BODY_FILE (a file
--- holding the request body), and for random reads PATHS_FILE (one path per line).
+-- holding the request body), for random reads PATHS_FILE (one path per line), and UNCACHED=1
+-- to add a random, ignored query parameter so that no request is answered from Burrow's
+-- list page cache.
 local key = os.getenv("KEY")
 local method = os.getenv("METHOD") or "GET"
+local uncached = os.getenv("UNCACHED") == "1"
 local body = nil
 local paths = nil
 
@@ -28,6 +31,7 @@ end
 request = function()
   local path = wrk.path
   if paths then path = paths[math.random(#paths)] end
+  if uncached then path = path .. "&miss=" .. math.random(1000000000) end
   return wrk.format(method, path, headers, body)
 end
 

@@ -38,8 +38,18 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 pub fn sha256_hex(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(value.as_bytes()))
+}
+
+/// Lower-case hex, as keys and sessions are stored (every request hashes its credential).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// HMAC-SHA256 of `body` under `secret`, in lower-case hex: the `X-Burrow-Signature` of an
@@ -47,11 +57,7 @@ pub fn sha256_hex(value: &str) -> String {
 pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&mac.finalize().into_bytes())
 }
 
 /// A key for signing URLs, loaded once from the database.
@@ -188,6 +194,15 @@ mod tests {
         for n in [0, 7, -42, i64::MAX, i64::MIN] {
             assert_eq!(decimal(n, &mut [0; 20]), n.to_string());
         }
+    }
+
+    #[test]
+    fn hashes_are_lower_case_hex() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(hex(&[0, 9, 10, 255]), "00090aff");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Organizations, projects, users, personal API keys and integrations: plain SQL.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -93,14 +95,17 @@ pub fn create_project(conn: &Connection, name: &str) -> Result<i64> {
 
 /// The project `id` if `user_id` is a member of its organization.
 pub fn project_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<Option<Project>> {
-    let sql = format!(
-        "SELECT {PROJECT_COLUMNS} FROM projects p
-         JOIN organizations o ON o.id = p.organization_id
-         JOIN memberships m ON m.organization_id = p.organization_id AND m.user_id = ?1
-         WHERE p.id = ?2"
-    );
+    // Made once: every request under a project asks.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects p
+             JOIN organizations o ON o.id = p.organization_id
+             JOIN memberships m ON m.organization_id = p.organization_id AND m.user_id = ?1
+             WHERE p.id = ?2"
+        )
+    });
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&SQL)?
         .query_row(params![user_id, id], project_row)
         .optional()?)
 }

@@ -1,6 +1,8 @@
 //! Personal API keys: plain SQL. Only a SHA-256 of a key's value is stored; the value is
 //! returned once, by `create_key`.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -118,13 +120,16 @@ pub fn key_by_secure_value(
     conn: &Connection,
     secure_value: &str,
 ) -> Result<Option<(ApiKey, User)>> {
-    let sql = format!(
-        "SELECT {KEY_COLUMNS}, {USER_COLUMNS} FROM personal_api_keys k
-         JOIN users u ON u.id = k.user_id
-         WHERE k.secure_value = ?1 AND k.revoked_at IS NULL"
-    );
+    // Made once: every request with a key asks.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {KEY_COLUMNS}, {USER_COLUMNS} FROM personal_api_keys k
+             JOIN users u ON u.id = k.user_id
+             WHERE k.secure_value = ?1 AND k.revoked_at IS NULL"
+        )
+    });
     let found = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&SQL)?
         .query_row([secure_value], |r| {
             let key = key_row(r)?;
             let user = User {

@@ -82,7 +82,7 @@ impl Db {
         let pool = self.readers.clone();
         actix_web::web::block(move || {
             let conn = pool.get()?;
-            f(&conn)
+            snapshot(&conn, f)
         })
         .await?
     }
@@ -97,7 +97,7 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         match self.readers.try_get() {
-            Some(conn) => f(&conn),
+            Some(conn) => snapshot(&conn, f),
             None => self.read(f).await,
         }
     }
@@ -110,6 +110,33 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         self.writer.submit(f).await
+    }
+}
+
+/// Runs a read's statements in one transaction: they see one snapshot of the database (a
+/// credential, its project and the rows read agree), and the WAL's read lock is taken
+/// once instead of once per statement.
+fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let _end = EndRead(conn);
+    f(conn)
+}
+
+/// Ends a read transaction however its read ends, a panic included, so the connection
+/// goes back to the pool without one open.
+struct EndRead<'c>(&'c Connection);
+
+impl Drop for EndRead<'_> {
+    fn drop(&mut self) {
+        // A read-only transaction has nothing to keep: rolling it back releases it.
+        if !self.0.is_autocommit()
+            && let Err(e) = self
+                .0
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]))
+        {
+            tracing::error!("database: ending a read: {e}");
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Task runs: plain SQL. JSON columns travel as raw JSON text, never re-parsed on reads.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -227,12 +229,15 @@ pub fn by_pk(conn: &Connection, pk: i64) -> Result<Run> {
 /// A run reached through its task's URL: 404 unless the run belongs to that task of that
 /// project. Runs of soft-deleted tasks stay reachable.
 pub fn find(conn: &Connection, project_id: i64, task_id: &str, run_id: &str) -> Result<Run> {
-    let sql = format!(
-        "SELECT {RUN_COLUMNS} FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
-         WHERE r.id = ?1 AND t.id = ?2 AND t.project_id = ?3"
-    );
+    // Made once: every request on a run (an append among them) asks.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {RUN_COLUMNS} FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
+             WHERE r.id = ?1 AND t.id = ?2 AND t.project_id = ?3"
+        )
+    });
     let run = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&SQL)?
         .query_row(params![run_id, task_id, project_id], |r| run_at(r, 0))
         .optional()?
         .flatten();

@@ -1,5 +1,7 @@
 //! Tasks: plain SQL. Every query is scoped to a project and skips soft-deleted tasks.
 
+use std::sync::LazyLock;
+
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::Serialize;
@@ -291,12 +293,15 @@ pub fn with_task<T>(
     links: Option<&dyn LogLinks>,
     f: impl FnOnce(&TaskView) -> T,
 ) -> Result<T> {
-    let sql = format!(
-        "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
-         WHERE t.id = ?1 AND t.project_id = ?2 AND t.deleted_at IS NULL"
-    );
+    // Made once: a GET would otherwise format a kilobyte of SQL to find its cached statement.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
+             WHERE t.id = ?1 AND t.project_id = ?2 AND t.deleted_at IS NULL"
+        )
+    });
     let prefix = slug_prefix(&project.name);
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&SQL)?;
     let mut rows = stmt.query(params![id, project.id])?;
     match rows.next()? {
         Some(row) => Ok(f(&task_view(row, &prefix, links)?)),
