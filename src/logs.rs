@@ -72,32 +72,36 @@ pub fn entries_from_bytes(bytes: &[u8]) -> Option<Vec<String>> {
 }
 
 /// Valid JSON text without the whitespace between its tokens: one entry per NDJSON line.
+/// Works on bytes: JSON's whitespace and quotes are ASCII, which never occurs inside a
+/// multi-byte UTF-8 character, and the runs kept are copied whole.
 fn compact(json: &str) -> String {
-    if !json
-        .bytes()
+    let bytes = json.as_bytes();
+    if !bytes
+        .iter()
         .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
     {
         return json.to_string();
     }
     let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
+    let (mut in_string, mut escaped, mut kept_from) = (false, false, 0);
+    for (i, &b) in bytes.iter().enumerate() {
         if in_string {
-            out.push(c);
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_string = false;
             }
-        } else if c == '"' {
+        } else if b == b'"' {
             in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
-            out.push(c);
+        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            // Every index here is an ASCII byte, so a character boundary.
+            out.push_str(&json[kept_from..i]);
+            kept_from = i + 1;
         }
     }
+    out.push_str(&json[kept_from..]);
     out
 }
 

@@ -65,7 +65,7 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = exec(&conn, "BEGIN IMMEDIATE") {
             tracing::error!("database: cannot begin a write: {e}");
             // Dropping a job that never ran answers its caller with an error.
             group.clear();
@@ -74,7 +74,7 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
         for job in group.drain(..) {
             replies.extend(run_in_savepoint(&conn, job));
         }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+        let committed = exec(&conn, "COMMIT").map_err(|e| {
             let _ = conn.execute_batch("ROLLBACK");
             Error::Internal(format!("database: commit failed: {e}"))
         });
@@ -90,7 +90,7 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
 /// Runs one job in a savepoint; `None` when it could not run or panicked (its caller then
 /// hears of an error through the dropped reply channel).
 fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
-    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+    if let Err(e) = exec(conn, "SAVEPOINT job") {
         tracing::error!("database: savepoint: {e}");
         return None;
     }
@@ -103,9 +103,9 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
         }
     };
     let end = if ok {
-        conn.execute_batch("RELEASE job")
+        exec(conn, "RELEASE job")
     } else {
-        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        exec(conn, "ROLLBACK TO job").and_then(|()| exec(conn, "RELEASE job"))
     };
     match end {
         Ok(()) => reply,
@@ -114,4 +114,10 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
             None
         }
     }
+}
+
+/// Runs one statement of transaction control through the statement cache: the writer
+/// runs four of them for every write, and parsing each anew cost more than running it.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
