@@ -3,8 +3,11 @@
 //! others, and its caller hears back only after the group's COMMIT.
 
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -23,11 +26,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> Writer {
+    /// Starts the writer thread on `conn`; it restarts the WAL when `restart` is set.
+    pub fn start(conn: Connection, restart: Arc<AtomicBool>) -> Writer {
         let (jobs, queue) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("burrow-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(conn, queue, &restart))
             .expect("spawn the database writer thread");
         Writer { jobs }
     }
@@ -54,7 +58,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Job>, restart: &AtomicBool) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut replies: Vec<Reply> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = queue.recv() {
@@ -84,6 +88,31 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
                 Err(e) => Err(Error::Internal(e.to_string())),
             });
         }
+        if restart.swap(false, Ordering::Relaxed) {
+            restart_wal(&conn);
+        }
+    }
+}
+
+/// The longest the writer waits for readers to leave the WAL before it gives up a restart
+/// (a backup's long read, say) and tries again on a later request.
+const RESTART_WAIT: Duration = Duration::from_millis(100);
+
+/// Copies the rest of the WAL back and waits for readers to leave it, so that the next
+/// commit writes the WAL from its start; `journal_size_limit` then trims the file. Runs
+/// between groups, outside any transaction: the writes queued meanwhile wait for it, the
+/// callers already answered do not.
+fn restart_wal(conn: &Connection) {
+    let restarted = conn.busy_timeout(RESTART_WAIT).and_then(|()| {
+        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0))
+    });
+    match restarted {
+        Ok(0) => {}
+        Ok(_) => tracing::debug!("WAL restart: the WAL was still in use; trying again later"),
+        Err(e) => tracing::warn!("WAL restart: {e}"),
+    }
+    if let Err(e) = conn.busy_timeout(super::BUSY_TIMEOUT) {
+        tracing::error!("database: cannot restore the writer's busy timeout: {e}");
     }
 }
 
