@@ -6,6 +6,7 @@ use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
 use actix_web::{Resource, web};
 
+use crate::api::BodyLimit;
 use crate::api::pages::Pages;
 use crate::api::{
     self, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session, tasks,
@@ -136,7 +137,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .service(run("/cancel").post(runner::cancel))
                 .service(
                     run("/artifacts")
-                        .app_data(web::PayloadConfig::new(artifact_body))
+                        .app_data(BodyLimit(artifact_body))
                         .post(artifacts::upload),
                 )
                 .service(run("/artifacts/presign").post(artifacts::presign))

@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
+use crate::api::BodyLimit;
 use crate::app::{self, AppState};
 use crate::artifacts::Store;
 use crate::backup::ServerLock;
@@ -49,7 +50,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(shared.clone())
-            .app_data(web::PayloadConfig::new(json_limit))
+            .app_data(BodyLimit(json_limit))
             .configure(|cfg| app::routes(cfg, &shared.config))
             .wrap(from_fn(app::trim_path))
             .wrap(from_fn(metrics::track))

@@ -7,9 +7,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::PayloadError;
-use actix_web::web::Bytes;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -73,25 +74,68 @@ impl JsonObject {
     }
 }
 
+/// The largest body a route reads: the JSON limit, or more where inline artifacts travel.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// How much of a refused body is still read, and thrown away, so that its 413 arrives: a
+/// server that closes a connection holding unread data makes the kernel reset it, and the
+/// client can lose the answer with it. A longer body is answered at once and cut off.
+const DRAIN_MAX: usize = 16 << 20;
+
 impl FromRequest for JsonObject {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<JsonObject>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = Bytes::from_request(req, payload);
+        let limit = req.app_data::<BodyLimit>().map_or(256 << 10, |l| l.0);
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         let claimed = foreign_content_type(req);
+        let mut payload = payload.take();
         Box::pin(async move {
-            let body = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => {
-                    Error::TooLarge("Request body is too large.".into())
-                }
-                _ => Error::body(
-                    "parse_error",
-                    format!("Could not read the request body: {e}"),
-                ),
-            });
+            let body = read(&mut payload, limit, declared).await;
             Ok(JsonObject { body, claimed })
         })
+    }
+}
+
+/// Reads the whole body, or fails with a 413 once it would pass `limit`.
+async fn read(payload: &mut Payload, limit: usize, declared: Option<usize>) -> Result<Bytes> {
+    let too_large = || Error::TooLarge("Request body is too large.".into());
+    if let Some(declared) = declared.filter(|&n| n > limit) {
+        if declared <= DRAIN_MAX {
+            drain(payload, DRAIN_MAX).await;
+        }
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::body(
+                "parse_error",
+                format!("Could not read the request body: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            drain(payload, DRAIN_MAX.saturating_sub(body.len())).await;
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Reads and drops what is left of the body, up to `max` bytes.
+async fn drain(payload: &mut Payload, max: usize) {
+    let mut read = 0;
+    while read <= max {
+        match payload.next().await {
+            Some(Ok(chunk)) => read += chunk.len(),
+            _ => return,
+        }
     }
 }
 

@@ -20,7 +20,7 @@ mod body;
 mod links;
 pub mod query;
 
-pub use body::JsonObject;
+pub use body::{BodyLimit, JsonObject};
 pub use links::Links;
 pub use query::{Page, Query};
 
