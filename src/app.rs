@@ -67,6 +67,27 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(resource("/metrics").get(metrics::metrics))
         .service(
             web::scope("/api")
+                // The busiest routes first: actix tries each pattern in turn and runs a
+                // regular expression for every one with a {parameter} it passes over.
+                .service(run("/append_log").post(runs::append_log))
+                .service(
+                    api_resource("/projects/{project_id}/tasks/{task_id}")
+                        .get(tasks::retrieve)
+                        .patch(tasks::update)
+                        .put(tasks::update)
+                        .delete(tasks::delete),
+                )
+                .service(
+                    api_resource("/projects/{project_id}/tasks")
+                        .get(tasks::list)
+                        .post(tasks::create),
+                )
+                .service(run("").get(runs::retrieve).patch(runs::update))
+                .service(
+                    api_resource("/projects/{project_id}/tasks/{task_id}/runs")
+                        .get(runs::list)
+                        .post(runs::create),
+                )
                 .service(api_resource("").get(api::root))
                 .service(api_resource("/schema").get(schema::schema))
                 .service(api_resource("/auth/state").get(session::current))
@@ -91,18 +112,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                     api_resource("/projects/{project_id}/integrations").get(projects::integrations),
                 )
                 .service(
-                    api_resource("/projects/{project_id}/tasks")
-                        .get(tasks::list)
-                        .post(tasks::create),
-                )
-                .service(
-                    api_resource("/projects/{project_id}/tasks/{task_id}")
-                        .get(tasks::retrieve)
-                        .patch(tasks::update)
-                        .put(tasks::update)
-                        .delete(tasks::delete),
-                )
-                .service(
                     api_resource("/projects/{project_id}/tasks/{task_id}/run").post(tasks::run),
                 )
                 .service(api_resource("/projects/{project_id}/runs/claim").post(runner::claim))
@@ -124,14 +133,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                     api_resource("/projects/{project_id}/webhook_deliveries")
                         .get(hooks::deliveries),
                 )
-                .service(
-                    api_resource("/projects/{project_id}/tasks/{task_id}/runs")
-                        .get(runs::list)
-                        .post(runs::create),
-                )
-                .service(run("").get(runs::retrieve).patch(runs::update))
                 .service(run("/set_output").patch(runs::set_output))
-                .service(run("/append_log").post(runs::append_log))
                 .service(run("/logs").get(runs::log))
                 .service(run("/stream").get(runs::stream))
                 .service(run("/cancel").post(runner::cancel))
