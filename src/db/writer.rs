@@ -94,16 +94,21 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, restart: &AtomicBool) {
     }
 }
 
-/// The longest the writer waits for readers to leave the WAL before it gives up a restart
-/// (a backup's long read, say) and tries again on a later request.
-const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// How the writer waits for readers to leave the WAL before a restart: it looks again every
+/// 100 µs, up to 100 ms, then gives up (a backup's long read, say) and tries again on a later
+/// request. SQLite's own busy timeout sleeps 1, 2, 5, 10 ms… between looks, far longer than
+/// a read lasts.
+fn restart_busy(attempt: i32) -> bool {
+    thread::sleep(Duration::from_micros(100));
+    attempt < 1000
+}
 
 /// Copies the rest of the WAL back and waits for readers to leave it, so that the next
 /// commit writes the WAL from its start; `journal_size_limit` then trims the file. Runs
 /// between groups, outside any transaction: the writes queued meanwhile wait for it, the
 /// callers already answered do not.
 fn restart_wal(conn: &Connection) {
-    let restarted = conn.busy_timeout(RESTART_WAIT).and_then(|()| {
+    let restarted = conn.busy_handler(Some(restart_busy)).and_then(|()| {
         conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0))
     });
     match restarted {
