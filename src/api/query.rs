@@ -140,7 +140,7 @@ impl Page {
 /// A list's `next` and `previous` links, from what the request asked; it owns what it
 /// needs, so a list can be written on a database thread.
 pub struct Pager {
-    page: Page,
+    pub page: Page,
     /// The absolute URL of the list, without its query.
     url: String,
     /// The query's other parameters, encoded, each followed by `&`.

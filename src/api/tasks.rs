@@ -22,28 +22,25 @@ type TaskPath = web::Path<(String, String)>;
 /// in one database read, in that order.
 pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<HttpResponse> {
     // Parsed before the read, reported after the credentials are checked.
-    let parsed = list_query(req.query_string());
+    let links = Links::new(&state, &req);
+    let parsed = list_query(req.query_string())
+        .map(|(page, filter)| (Pager::new(page, &req, &links), filter));
     // An unfiltered page near the start walks a few hundred index entries; a filter or a
     // deep page may scan many rows, and must not hold up the worker's other connections.
     let light = parsed
         .as_ref()
-        .is_ok_and(|(page, filter)| filter.is_empty() && page.offset <= 10_000);
-    let links = Links::new(&state, &req);
-    let pager = parsed
-        .as_ref()
-        .ok()
-        .map(|(page, _)| Pager::new(*page, &req, &links));
+        .is_ok_and(|(pager, filter)| filter.is_empty() && pager.page.offset <= 10_000);
     // Unfiltered pages near the start are the ones polled: they are kept for reuse.
     let key = light.then(|| links.absolute(&req.uri().to_string()));
     let cache = state.clone();
     // The page is written into the response straight from its rows.
     let read = move |c: &rusqlite::Connection, access: &crate::auth::Access| {
-        let (page, filter) = parsed?;
+        let (pager, filter) = parsed?;
+        let page = pager.page;
         let version = access.project.version;
         if let Some(body) = key.as_ref().and_then(|k| cache.pages.get(k, version)) {
             return Ok(body);
         }
-        let pager = pager.ok_or_else(|| Error::internal("a parsed page has a pager"))?;
         let count = db_tasks::count(c, &access.project, &filter)?;
         let on_page = page.limit.min(count.saturating_sub(page.offset)).max(0) as usize;
         let mut out = Vec::with_capacity(256 + 1536 * on_page);

@@ -129,7 +129,7 @@ impl Db {
 /// credential, its project and the rows read agree), and the WAL's read lock is taken
 /// once instead of once per statement.
 fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.prepare_cached("BEGIN")?.execute([])?;
+    exec(conn, "BEGIN")?;
     let _end = EndRead(conn);
     f(conn)
 }
@@ -142,14 +142,17 @@ impl Drop for EndRead<'_> {
     fn drop(&mut self) {
         // A read-only transaction has nothing to keep: rolling it back releases it.
         if !self.0.is_autocommit()
-            && let Err(e) = self
-                .0
-                .prepare_cached("ROLLBACK")
-                .and_then(|mut s| s.execute([]))
+            && let Err(e) = exec(self.0, "ROLLBACK")
         {
             tracing::error!("database: ending a read: {e}");
         }
     }
+}
+
+/// Runs one statement of transaction control through the statement cache: reads and the
+/// writer run them around every request, and parsing each anew cost more than running it.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Creates the data folder, applies the schema and seeds a fresh database; returns the file.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::exec;
 use crate::error::{Error, Result};
 
 /// The most writes committed together; bounds the latency one group adds.
@@ -148,10 +149,4 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Option<Reply> {
             None
         }
     }
-}
-
-/// Runs one statement of transaction control through the statement cache: the writer
-/// runs four of them for every write, and parsing each anew cost more than running it.
-fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
