@@ -31,11 +31,22 @@ pub fn folder(dir: &Path) -> std::io::Result<()> {
     narrow(dir, DIR_MODE)
 }
 
-/// Narrows an existing file or folder to `mode` when it allows more; a missing one is fine.
+/// Narrows an existing file or folder to `mode` when it allows more; a missing one is fine,
+/// and so is one Burrow's user does not own (it is said in the log: the owner decides).
 pub fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
     match fs::metadata(path) {
         Ok(m) if m.permissions().mode() & 0o777 & !mode != 0 => {
-            fs::set_permissions(path, Permissions::from_mode(mode))
+            match fs::set_permissions(path, Permissions::from_mode(mode)) {
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    tracing::warn!(
+                        "{} is {:o} and cannot be narrowed to {mode:o}: {e}",
+                        path.display(),
+                        m.permissions().mode() & 0o777
+                    );
+                    Ok(())
+                }
+                other => other,
+            }
         }
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
