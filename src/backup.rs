@@ -11,6 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::clock;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::private;
 
 const LOCK: &str = "server.lock";
 
@@ -21,7 +22,7 @@ pub struct ServerLock {
 
 impl ServerLock {
     pub fn take(data_dir: &Path) -> Result<ServerLock> {
-        fs::create_dir_all(data_dir)?;
+        private::folder(data_dir)?;
         let file = File::create(data_dir.join(LOCK))?;
         file.try_lock().map_err(|_| {
             Error::Internal(format!(
@@ -42,19 +43,25 @@ fn server_running(data_dir: &Path) -> Result<bool> {
     Ok(file.try_lock().is_err())
 }
 
-/// Writes a consistent copy of the database to `target`, which must not exist.
+/// Writes a consistent copy of the database to `target`, which must not exist. The copy
+/// holds every secret the database does, so it is made 0600 before a byte is written:
+/// `VACUUM INTO` fills an empty file.
 pub fn backup(data_dir: &Path, target: &Path) -> Result<u64> {
-    if target.exists() {
-        return Err(Error::Internal(format!(
-            "{} already exists; choose a new file",
-            target.display()
-        )));
-    }
-    let conn = db::open_for_admin(data_dir)?;
     let target_text = target
         .to_str()
         .ok_or_else(|| Error::Internal("the backup path is not valid UTF-8".into()))?;
-    conn.execute("VACUUM INTO ?1", [target_text])?;
+    let conn = db::open_for_admin(data_dir)?;
+    private::new_file(target).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::Internal(format!(
+            "{} already exists; choose a new file",
+            target.display()
+        )),
+        _ => Error::Internal(format!("cannot create {}: {e}", target.display())),
+    })?;
+    if let Err(e) = conn.execute("VACUUM INTO ?1", [target_text]) {
+        let _ = fs::remove_file(target);
+        return Err(e.into());
+    }
     Ok(fs::metadata(target)?.len())
 }
 
@@ -103,16 +110,19 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Option<PathBuf>> {
         ));
     }
     verify(file)?;
-    fs::create_dir_all(data_dir)?;
+    private::folder(data_dir)?;
     let live = data_dir.join("burrow.db");
     let staged = data_dir.join("burrow.db.restoring");
-    fs::copy(file, &staged)?;
+    // `fs::copy` would give the copy the backup's own mode.
+    let _ = fs::remove_file(&staged);
+    std::io::copy(&mut File::open(file)?, &mut private::new_file(&staged)?)?;
     let kept = if live.exists() {
         // Fold the WAL into the file first, so the kept copy is complete on its own.
         Connection::open(&live)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         let stamp = clock::now().replace([':', '.'], "-");
         let kept = data_dir.join(format!("burrow.db.before-restore-{stamp}"));
         fs::rename(&live, &kept)?;
+        private::narrow(&kept, private::FILE_MODE)?;
         Some(kept)
     } else {
         None

@@ -25,13 +25,18 @@ fn with_db<T>(config: &Config, f: impl FnOnce(&Connection) -> Result<T>) -> Resu
 }
 
 pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
-    let UserCommand::Create {
-        email,
-        password,
-        first_name,
-        last_name,
-        admin,
-    } = cmd;
+    let (email, password, first_name, last_name, admin) = match cmd {
+        UserCommand::Create {
+            email,
+            password,
+            first_name,
+            last_name,
+            admin,
+        } => (email, password, first_name, last_name, admin),
+        UserCommand::SetPassword { email, password } => {
+            return set_password(config, &email, password);
+        }
+    };
     let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
     let password = password.or_else(|| generated.clone());
     let password_hash = password.as_deref().map(crypto::hash_password).transpose()?;
@@ -48,6 +53,23 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
         )
     })?;
     println!("Created user {} (id {})", user.email, user.id);
+    if let Some(p) = generated {
+        println!("Password: {p}");
+    }
+    Ok(())
+}
+
+/// Sets a user's password (an imported user has none) and ends their sessions.
+fn set_password(config: &Config, email: &str, password: Option<String>) -> Result<()> {
+    let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
+    let password = password.or_else(|| generated.clone()).unwrap_or_default();
+    let hash = crypto::hash_password(&password)?;
+    with_db(config, |c| {
+        let user = identity::user_by_email(c, email)?
+            .ok_or_else(|| Error::invalid("email", "does_not_exist", format!("no user {email}")))?;
+        identity::set_password(c, user.id, &hash)
+    })?;
+    println!("Set the password of {email}");
     if let Some(p) = generated {
         println!("Password: {p}");
     }
@@ -216,18 +238,19 @@ pub fn restore(config: &Config, file: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn export(config: &Config, file: Option<&Path>) -> Result<()> {
+pub fn export(config: &Config, file: Option<&Path>, secrets: bool) -> Result<()> {
     let conn = db::open_for_admin(&config.data_dir)?;
     // One read transaction: the export is one consistent snapshot.
     conn.execute_batch("BEGIN")?;
     let rows = match file {
         Some(path) => {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-            crate::export::export(&conn, &mut out)?
+            let mut out = std::io::BufWriter::new(crate::private::file(path)?);
+            crate::export::export(&conn, &mut out, secrets)?
         }
         None => crate::export::export(
             &conn,
             &mut std::io::BufWriter::new(std::io::stdout().lock()),
+            secrets,
         )?,
     };
     conn.execute_batch("COMMIT")?;

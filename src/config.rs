@@ -142,6 +142,10 @@ pub struct Config {
     #[arg(long, env = "BURROW_RUNNER_COMMAND", global = true)]
     pub runner_command: Option<String>,
 
+    /// Names of the server's environment variables the command runner passes on to its command, comma-separated (default: none)
+    #[arg(long, env = "BURROW_RUNNER_ENV", value_delimiter = ',', global = true)]
+    pub runner_env: Vec<String>,
+
     /// Most commands the command runner runs at once; later runs wait queued
     #[arg(
         long,
@@ -256,8 +260,11 @@ pub enum Command {
     },
     /// Write every project's tasks, runs and logs (and users, projects) as JSON Lines
     Export {
-        /// The output file; standard output when omitted
+        /// The output file (made 0600); standard output when omitted
         file: Option<PathBuf>,
+        /// Also write users' password hashes (without them, imported users set a new password)
+        #[arg(long)]
+        include_secrets: bool,
     },
     /// Read an export into an empty data folder
     Import {
@@ -293,6 +300,13 @@ pub enum UserCommand {
         /// Make the user an administrator (the first user always is one)
         #[arg(long)]
         admin: bool,
+    },
+    /// Set a user's password and end their sessions; prints a generated one when none is given
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
     },
 }
 

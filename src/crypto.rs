@@ -118,8 +118,9 @@ impl Signer {
         out.write_str(std::str::from_utf8(&sig[..n]).map_err(|_| std::fmt::Error)?)
     }
 
-    /// Checks a token made by `token` for the same purpose, and that it has not expired.
-    pub fn verify(&self, purpose: &str, token: &str, now: i64) -> Result<()> {
+    /// Checks a token made by `token` for the same purpose, and that it has not expired;
+    /// returns when it expires (Unix seconds), for answers that outlive the request.
+    pub fn verify(&self, purpose: &str, token: &str, now: i64) -> Result<i64> {
         let failed = || Error::AuthenticationFailed("Invalid or expired signature.".into());
         let (expires, sig) = token.split_once('.').ok_or_else(failed)?;
         let expires: i64 = expires.parse().map_err(|_| failed())?;
@@ -130,7 +131,7 @@ impl Signer {
         if expires < now {
             return Err(failed());
         }
-        Ok(())
+        Ok(expires)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Change notices for live streams: after a write to a run commits, its watchers are woken.
 //! A notice carries the newest appended batch, so a thousand streams that are caught up take
 //! it from memory; any stream that is behind, or sees the run itself change, reads the
-//! database, which stays the one source of truth.
+//! database, which stays the one source of truth. Also what live streams share: the stop,
+//! revocations, and how many streams each credential holds open.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,10 +26,17 @@ pub struct Batch {
     pub entries: Vec<String>,
 }
 
+/// Most live streams one credential (a key, a session, a run's log token) may hold open.
+pub const STREAMS_PER_HOLDER: usize = 100;
+
 pub struct Events {
     runs: Mutex<HashMap<i64, watch::Sender<Notice>>>,
     /// Becomes true when the server is stopping: live streams end.
     stopping: watch::Sender<bool>,
+    /// Bumped when a credential is revoked: streams check theirs again.
+    revoked: watch::Sender<u64>,
+    /// Live streams open per credential.
+    streams: Mutex<HashMap<String, usize>>,
 }
 
 impl Default for Events {
@@ -36,11 +44,46 @@ impl Default for Events {
         Events {
             runs: Mutex::default(),
             stopping: watch::channel(false).0,
+            revoked: watch::channel(0).0,
+            streams: Mutex::default(),
         }
     }
 }
 
 impl Events {
+    /// A receiver that changes whenever a credential is revoked.
+    pub fn revocations(&self) -> watch::Receiver<u64> {
+        self.revoked.subscribe()
+    }
+
+    /// Tells live streams a credential was revoked here (a revocation by the command line,
+    /// in another process, is found by their periodic check).
+    pub fn revoked(&self) {
+        self.revoked.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Takes one of `holder`'s stream slots; false when all are taken.
+    pub fn open_stream(&self, holder: &str) -> bool {
+        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let open = streams.entry(holder.to_string()).or_default();
+        if *open >= STREAMS_PER_HOLDER {
+            return false;
+        }
+        *open += 1;
+        true
+    }
+
+    /// Gives back a slot `open_stream` took.
+    pub fn close_stream(&self, holder: &str) {
+        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = streams.get_mut(holder) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                streams.remove(holder);
+            }
+        }
+    }
+
     /// A receiver that changes once, when the server begins to stop.
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.stopping.subscribe()

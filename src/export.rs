@@ -1,7 +1,8 @@
 //! `burrow export` writes the organization, its users, projects, integrations, tasks, runs
 //! and logs as JSON Lines, one row per line (`{"table": …, "row": {…}}`), streamed; `burrow
 //! import` reads such a file into an empty data folder, keeping every id. Keys, sessions and
-//! the signing key are not exported: they are secrets of one installation.
+//! the signing key are not exported: they are secrets of one installation. Password hashes
+//! are left out too unless asked for; users imported without one set a new password.
 
 use std::io::{BufRead, Write};
 
@@ -23,8 +24,13 @@ const TABLES: &[&str] = &[
     "log_entries",
 ];
 
-/// Writes every exported table to `out`; returns the number of rows.
-pub fn export(conn: &Connection, out: &mut impl Write) -> Result<u64> {
+/// Secret columns, written only with `--include-secrets`: an argon2 hash can be attacked
+/// offline by whoever holds the file.
+const SECRET_COLUMNS: &[(&str, &str)] = &[("users", "password_hash")];
+
+/// Writes every exported table to `out`, with the secret columns when `secrets`; returns the
+/// number of rows.
+pub fn export(conn: &Connection, out: &mut impl Write, secrets: bool) -> Result<u64> {
     let header =
         json!({"table": "burrow_export", "row": {"schema_version": crate::db::SCHEMA_VERSION}});
     writeln!(out, "{header}")?;
@@ -38,10 +44,17 @@ pub fn export(conn: &Connection, out: &mut impl Write) -> Result<u64> {
         };
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
         let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+        let left_out: Vec<bool> = names
+            .iter()
+            .map(|n| !secrets && SECRET_COLUMNS.contains(&(*table, n.as_str())))
+            .collect();
         let mut cursor = stmt.query([])?;
         while let Some(r) = cursor.next()? {
             let mut row = Map::new();
             for (i, name) in names.iter().enumerate() {
+                if left_out[i] {
+                    continue;
+                }
                 let value = match r.get_ref(i)? {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(n) => json!(n),

@@ -15,7 +15,8 @@
 //!   out, signed and retried from an outbox.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
-//! - `metrics`: request counting for `/metrics`.
+//! - `metrics`: request counting for `/metrics`; `private`: the process not dumpable, the data
+//!   folder and its secret files closed to other users.
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps; `duration`:
 //!   durations as settings take them.
 
@@ -37,6 +38,7 @@ pub mod fields;
 pub mod lifecycle;
 pub mod logs;
 pub mod metrics;
+pub mod private;
 pub mod runner;
 pub mod runs;
 pub mod server;
@@ -51,6 +53,8 @@ use config::{Cli, Command};
 
 /// Runs the command the user asked for and returns the process's exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    // First, before any secret is read: the environment already holds some.
+    private::not_dumpable();
     let config = cli.config;
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(server::serve(config)),
@@ -62,7 +66,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Gc { dry_run } => cli::gc(&config, dry_run),
         Command::Backup { file } => cli::backup(&config, &file),
         Command::Restore { file } => cli::restore(&config, &file),
-        Command::Export { file } => cli::export(&config, file.as_deref()),
+        Command::Export {
+            file,
+            include_secrets,
+        } => cli::export(&config, file.as_deref(), include_secrets),
         Command::Import { file } => cli::import(&config, &file),
     };
     match outcome {

@@ -9,9 +9,12 @@ use futures_util::Stream;
 use futures_util::stream;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::api::Links;
 use crate::app::AppState;
+use crate::auth::Recheck;
+use crate::clock;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::events::Notice;
@@ -153,53 +156,99 @@ pub fn ndjson(
     })
 }
 
+/// Who opened a live stream: that decides what it carries and how long it lasts.
+pub enum Opener {
+    /// The run's signed log token (`log_url`): the log entries only (no run, whose fields
+    /// and fresh `log_url` would outgrow the token), until the token expires.
+    Token {
+        /// Unix seconds.
+        expires: i64,
+        run: String,
+    },
+    /// A key or a session: entries and the run's changes, while the credential holds.
+    Credential { recheck: Recheck, links: Links },
+}
+
+impl Opener {
+    /// What the stream counts against: the credential, or the run's token.
+    fn holder(&self) -> String {
+        match self {
+            Opener::Token { run, .. } => format!("log token of {run}"),
+            Opener::Credential { recheck, .. } => recheck.holder().to_string(),
+        }
+    }
+}
+
+/// How often a stream opened with a credential checks it again, besides whenever a
+/// credential is revoked through the API.
+const RECHECK: Duration = KEEP_ALIVE;
+
 /// The state of one live stream.
 struct Live {
     state: Data<AppState>,
-    links: Links,
+    opener: Opener,
     run_pk: i64,
     after: i64,
     changes: watch::Receiver<Notice>,
     /// The notice's run version when the run was last read; `None` before the first read.
     run_seen: Option<u64>,
     stopping: watch::Receiver<bool>,
+    revocations: watch::Receiver<u64>,
+    /// When the credential was last found good.
+    checked: Instant,
+    /// A credential was revoked since: check this stream's at once.
+    recheck_now: bool,
     last_run: Option<String>,
     done: bool,
     _open: OpenStream,
 }
 
-/// Counts a live stream in `/metrics` for as long as it exists.
-struct OpenStream(Data<AppState>);
+/// Holds one of its holder's stream slots and counts the stream in `/metrics`, for as long
+/// as it exists.
+struct OpenStream {
+    state: Data<AppState>,
+    holder: String,
+}
 
 impl OpenStream {
-    fn new(state: Data<AppState>) -> OpenStream {
+    /// A 429 when the holder already has `STREAMS_PER_HOLDER` streams open.
+    fn new(state: Data<AppState>, holder: String) -> Result<OpenStream> {
+        if !state.events.open_stream(&holder) {
+            return Err(Error::Throttled(KEEP_ALIVE.as_secs()));
+        }
         state.metrics.streams.fetch_add(1, Ordering::Relaxed);
-        OpenStream(state)
+        Ok(OpenStream { state, holder })
     }
 }
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
-        self.0.metrics.streams.fetch_sub(1, Ordering::Relaxed);
+        self.state.events.close_stream(&self.holder);
+        self.state.metrics.streams.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// Server-Sent Events for a run: each log entry after `after` as a message whose `id` is its
-/// sequence number, run changes as `run` events, and an `end` event once the run has
-/// finished and every entry was sent.
+/// sequence number, run changes as `run` events (not with a token), and an `end` event once
+/// the run has finished and every entry was sent.
 pub fn live(
     state: Data<AppState>,
-    links: Links,
+    opener: Opener,
     run_pk: i64,
     after: i64,
-) -> impl Stream<Item = Result<Bytes>> {
+) -> Result<impl Stream<Item = Result<Bytes>>> {
+    let open = OpenStream::new(state.clone(), opener.holder())?;
     let changes = state.events.subscribe(run_pk);
     let stopping = state.events.stopping();
+    let revocations = state.events.revocations();
     let live = Live {
-        _open: OpenStream::new(state.clone()),
+        _open: open,
         stopping,
+        revocations,
+        checked: Instant::now(),
+        recheck_now: false,
         state,
-        links,
+        opener,
         run_pk,
         after,
         changes,
@@ -207,12 +256,12 @@ pub fn live(
         last_run: None,
         done: false,
     };
-    stream::try_unfold(live, |mut live| async move {
+    Ok(stream::try_unfold(live, |mut live| async move {
         match live.next_chunk().await? {
             Some(chunk) => Ok(Some((chunk, live))),
             None => Ok(None),
         }
-    })
+    }))
 }
 
 impl Live {
@@ -234,11 +283,35 @@ impl Live {
         Some(Bytes::from(out))
     }
 
+    /// Whether the stream may go on: its token has not expired, its credential still holds
+    /// (checked every `RECHECK`, and at once after a revocation).
+    async fn still_allowed(&mut self) -> Result<bool> {
+        match &self.opener {
+            Opener::Token { expires, .. } => Ok(clock::unix_now() <= *expires),
+            Opener::Credential { recheck, .. } => {
+                let revoked = self.recheck_now || self.revocations.has_changed().unwrap_or(false);
+                if !revoked && self.checked.elapsed() < RECHECK {
+                    return Ok(true);
+                }
+                self.revocations.borrow_and_update();
+                self.recheck_now = false;
+                let recheck = recheck.clone();
+                let holds = self.state.db.read_light(move |c| recheck.holds(c)).await?;
+                self.checked = Instant::now();
+                Ok(holds)
+            }
+        }
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         if self.done {
             return Ok(None);
         }
         loop {
+            if !self.still_allowed().await? {
+                self.done = true;
+                return Ok(None);
+            }
             // Mark the current notice seen before reading, so a change committed after the
             // read wakes the wait below.
             let notice = self.changes.borrow_and_update().clone();
@@ -264,18 +337,25 @@ impl Live {
                 self.after = *seq;
             }
             let signature = format!("{}|{}", run.updated_at, run.status);
-            if self.last_run.as_deref() != Some(signature.as_str()) {
-                self.links.run(&mut run);
+            if let Opener::Credential { links, .. } = &self.opener
+                && self.last_run.as_deref() != Some(signature.as_str())
+            {
+                links.run(&mut run);
                 let json = serde_json::to_string(&run).map_err(Error::internal)?;
                 out.push_str(&format!("event: run\ndata: {json}\n\n"));
                 self.last_run = Some(signature);
             }
             let more = rows.len() as i64 == PAGE;
             if !more && is_terminal(&run.status) {
-                out.push_str(&format!(
-                    "event: end\ndata: {{\"status\":\"{}\",\"last_event_id\":{}}}\n\n",
-                    run.status, self.after
-                ));
+                // A token reads the log, not the run: its `end` says only where the log ends.
+                let end = match self.opener {
+                    Opener::Token { .. } => format!("{{\"last_event_id\":{}}}", self.after),
+                    Opener::Credential { .. } => format!(
+                        "{{\"status\":\"{}\",\"last_event_id\":{}}}",
+                        run.status, self.after
+                    ),
+                };
+                out.push_str(&format!("event: end\ndata: {end}\n\n"));
                 self.done = true;
             }
             if !out.is_empty() {
@@ -284,6 +364,12 @@ impl Live {
             if *self.stopping.borrow() {
                 return Ok(None);
             }
+            let (token, expires) = match &self.opener {
+                Opener::Token { expires, .. } => (true, *expires),
+                Opener::Credential { .. } => (false, 0),
+            };
+            let expiry = Instant::now()
+                + Duration::from_secs((expires - clock::unix_now() + 1).max(0) as u64);
             tokio::select! {
                 changed = self.changes.changed() => {
                     if changed.is_err() {
@@ -292,6 +378,9 @@ impl Live {
                 }
                 // The server is stopping: end the stream; the client resumes elsewhere.
                 _ = self.stopping.changed() => return Ok(None),
+                // Checked again at the top of the loop.
+                _ = self.revocations.changed(), if !token => self.recheck_now = true,
+                _ = tokio::time::sleep_until(expiry), if token => {}
                 _ = tokio::time::sleep(KEEP_ALIVE) => {
                     return Ok(Some(Bytes::from_static(b": keep-alive\n\n")));
                 }

@@ -74,6 +74,7 @@ pub async fn revoke(state: State, caller: Caller, path: web::Path<String>) -> Re
         .db
         .write(move |c| keys::revoke_key(c, &id, Some(user_id)))
         .await?;
+    state.events.revoked();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -6,13 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{JsonObject, Links, Query};
 use crate::app::AppState;
-use crate::auth::{self, Reader, TASK_READ, WriteAccess};
+use crate::auth::{self, Reader, Recheck, TASK_READ, WriteAccess};
 use crate::clock;
 use crate::db::logs::Appended;
 use crate::db::{logs as db_logs, runner as db_runner, runs as db_runs, tasks as db_tasks};
 use crate::error::{Error, Result};
 use crate::lifecycle;
-use crate::logs;
+use crate::logs::{self, Opener};
 use crate::runs::{self, RunChanges};
 
 type State = web::Data<AppState>;
@@ -186,28 +186,30 @@ pub async fn append_log(
 }
 
 /// The project a log reader may read: from a valid `?token=` (the run's `log_url`), or from
-/// the caller's key with `task:read`.
+/// the caller's key with `task:read`. With a token, also when it expires (Unix seconds).
 async fn log_reader(
     state: &State,
     req: &HttpRequest,
     query: &Query,
     path: &(String, String, String),
-) -> Result<i64> {
+) -> Result<(i64, Option<i64>)> {
     match query.get("token") {
         Some(token) => {
-            state
-                .signer
-                .verify(&Links::log_purpose(&path.2), &token, clock::unix_now())?;
-            path.0.parse().map_err(|_| Error::NotFound)
+            let expires =
+                state
+                    .signer
+                    .verify(&Links::log_purpose(&path.2), &token, clock::unix_now())?;
+            let project = path.0.parse().map_err(|_| Error::NotFound)?;
+            Ok((project, Some(expires)))
         }
-        None => Ok(auth::access(req.clone(), TASK_READ).await?.project.id),
+        None => Ok((auth::access(req.clone(), TASK_READ).await?.project.id, None)),
     }
 }
 
 /// The log as NDJSON (`application/jsonl`); `?after=SEQ&limit=N` to tail.
 pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpResponse> {
     let query = Query::parse(&req)?;
-    let project_id = log_reader(&state, &req, &query, &path).await?;
+    let (project_id, _) = log_reader(&state, &req, &query, &path).await?;
     let after = query.count("after")?.unwrap_or(0);
     let limit = query.count("limit")?;
     let (_, task_id, run_id) = path.into_inner();
@@ -220,10 +222,11 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
         .streaming(logs::ndjson(state.clone(), run.pk, after, limit)))
 }
 
-/// Server-Sent Events; resumes after `Last-Event-ID` or `?after=`.
+/// Server-Sent Events; resumes after `Last-Event-ID` or `?after=`. Opened with the log
+/// token, it carries the log only and ends when the token expires.
 pub async fn stream(state: State, path: RunPath, req: HttpRequest) -> Result<HttpResponse> {
     let query = Query::parse(&req)?;
-    let project_id = log_reader(&state, &req, &query, &path).await?;
+    let (project_id, token_expires) = log_reader(&state, &req, &query, &path).await?;
     let resume = req
         .headers()
         .get("Last-Event-ID")
@@ -238,10 +241,20 @@ pub async fn stream(state: State, path: RunPath, req: HttpRequest) -> Result<Htt
         .db
         .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
         .await?;
-    let links = Links::new(&state, &req);
+    let opener = match token_expires {
+        Some(expires) => Opener::Token {
+            expires,
+            run: run.id.clone(),
+        },
+        None => Opener::Credential {
+            recheck: Recheck::of(&req, project_id)?,
+            links: Links::new(&state, &req),
+        },
+    };
+    let live = logs::live(state.clone(), opener, run.pk, after)?;
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(logs::live(state.clone(), links, run.pk, after)))
+        .streaming(live))
 }

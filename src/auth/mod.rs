@@ -135,6 +135,7 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>> {
 const TOUCH_EVERY_SECS: i64 = 60;
 
 /// What a request presented: a key, or a session cookie (both as SHA-256 hashes).
+#[derive(Clone)]
 pub(crate) enum Presented {
     Key(String),
     Session(String),
@@ -240,6 +241,40 @@ fn resolve_project(conn: &Connection, caller: &Caller, reference: &str) -> Resul
         return Ok(None);
     }
     identity::project_for_user(conn, caller.user.id, id)
+}
+
+/// The credential behind a long-lived answer (a live stream), kept to be checked again: a
+/// stream must stop once its key is revoked or its session ends, not run on for days.
+#[derive(Clone)]
+pub struct Recheck {
+    presented: Presented,
+    project: String,
+}
+
+impl Recheck {
+    /// The request's credential (already checked) and the project it reached.
+    pub fn of(req: &HttpRequest, project_id: i64) -> Result<Recheck> {
+        Ok(Recheck {
+            presented: presented(req)?,
+            project: project_id.to_string(),
+        })
+    }
+
+    /// One stable name per credential (its hash), to count what it holds open.
+    pub fn holder(&self) -> &str {
+        match &self.presented {
+            Presented::Key(hash) | Presented::Session(hash) => hash,
+        }
+    }
+
+    /// Whether the credential still reaches the project with `task:read`.
+    pub fn holds(&self, conn: &Connection) -> Result<bool> {
+        match lookup(conn, self.presented.clone(), Some(&self.project)) {
+            Ok((caller, project, _)) => Ok(project.is_some() && caller.has_scope(TASK_READ)),
+            Err(Error::AuthenticationFailed(_) | Error::NotAuthenticated) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn touch(state: &web::Data<AppState>, key: &ApiKey) {

@@ -298,6 +298,17 @@ pub fn credentials(conn: &Connection, email: &str) -> Result<Option<(User, Optio
         .optional()?)
 }
 
+/// Replaces a user's password hash and ends their sessions: whoever knew the old password
+/// is signed out.
+pub fn set_password(conn: &Connection, user_id: i64, hash: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        rusqlite::params![user_id, hash],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    Ok(())
+}
+
 /// Every user, by id.
 pub fn users(conn: &Connection) -> Result<Vec<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id");

@@ -30,6 +30,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
+use crate::private;
 
 use checkpoint::WalPolicy;
 pub use writer::Writer;
@@ -157,17 +158,36 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// Creates the data folder, applies the schema and seeds a fresh database; returns the file.
 fn prepare(data_dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
+    private::folder(data_dir).map_err(|e| {
         Error::Internal(format!(
             "cannot create data folder {}: {e}",
             data_dir.display()
         ))
     })?;
     let path = data_dir.join("burrow.db");
+    private_files(&path)
+        .map_err(|e| Error::Internal(format!("cannot protect {}: {e}", path.display())))?;
     let mut conn = open_writer(&path)?;
     schema::migrate(&mut conn)?;
     identity::seed(&conn)?;
     Ok(path)
+}
+
+/// Makes the database file 0600 before SQLite opens it (creating it empty, which SQLite
+/// takes as a new database), and narrows an older installation's files. SQLite gives the
+/// WAL and shared-memory files it creates the database file's mode.
+fn private_files(path: &Path) -> std::io::Result<()> {
+    match private::new_file(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        private::narrow(Path::new(&name), private::FILE_MODE)?;
+    }
+    Ok(())
 }
 
 /// Opens a read-write connection, as the server's writer and the command line use.

@@ -1,9 +1,12 @@
 //! The command runner: claims queued cloud runs while fewer than `--runner-concurrency`
 //! commands run, starts `sh -c "$BURROW_RUNNER_COMMAND"` for each with a temporary API key,
 //! stops it when the run is cancelled or failed (SIGTERM, then SIGKILL after the grace
-//! period), and settles the run from the exit code unless the command already did.
+//! period), and settles the run from the exit code unless the command already did. The
+//! command gets a clean environment and a fresh working folder of its own.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use tokio::time::Instant;
 
 use super::output;
 use crate::app::AppState;
+use crate::crypto;
 use crate::db::runner as db_runner;
 use crate::db::runs::{self as db_runs, Run};
 use crate::duration::humane;
@@ -105,19 +109,27 @@ impl Drop for Group {
     }
 }
 
-fn command(state: &AppState, run: &Run, key: &str) -> Command {
+/// The server's environment variables every command gets, besides `--runner-env`.
+const PASSED_ON: &[&str] = &["PATH", "HOME", "LANG", "TZ"];
+
+fn command(state: &AppState, run: &Run, key: &str, folder: &Path) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(state.config.runner_command.as_deref().unwrap_or("false"))
+        .current_dir(folder)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    // The server's own settings (secrets among them) are not the command's business.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("BURROW_") {
-            cmd.env_remove(name);
+    // The server's environment holds its secrets (the artifact store's credentials, the
+    // metrics token, the runner webhook secret…): the command starts from nothing but what
+    // is named here or by the operator.
+    cmd.env_clear();
+    let named = state.config.runner_env.iter().map(|n| n.trim());
+    for name in PASSED_ON.iter().copied().chain(named) {
+        if let Some(value) = std::env::var_os(name).filter(|_| !name.is_empty()) {
+            cmd.env(name, value);
         }
     }
     let url = state.runner.base_url();
@@ -133,10 +145,41 @@ fn command(state: &AppState, run: &Run, key: &str) -> Command {
     cmd
 }
 
+/// A fresh folder for one command to work in, outside the data folder (which holds the
+/// database and its signing key), removed with everything in it once the command is over.
+struct WorkFolder(PathBuf);
+
+impl WorkFolder {
+    fn new(run_id: &str) -> std::io::Result<WorkFolder> {
+        let name = format!(
+            "burrow-run-{run_id}-{}",
+            crypto::random_alphanumeric(8).to_ascii_lowercase()
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(WorkFolder(path))
+    }
+
+    async fn remove(self) {
+        let path = self.0.clone();
+        let removed = actix_web::web::block(move || std::fs::remove_dir_all(&path)).await;
+        if let Ok(Err(e)) = removed {
+            tracing::warn!("runner: cannot remove {}: {e}", self.0.display());
+        }
+    }
+}
+
 async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSemaphorePermit) {
     let pk = run.pk;
     let mut changes = state.events.subscribe(pk);
-    let spawned = command(&state, &run, &key).spawn();
+    let folder = WorkFolder::new(&run.id);
+    let spawned = match &folder {
+        Ok(folder) => command(&state, &run, &key, &folder.0).spawn(),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("cannot make its working folder: {e}"),
+        )),
+    };
     drop(key);
     let ended = match spawned {
         Err(e) => Err(format!(
@@ -159,6 +202,9 @@ async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSem
             exit.map_err(|e| format!("The command runner lost the command: {e}"))
         }
     };
+    if let Ok(folder) = folder {
+        folder.remove().await;
+    }
     let announce = state.runner.background(&state.signer);
     let settled = state
         .db

@@ -61,7 +61,15 @@ impl Server {
 
     /// A server on an existing data folder, with extra arguments and environment variables.
     pub fn start_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        cmd.envs(env.iter().copied());
+        Self::start_by(cmd, dir, args)
+    }
+
+    /// A server started by `cmd`: the binary, or a program that execs it as its last
+    /// argument (e.g. `setpriv … BIN`), with its own environment and working folder.
+    pub fn start_by(mut cmd: Command, dir: &Path, args: &[&str]) -> Server {
+        let mut child = cmd
             .arg("serve")
             .arg("--addr")
             .arg("127.0.0.1:0")
@@ -70,7 +78,6 @@ impl Server {
             .arg("--log")
             .arg("warn")
             .args(args)
-            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
