@@ -32,7 +32,7 @@ pub async fn list(state: State, access: ReadAccess) -> Result<HttpResponse> {
 
 /// 201 with the webhook and its `secret`, which no later answer shows.
 pub async fn create(state: State, access: WriteAccess, body: JsonObject) -> Result<HttpResponse> {
-    let new = webhooks::parse_new(&body.object()?)?;
+    let new = webhooks::parse_new(&body.object()?, &state.config.webhook_allowed_hosts)?;
     let project_id = access.project.id;
     let user_id = access.caller.user.id;
     let hook = state

@@ -4,6 +4,8 @@
 //! `deliver` sends them.
 
 pub mod deliver;
+mod guard;
+pub mod hosts;
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ use crate::db::tasks::{self as db_tasks, Task};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::runs::is_terminal;
+use hosts::AllowedHosts;
 
 /// The events a project's webhook may take.
 pub const EVENTS: &[&str] = &[
@@ -223,9 +226,18 @@ pub struct NewWebhook {
     pub secret: String,
 }
 
-pub fn parse_new(body: &Map<String, Value>) -> Result<NewWebhook> {
+/// Parses a new webhook; its URL must be one `allowed` may reach.
+pub fn parse_new(body: &Map<String, Value>, allowed: &AllowedHosts) -> Result<NewWebhook> {
     let f = Fields::new(body);
     let url = check_url("url", &f.text("url", Some(2000), false)?.required()?)?;
+    let parsed = reqwest::Url::parse(&url).map_err(Error::internal)?;
+    if !allowed.allows_url(&parsed) {
+        return Err(Error::invalid(
+            "url",
+            "not_allowed",
+            "Webhooks may not be sent to this host (the server's --webhook-allowed-hosts).",
+        ));
+    }
     let items = f.list("events")?.required()?;
     if items.is_empty() {
         return Err(Error::invalid(
