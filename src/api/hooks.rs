@@ -30,16 +30,15 @@ pub async fn list(state: State, access: ReadAccess) -> Result<HttpResponse> {
     })))
 }
 
-/// 201 with the webhook and its `secret`, which no later answer shows.
+/// 201 with the webhook and its `secret`, which no later answer shows; 400 past the
+/// project's limit.
 pub async fn create(state: State, access: WriteAccess, body: JsonObject) -> Result<HttpResponse> {
     let new = webhooks::parse_new(&body.object()?, &state.config.webhook_allowed_hosts)?;
     let project_id = access.project.id;
     let user_id = access.caller.user.id;
     let hook = state
         .db
-        .write(move |c| {
-            db_hooks::create(c, project_id, user_id, &new.url, &new.events, &new.secret)
-        })
+        .write(move |c| webhooks::create(c, project_id, user_id, &new))
         .await?;
     Ok(HttpResponse::Created().json(hook))
 }

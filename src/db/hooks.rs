@@ -1,5 +1,9 @@
 //! Outgoing webhooks and their deliveries: plain SQL. Deliveries are an outbox: inserted in
-//! the transaction of the change they announce, then leased, tried and recorded.
+//! the transaction of the change they announce, then leased, tried and recorded. An event's
+//! payload is stored once and shared by its deliveries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -73,6 +77,15 @@ pub fn get(conn: &Connection, project_id: i64, id: i64) -> Result<Webhook> {
         .query_row(params![id, project_id], webhook_row)?)
 }
 
+/// How many live webhooks a project has.
+pub fn count(conn: &Connection, project_id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM webhooks WHERE project_id = ?1 AND deleted_at IS NULL",
+        )?
+        .query_row([project_id], |r| r.get(0))?)
+}
+
 /// Deletes a webhook (its delivery log stays) and gives up its pending deliveries.
 pub fn delete(conn: &Connection, project_id: i64, id: i64) -> Result<()> {
     let now = clock::now();
@@ -104,6 +117,25 @@ pub fn subscribed(conn: &Connection, project_id: i64, event: &str) -> Result<Vec
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Stores an event's payload (its time and its `data` as JSON text) for its deliveries.
+pub fn store_payload(conn: &Connection, created_at: &str, data: &str) -> Result<i64> {
+    conn.prepare_cached("INSERT INTO webhook_payloads (created_at, data) VALUES (?1, ?2)")?
+        .execute(params![created_at, data])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The exact body a delivery sends and signs: `{"id", "event", "created_at", "project_id",
+/// "data"}`, compact, in that order; `data` is already JSON text.
+pub fn body(id: &str, event: &str, created_at: &str, project_id: i64, data: &str) -> String {
+    let text = |s: &str| serde_json::Value::from(s).to_string();
+    format!(
+        r#"{{"id":{},"event":{},"created_at":{},"project_id":{project_id},"data":{data}}}"#,
+        text(id),
+        text(event),
+        text(created_at),
+    )
+}
+
 /// A delivery to make.
 pub struct NewDelivery<'a> {
     pub id: &'a str,
@@ -112,15 +144,15 @@ pub struct NewDelivery<'a> {
     pub run_pk: Option<i64>,
     pub event: &'a str,
     pub url: &'a str,
-    pub payload: &'a str,
+    pub payload_id: i64,
 }
 
 pub fn enqueue(conn: &Connection, d: &NewDelivery) -> Result<()> {
     let now = clock::now();
     conn.prepare_cached(
         "INSERT INTO webhook_deliveries
-           (id, project_id, webhook_id, run_pk, event, url, payload, status, next_attempt_at,
-            created_at)
+           (id, project_id, webhook_id, run_pk, event, url, payload_id, status,
+            next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)",
     )?
     .execute(params![
@@ -130,7 +162,7 @@ pub fn enqueue(conn: &Connection, d: &NewDelivery) -> Result<()> {
         d.run_pk,
         d.event,
         d.url,
-        d.payload,
+        d.payload_id,
         now
     ])?;
     Ok(())
@@ -141,41 +173,68 @@ pub fn enqueue(conn: &Connection, d: &NewDelivery) -> Result<()> {
 pub struct Due {
     pub pk: i64,
     pub id: String,
+    pub project_id: i64,
     pub webhook_id: Option<i64>,
     pub run_pk: Option<i64>,
     pub event: String,
     pub url: String,
-    pub payload: String,
+    pub payload_id: i64,
+    /// The payload's time and `data`, shared by the deliveries of one event in a batch.
+    pub payload: Arc<(String, String)>,
     pub attempt_count: i64,
     pub secret: Option<String>,
+}
+
+impl Due {
+    /// The body to send and sign.
+    pub fn body(&self) -> String {
+        let (created_at, data) = &*self.payload;
+        body(&self.id, &self.event, created_at, self.project_id, data)
+    }
 }
 
 /// Takes up to `limit` deliveries due at `now`, leasing them until `lease_until` so that
 /// no other loop (or a restart mid-attempt) sends them twice before they are recorded.
 pub fn lease(conn: &Connection, now: &str, lease_until: &str, limit: i64) -> Result<Vec<Due>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.pk, d.id, d.webhook_id, d.run_pk, d.event, d.url, d.payload, d.attempt_count,
-                w.secret
+        "SELECT d.pk, d.id, d.project_id, d.webhook_id, d.run_pk, d.event, d.url, d.payload_id,
+                d.attempt_count, w.secret
          FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
            AND (d.webhook_id IS NULL OR w.deleted_at IS NULL)
          ORDER BY d.next_attempt_at LIMIT +?2",
     )?;
-    let due: Vec<Due> = stmt
+    let unread = Arc::new((String::new(), String::new()));
+    let mut due: Vec<Due> = stmt
         .query_map(params![now, limit], |r| {
             Ok(Due {
                 pk: r.get(0)?,
                 id: r.get(1)?,
-                webhook_id: r.get(2)?,
-                run_pk: r.get(3)?,
-                event: r.get(4)?,
-                url: r.get(5)?,
-                payload: r.get(6)?,
-                attempt_count: r.get(7)?,
-                secret: r.get(8)?,
+                project_id: r.get(2)?,
+                webhook_id: r.get(3)?,
+                run_pk: r.get(4)?,
+                event: r.get(5)?,
+                url: r.get(6)?,
+                payload_id: r.get(7)?,
+                payload: unread.clone(),
+                attempt_count: r.get(8)?,
+                secret: r.get(9)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // Each payload is read once however many of the batch's deliveries carry it.
+    let mut read =
+        conn.prepare_cached("SELECT created_at, data FROM webhook_payloads WHERE id = ?1")?;
+    let mut payloads: HashMap<i64, Arc<(String, String)>> = HashMap::new();
+    for d in &mut due {
+        if let Some(p) = payloads.get(&d.payload_id) {
+            d.payload = p.clone();
+            continue;
+        }
+        let p = Arc::new(read.query_row([d.payload_id], |r| Ok((r.get(0)?, r.get(1)?)))?);
+        payloads.insert(d.payload_id, p.clone());
+        d.payload = p;
+    }
     let mut lease =
         conn.prepare_cached("UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE pk = ?1")?;
     for d in &due {
@@ -219,12 +278,19 @@ pub fn record(
     Ok(())
 }
 
-/// Forgets settled deliveries finished before `before`.
+/// Forgets settled deliveries finished before `before`, and the payloads no delivery
+/// carries any more. Returns how many deliveries went.
 pub fn prune(conn: &Connection, before: &str) -> Result<usize> {
-    Ok(conn.execute(
+    let gone = conn.execute(
         "DELETE FROM webhook_deliveries WHERE status != 'pending' AND finished_at < ?1",
         [before],
-    )?)
+    )?;
+    conn.execute(
+        "DELETE FROM webhook_payloads WHERE NOT EXISTS
+           (SELECT 1 FROM webhook_deliveries d WHERE d.payload_id = webhook_payloads.id)",
+        [],
+    )?;
+    Ok(gone)
 }
 
 /// A delivery as the API shows it.
@@ -263,24 +329,33 @@ pub fn deliveries(
         ))?
         .query_row(params![project_id, webhook_id], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT d.id, d.webhook_id, r.id, d.event, d.url, d.status, d.attempts, d.payload,
-                d.created_at, d.next_attempt_at, d.finished_at
+        "SELECT d.id, d.webhook_id, r.id, d.event, d.url, d.status, d.attempts, p.created_at,
+                p.data, d.created_at, d.next_attempt_at, d.finished_at
          FROM webhook_deliveries d LEFT JOIN task_runs r ON r.pk = d.run_pk
+           JOIN webhook_payloads p ON p.id = d.payload_id
          WHERE {filter} ORDER BY d.pk DESC LIMIT +?3 OFFSET +?4"
     ))?;
     let rows = stmt.query_map(params![project_id, webhook_id, limit, offset], |r| {
         let status: String = r.get(5)?;
+        let id: String = r.get(0)?;
+        let event: String = r.get(3)?;
+        let sent_at: String = r.get(7)?;
+        let data: String = r.get(8)?;
         Ok(Delivery {
-            id: r.get(0)?,
+            payload: raw(body(&id, &event, &sent_at, project_id, &data)),
+            id,
             webhook: r.get(1)?,
             run: r.get(2)?,
-            event: r.get(3)?,
+            event,
             url: r.get(4)?,
             attempts: raw(r.get(6)?),
-            payload: raw(r.get(7)?),
-            created_at: r.get(8)?,
-            next_attempt_at: if status == "pending" { r.get(9)? } else { None },
-            finished_at: r.get(10)?,
+            created_at: r.get(9)?,
+            next_attempt_at: if status == "pending" {
+                r.get(10)?
+            } else {
+                None
+            },
+            finished_at: r.get(11)?,
             status,
         })
     })?;

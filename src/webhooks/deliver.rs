@@ -162,13 +162,14 @@ async fn send(clients: &Clients, d: &Due, secret: &str) -> Outcome {
     } else {
         &clients.runner
     };
+    let body = d.body();
     let sent = client
         .post(&d.url)
         .header("Content-Type", "application/json")
-        .header(SIGNATURE_HEADER, signature(secret, d.payload.as_bytes()))
+        .header(SIGNATURE_HEADER, signature(secret, body.as_bytes()))
         .header("X-Burrow-Event", &d.event)
         .header("X-Burrow-Delivery", &d.id)
-        .body(d.payload.clone())
+        .body(body)
         .send()
         .await;
     match sent {

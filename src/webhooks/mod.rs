@@ -17,7 +17,7 @@ use crate::api::Links;
 use crate::artifacts::Entry;
 use crate::clock;
 use crate::crypto;
-use crate::db::hooks::{self as db_hooks, NewDelivery};
+use crate::db::hooks::{self as db_hooks, NewDelivery, Webhook};
 use crate::db::runner as db_runner;
 use crate::db::runs::Run;
 use crate::db::tasks::{self as db_tasks, Task};
@@ -133,6 +133,7 @@ impl Announcer {
             self.links.task(task);
         }
         let data = json!({ "run": self.linked(run), "task": task });
+        let payload = db_hooks::store_payload(c, &clock::now(), &data.to_string())?;
         self.deliver(
             c,
             run.project_id,
@@ -140,12 +141,12 @@ impl Announcer {
             Some(run.pk),
             RUN_QUEUED,
             url,
-            &data,
+            payload,
         )
     }
 
-    /// One delivery per webhook of the project that takes `event`; the payload's `data` is
-    /// made only when some webhook takes it.
+    /// One delivery per webhook of the project that takes `event`, all carrying one stored
+    /// payload; its `data` is made only when some webhook takes it.
     fn emit(
         &self,
         c: &Connection,
@@ -157,9 +158,9 @@ impl Announcer {
         if subscribed.is_empty() {
             return Ok(());
         }
-        let data = data();
+        let payload = db_hooks::store_payload(c, &clock::now(), &data().to_string())?;
         for (id, url) in subscribed {
-            self.deliver(c, project_id, Some(id), None, event, &url, &data)?;
+            self.deliver(c, project_id, Some(id), None, event, &url, payload)?;
         }
         Ok(())
     }
@@ -173,17 +174,9 @@ impl Announcer {
         run_pk: Option<i64>,
         event: &str,
         url: &str,
-        data: &Value,
+        payload_id: i64,
     ) -> Result<()> {
         let id = uuid::Uuid::new_v4().to_string();
-        let payload = json!({
-            "id": id,
-            "event": event,
-            "created_at": clock::now(),
-            "project_id": project_id,
-            "data": data,
-        })
-        .to_string();
         db_hooks::enqueue(
             c,
             &NewDelivery {
@@ -193,7 +186,7 @@ impl Announcer {
                 run_pk,
                 event,
                 url,
-                payload: &payload,
+                payload_id,
             },
         )?;
         self.outbox.notify_one();
@@ -217,6 +210,24 @@ pub fn check_url(attr: &str, text: &str) -> Result<String> {
         return Err(bad());
     }
     Ok(url.to_string())
+}
+
+/// The most live webhooks a project may have, as on GitHub: each one multiplies every
+/// event's deliveries.
+pub const MAX_PER_PROJECT: i64 = 20;
+
+/// Adds a webhook to a project that has room for it.
+pub fn create(c: &Connection, project_id: i64, user_id: i64, new: &NewWebhook) -> Result<Webhook> {
+    if db_hooks::count(c, project_id)? >= MAX_PER_PROJECT {
+        return Err(Error::body(
+            "too_many",
+            format!(
+                "A project may have at most {MAX_PER_PROJECT} webhooks; delete one before \
+                 adding another."
+            ),
+        ));
+    }
+    db_hooks::create(c, project_id, user_id, &new.url, &new.events, &new.secret)
 }
 
 /// A new webhook: `{url, events: [...], secret?}`; a missing secret is generated.
