@@ -9,6 +9,7 @@ use super::{JsonObject, Links, Query};
 use crate::app::AppState;
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::hooks as db_hooks;
+use crate::db::outbox;
 use crate::error::{Error, Result};
 use crate::webhooks;
 
@@ -101,7 +102,7 @@ async fn page(
     let project_id = access.project.id;
     let (count, list) = state
         .db
-        .read(move |c| db_hooks::deliveries(c, project_id, webhook, page.limit, page.offset))
+        .read(move |c| outbox::deliveries(c, project_id, webhook, page.limit, page.offset))
         .await?;
     Ok(page.respond(&req, &Links::new(&state, &req), count, list))
 }

@@ -253,7 +253,7 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        let rebuilt = crate::db::hooks::body("d1", "task.created", &created_at, 1, &data);
+        let rebuilt = crate::db::outbox::body("d1", "task.created", &created_at, 1, &data);
         assert_eq!(rebuilt, body);
     }
 

@@ -14,7 +14,7 @@ use super::hosts::{self, AllowedHosts};
 use super::{SIGNATURE_HEADER, signature};
 use crate::app::AppState;
 use crate::clock;
-use crate::db::hooks::{self as db_hooks, Due};
+use crate::db::outbox::{self, Due};
 use crate::db::runs as db_runs;
 use crate::duration::humane;
 use crate::lifecycle;
@@ -51,7 +51,7 @@ pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
         let lease_until = clock::offset(LEASE, false);
         let leased = state
             .db
-            .write(move |c| db_hooks::lease(c, &now, &lease_until, BATCH))
+            .write(move |c| outbox::lease(c, &now, &lease_until, BATCH))
             .await;
         match leased {
             Ok(due) => {
@@ -75,7 +75,7 @@ pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
             }
             Err(e) => tracing::warn!("webhooks: cannot read the outbox: {e}"),
         }
-        let wait = match state.db.read(db_hooks::next_due).await {
+        let wait = match state.db.read(outbox::next_due).await {
             Ok(Some(at)) => until(&at).min(IDLE_LOOK),
             _ => IDLE_LOOK,
         };
@@ -249,7 +249,7 @@ async fn attempt(state: &Data<AppState>, client: &Clients, d: Due) {
     let written = state
         .db
         .write(move |c| {
-            db_hooks::record(c, pk, &record, outcome.delivered, retry_at.as_deref())?;
+            outbox::record(c, pk, &record, outcome.delivered, retry_at.as_deref())?;
             let Some(run_pk) = run_pk else {
                 return Ok(());
             };

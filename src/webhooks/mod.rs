@@ -17,7 +17,8 @@ use crate::api::Links;
 use crate::artifacts::Entry;
 use crate::clock;
 use crate::crypto;
-use crate::db::hooks::{self as db_hooks, NewDelivery, Webhook};
+use crate::db::hooks::{self as db_hooks, Webhook};
+use crate::db::outbox::{self, NewDelivery};
 use crate::db::runner as db_runner;
 use crate::db::runs::Run;
 use crate::db::tasks::{self as db_tasks, Task};
@@ -133,7 +134,7 @@ impl Announcer {
             self.links.task(task);
         }
         let data = json!({ "run": self.linked(run), "task": task });
-        let payload = db_hooks::store_payload(c, &clock::now(), &data.to_string())?;
+        let payload = outbox::store_payload(c, &clock::now(), &data.to_string())?;
         self.deliver(
             c,
             run.project_id,
@@ -158,7 +159,7 @@ impl Announcer {
         if subscribed.is_empty() {
             return Ok(());
         }
-        let payload = db_hooks::store_payload(c, &clock::now(), &data().to_string())?;
+        let payload = outbox::store_payload(c, &clock::now(), &data().to_string())?;
         for (id, url) in subscribed {
             self.deliver(c, project_id, Some(id), None, event, &url, payload)?;
         }
@@ -177,7 +178,7 @@ impl Announcer {
         payload_id: i64,
     ) -> Result<()> {
         let id = uuid::Uuid::new_v4().to_string();
-        db_hooks::enqueue(
+        outbox::enqueue(
             c,
             &NewDelivery {
                 id: &id,
