@@ -186,7 +186,11 @@ fn the_runner_webhook_is_the_operators_and_stays_exempt() {
 #[test]
 fn nonsense_settings_are_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    for bad in ["", "10.0.0.0/40", "http://x/"] {
+    for (bad, why) in [
+        ("", "at least one entry"),
+        ("10.0.0.0/40", "is not a CIDR"),
+        ("ci.internal:8080", "is not loopback, private"),
+    ] {
         let out = std::process::Command::new(common::BIN)
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
@@ -195,6 +199,9 @@ fn nonsense_settings_are_refused_at_start() {
             .unwrap();
         assert!(!out.status.success(), "{bad:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--webhook-allowed-hosts"), "{err}");
+        assert!(
+            err.contains("--webhook-allowed-hosts") && err.contains(why),
+            "{err}"
+        );
     }
 }

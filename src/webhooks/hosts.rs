@@ -323,5 +323,6 @@ mod tests {
         assert!(AllowedHosts::parse("").is_err());
         assert!(AllowedHosts::parse("10.0.0.0/33").is_err());
         assert!(AllowedHosts::parse("http://x").is_err());
+        assert!(AllowedHosts::parse("ci.internal:8080").is_err());
     }
 }
