@@ -161,9 +161,17 @@ CREATE TABLE webhooks (
 );
 CREATE INDEX webhooks_project ON webhooks(project_id) WHERE deleted_at IS NULL;
 
+-- An event's payload, stored once however many deliveries carry it.
+CREATE TABLE webhook_payloads (
+    id          INTEGER PRIMARY KEY,
+    created_at  TEXT NOT NULL,              -- the event's time: the body's created_at
+    data        TEXT NOT NULL               -- the body's `data`, JSON text
+);
+
 -- Every outgoing delivery, of project webhooks and of the webhook runner (webhook_id NULL),
 -- retried with backoff until delivered or out of attempts. An outbox: written in the same
--- transaction as the change it announces.
+-- transaction as the change it announces. The body sent and signed is
+-- {"id", "event", "created_at", "project_id", "data"}: this row's and its payload's.
 CREATE TABLE webhook_deliveries (
     pk              INTEGER PRIMARY KEY,
     id              TEXT NOT NULL UNIQUE,
@@ -172,7 +180,7 @@ CREATE TABLE webhook_deliveries (
     run_pk          INTEGER REFERENCES task_runs(pk),  -- the run a runner delivery hands over
     event           TEXT NOT NULL,
     url             TEXT NOT NULL,
-    payload         TEXT NOT NULL,              -- the exact JSON body that is signed and sent
+    payload_id      INTEGER NOT NULL REFERENCES webhook_payloads(id),
     status          TEXT NOT NULL,              -- pending, delivered, failed
     attempt_count   INTEGER NOT NULL DEFAULT 0,
     attempts        TEXT NOT NULL DEFAULT '[]', -- JSON list: {at, status_code, error, duration_ms}
@@ -183,6 +191,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
+CREATE INDEX webhook_deliveries_payload ON webhook_deliveries(payload_id);
 
 -- Server-side secrets (the signing key for expiring URLs), made once per database.
 CREATE TABLE secrets (
@@ -225,4 +234,4 @@ CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
     UPDATE projects SET version = version + 1 WHERE id = NEW.id;
 END;
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

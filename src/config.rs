@@ -9,6 +9,7 @@ use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration;
+use crate::webhooks::hosts::AllowedHosts;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]
@@ -198,6 +199,16 @@ pub struct Config {
         global = true
     )]
     pub webhook_attempts: u32,
+
+    /// Where project webhooks may go: loopback, private, external, *, host names, globs (*.example.com) and CIDRs, comma-separated
+    #[arg(
+        long,
+        env = "BURROW_WEBHOOK_ALLOWED_HOSTS",
+        default_value = "external",
+        value_parser = AllowedHosts::parse,
+        global = true
+    )]
+    pub webhook_allowed_hosts: AllowedHosts,
 }
 
 /// How queued cloud runs are started.

@@ -258,3 +258,68 @@ fn users_me_describes_the_caller() {
     assert_eq!(bob["email"], "bob@example.com");
     assert_eq!(bob["is_staff"], false);
 }
+
+#[test]
+fn a_narrow_key_lists_and_revokes_only_keys_it_covers() {
+    let s = Server::start();
+    let a = s.project("Alpha");
+    let b = s.project("Beta");
+    let (star, star_id) = s.labeled_key("admin@localhost", "root", "*");
+    let made = |key: &str, label: &str, scopes: Value, teams: Value| -> String {
+        let body = json!({"label": label, "scopes": scopes, "scoped_teams": teams});
+        expect_json(s.post(key, KEYS, &body), 201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let only_b = made(&star, "only-b", json!(["*"]), json!([b]));
+    let flags = made(&star, "flags", json!(["feature_flag:read"]), json!([a]));
+    let narrow_body = json!({"label": "narrow", "scopes": ["personal_api_key:write", "task:read"],
+                             "scoped_teams": [a]});
+    let narrow = expect_json(s.post(&star, KEYS, &narrow_body), 201);
+    let narrow_value = narrow["value"].as_str().unwrap();
+    let narrow_id = narrow["id"].as_str().unwrap();
+    let mine = made(narrow_value, "mine", json!(["task:read"]), json!([a]));
+
+    // It sees itself and what it could have made, not the broader keys of its user.
+    let listed: Vec<String> = expect_json(s.get(narrow_value, KEYS), 200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut expected = vec![narrow_id.to_string(), mine.clone()];
+    expected.sort();
+    let mut got = listed.clone();
+    got.sort();
+    assert_eq!(got, expected, "{listed:?}");
+
+    // It cannot revoke them: they are as good as absent.
+    for id in [&star_id, &only_b, &flags] {
+        let r = s.delete(narrow_value, &format!("{KEYS}{id}/"));
+        assert_error(r, 404, "invalid_request", "not_found", None);
+    }
+    assert_eq!(
+        s.get(&star, TASKS).status(),
+        200,
+        "the unrestricted key lives"
+    );
+    assert_eq!(
+        expect_json(s.get(&star, KEYS), 200)
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+
+    // What it covers, it may revoke, itself included.
+    assert_eq!(
+        s.delete(narrow_value, &format!("{KEYS}{mine}/")).status(),
+        204
+    );
+    assert_eq!(
+        s.delete(narrow_value, &format!("{KEYS}{narrow_id}/"))
+            .status(),
+        204
+    );
+}

@@ -1,5 +1,6 @@
 //! A project's outgoing webhooks: set up over the API, each event delivered signed with the
-//! webhook's secret to a receiver on loopback, failures retried, every attempt logged.
+//! webhook's secret to a receiver on loopback (allowed by --webhook-allowed-hosts), failures
+//! retried, every attempt logged.
 
 mod common;
 
@@ -21,7 +22,8 @@ fn events(got: &[Received]) -> Vec<String> {
 
 #[test]
 fn webhooks_are_managed_over_the_api() {
-    let s = Server::start();
+    // Receivers listen on loopback, which webhooks reach only when allowed.
+    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
     let key = s.key("task:write");
     let reader = s.key("task:read");
     let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["task.created"]});
@@ -101,7 +103,8 @@ fn webhooks_are_managed_over_the_api() {
 fn events_are_delivered_signed_and_retried() {
     let all = Receiver::start(&[]);
     let flaky = Receiver::start(&[500, 500]);
-    let s = Server::start();
+    // Receivers listen on loopback, which webhooks reach only when allowed.
+    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
     let key = s.key("task:write");
     let every = json!({
         "url": format!("{}/all", all.url),

@@ -9,6 +9,7 @@ use super::{JsonObject, Links, Query};
 use crate::app::AppState;
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::hooks as db_hooks;
+use crate::db::outbox;
 use crate::error::{Error, Result};
 use crate::webhooks;
 
@@ -30,16 +31,15 @@ pub async fn list(state: State, access: ReadAccess) -> Result<HttpResponse> {
     })))
 }
 
-/// 201 with the webhook and its `secret`, which no later answer shows.
+/// 201 with the webhook and its `secret`, which no later answer shows; 400 past the
+/// project's limit.
 pub async fn create(state: State, access: WriteAccess, body: JsonObject) -> Result<HttpResponse> {
-    let new = webhooks::parse_new(&body.object()?)?;
+    let new = webhooks::parse_new(&body.object()?, &state.config.webhook_allowed_hosts)?;
     let project_id = access.project.id;
     let user_id = access.caller.user.id;
     let hook = state
         .db
-        .write(move |c| {
-            db_hooks::create(c, project_id, user_id, &new.url, &new.events, &new.secret)
-        })
+        .write(move |c| webhooks::create(c, project_id, user_id, &new))
         .await?;
     Ok(HttpResponse::Created().json(hook))
 }
@@ -102,7 +102,7 @@ async fn page(
     let project_id = access.project.id;
     let (count, list) = state
         .db
-        .read(move |c| db_hooks::deliveries(c, project_id, webhook, page.limit, page.offset))
+        .read(move |c| outbox::deliveries(c, project_id, webhook, page.limit, page.offset))
         .await?;
     Ok(page.respond(&req, &Links::new(&state, &req), count, list))
 }

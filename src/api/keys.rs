@@ -1,6 +1,6 @@
 //! `personal_api_keys/`: list, create (the value is in this answer only) and revoke the
 //! caller's keys. A key needs `personal_api_key:read`/`:write` here, and can only hand out
-//! scopes and projects it has itself.
+//! scopes and projects it has itself; it lists and revokes only the keys it could have made.
 
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -17,10 +17,11 @@ type State = web::Data<AppState>;
 pub async fn list(state: State, caller: Caller) -> Result<HttpResponse> {
     caller.require("personal_api_key:read")?;
     let user_id = caller.user.id;
-    let keys = state
+    let mut keys = state
         .db
         .read(move |c| keys::keys_for_user(c, user_id, false))
         .await?;
+    keys.retain(|k| caller.covers(k));
     Ok(HttpResponse::Ok().json(keys))
 }
 
@@ -72,7 +73,14 @@ pub async fn revoke(state: State, caller: Caller, path: web::Path<String>) -> Re
     let user_id = caller.user.id;
     state
         .db
-        .write(move |c| keys::revoke_key(c, &id, Some(user_id)))
+        .write(move |c| {
+            // A key this caller could not have made is as good as absent: the list hides it.
+            match keys::key_by_id(c, &id)? {
+                Some(key) if key.user_id == user_id && caller.covers(&key) => {}
+                _ => return Err(Error::NotFound),
+            }
+            keys::revoke_key(c, &id, Some(user_id))
+        })
         .await?;
     state.events.revoked();
     Ok(HttpResponse::NoContent().finish())

@@ -94,6 +94,19 @@ impl Caller {
             None => true,
         }
     }
+
+    /// Whether this caller could have made `key`: it holds every scope of the key and
+    /// reaches every project the key reaches. Listing and revoking keys follow the same
+    /// rule as creating them, so a narrow key cannot see or revoke a broader one.
+    pub fn covers(&self, key: &ApiKey) -> bool {
+        let scopes = key.scopes.iter().all(|s| self.has_scope(s));
+        let projects = match (&self.projects, &key.scoped_teams) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(ids)) => ids.iter().all(|id| self.reaches(*id)),
+        };
+        scopes && projects
+    }
 }
 
 pub fn scope_grants(scopes: &[String], needed: &str) -> bool {

@@ -1,9 +1,7 @@
-//! Outgoing webhooks and their deliveries: plain SQL. Deliveries are an outbox: inserted in
-//! the transaction of the change they announce, then leased, tried and recorded.
+//! A project's outgoing webhooks: plain SQL. Their deliveries are in `outbox`.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::clock;
 use crate::error::{Error, Result};
@@ -73,6 +71,15 @@ pub fn get(conn: &Connection, project_id: i64, id: i64) -> Result<Webhook> {
         .query_row(params![id, project_id], webhook_row)?)
 }
 
+/// How many live webhooks a project has.
+pub fn count(conn: &Connection, project_id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM webhooks WHERE project_id = ?1 AND deleted_at IS NULL",
+        )?
+        .query_row([project_id], |r| r.get(0))?)
+}
+
 /// Deletes a webhook (its delivery log stays) and gives up its pending deliveries.
 pub fn delete(conn: &Connection, project_id: i64, id: i64) -> Result<()> {
     let now = clock::now();
@@ -102,189 +109,6 @@ pub fn subscribed(conn: &Connection, project_id: i64, event: &str) -> Result<Vec
     )?;
     let rows = stmt.query_map(params![project_id, event], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// A delivery to make.
-pub struct NewDelivery<'a> {
-    pub id: &'a str,
-    pub project_id: i64,
-    pub webhook_id: Option<i64>,
-    pub run_pk: Option<i64>,
-    pub event: &'a str,
-    pub url: &'a str,
-    pub payload: &'a str,
-}
-
-pub fn enqueue(conn: &Connection, d: &NewDelivery) -> Result<()> {
-    let now = clock::now();
-    conn.prepare_cached(
-        "INSERT INTO webhook_deliveries
-           (id, project_id, webhook_id, run_pk, event, url, payload, status, next_attempt_at,
-            created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)",
-    )?
-    .execute(params![
-        d.id,
-        d.project_id,
-        d.webhook_id,
-        d.run_pk,
-        d.event,
-        d.url,
-        d.payload,
-        now
-    ])?;
-    Ok(())
-}
-
-/// A delivery taken for an attempt, with the secret that signs it (`None`: the runner's).
-#[derive(Debug, Clone)]
-pub struct Due {
-    pub pk: i64,
-    pub id: String,
-    pub webhook_id: Option<i64>,
-    pub run_pk: Option<i64>,
-    pub event: String,
-    pub url: String,
-    pub payload: String,
-    pub attempt_count: i64,
-    pub secret: Option<String>,
-}
-
-/// Takes up to `limit` deliveries due at `now`, leasing them until `lease_until` so that
-/// no other loop (or a restart mid-attempt) sends them twice before they are recorded.
-pub fn lease(conn: &Connection, now: &str, lease_until: &str, limit: i64) -> Result<Vec<Due>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT d.pk, d.id, d.webhook_id, d.run_pk, d.event, d.url, d.payload, d.attempt_count,
-                w.secret
-         FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
-           AND (d.webhook_id IS NULL OR w.deleted_at IS NULL)
-         ORDER BY d.next_attempt_at LIMIT +?2",
-    )?;
-    let due: Vec<Due> = stmt
-        .query_map(params![now, limit], |r| {
-            Ok(Due {
-                pk: r.get(0)?,
-                id: r.get(1)?,
-                webhook_id: r.get(2)?,
-                run_pk: r.get(3)?,
-                event: r.get(4)?,
-                url: r.get(5)?,
-                payload: r.get(6)?,
-                attempt_count: r.get(7)?,
-                secret: r.get(8)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut lease =
-        conn.prepare_cached("UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE pk = ?1")?;
-    for d in &due {
-        lease.execute(params![d.pk, lease_until])?;
-    }
-    Ok(due)
-}
-
-/// When the next pending delivery is due, if any.
-pub fn next_due(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'",
-        )?
-        .query_row([], |r| r.get(0))?)
-}
-
-/// Records one attempt (a JSON object) and what follows it: `retry_at` for another try,
-/// else the delivery is settled as `delivered` or `failed`. A delivery given up meanwhile
-/// (its webhook was deleted) stays given up.
-pub fn record(
-    conn: &Connection,
-    pk: i64,
-    attempt: &str,
-    delivered: bool,
-    retry_at: Option<&str>,
-) -> Result<()> {
-    let status = match (delivered, retry_at) {
-        (true, _) => "delivered",
-        (false, Some(_)) => "pending",
-        (false, None) => "failed",
-    };
-    conn.prepare_cached(
-        "UPDATE webhook_deliveries
-         SET attempt_count = attempt_count + 1, attempts = json_insert(attempts, '$[#]', json(?2)),
-             status = ?3, next_attempt_at = ?4,
-             finished_at = CASE WHEN ?3 = 'pending' THEN NULL ELSE ?5 END
-         WHERE pk = ?1 AND status = 'pending'",
-    )?
-    .execute(params![pk, attempt, status, retry_at, clock::now()])?;
-    Ok(())
-}
-
-/// Forgets settled deliveries finished before `before`.
-pub fn prune(conn: &Connection, before: &str) -> Result<usize> {
-    Ok(conn.execute(
-        "DELETE FROM webhook_deliveries WHERE status != 'pending' AND finished_at < ?1",
-        [before],
-    )?)
-}
-
-/// A delivery as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct Delivery {
-    pub id: String,
-    pub webhook: Option<i64>,
-    pub run: Option<String>,
-    pub event: String,
-    pub url: String,
-    pub status: String,
-    pub attempts: Box<RawValue>,
-    pub payload: Box<RawValue>,
-    pub created_at: String,
-    pub next_attempt_at: Option<String>,
-    pub finished_at: Option<String>,
-}
-
-fn raw(text: String) -> Box<RawValue> {
-    RawValue::from_string(text).unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap())
-}
-
-/// One page of a project's deliveries (of one webhook, when given), newest first, and
-/// their total.
-pub fn deliveries(
-    conn: &Connection,
-    project_id: i64,
-    webhook_id: Option<i64>,
-    limit: i64,
-    offset: i64,
-) -> Result<(i64, Vec<Delivery>)> {
-    let filter = "d.project_id = ?1 AND (?2 IS NULL OR d.webhook_id = ?2)";
-    let count: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM webhook_deliveries d WHERE {filter}"
-        ))?
-        .query_row(params![project_id, webhook_id], |r| r.get(0))?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT d.id, d.webhook_id, r.id, d.event, d.url, d.status, d.attempts, d.payload,
-                d.created_at, d.next_attempt_at, d.finished_at
-         FROM webhook_deliveries d LEFT JOIN task_runs r ON r.pk = d.run_pk
-         WHERE {filter} ORDER BY d.pk DESC LIMIT +?3 OFFSET +?4"
-    ))?;
-    let rows = stmt.query_map(params![project_id, webhook_id, limit, offset], |r| {
-        let status: String = r.get(5)?;
-        Ok(Delivery {
-            id: r.get(0)?,
-            webhook: r.get(1)?,
-            run: r.get(2)?,
-            event: r.get(3)?,
-            url: r.get(4)?,
-            attempts: raw(r.get(6)?),
-            payload: raw(r.get(7)?),
-            created_at: r.get(8)?,
-            next_attempt_at: if status == "pending" { r.get(9)? } else { None },
-            finished_at: r.get(10)?,
-            status,
-        })
-    })?;
-    Ok((count, rows.collect::<rusqlite::Result<_>>()?))
 }
 
 /// Whether the project has a webhook with this id (live or deleted), for its delivery log.

@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The schema version this binary writes; `schema.sql` ends by setting it.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Steps from version N to N+1, applied in order to older databases. Index 0 upgrades
 /// version 1 to 2, and so on; `schema.sql` always holds the result of all of them.
-const UPGRADES: &[&str] = &[UPGRADE_2];
+const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3];
 
 /// Version 2: the version counter behind the task list page cache.
 const UPGRADE_2: &str = "\
@@ -51,6 +51,45 @@ END;
 CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
     UPDATE projects SET version = version + 1 WHERE id = NEW.id;
 END;
+";
+
+/// Version 3: an event's payload is stored once, in `webhook_payloads`, however many
+/// deliveries carry it. Each old delivery's whole body becomes its own payload.
+const UPGRADE_3: &str = "\
+CREATE TABLE webhook_payloads (
+    id          INTEGER PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    data        TEXT NOT NULL
+);
+INSERT INTO webhook_payloads (id, created_at, data)
+    SELECT pk, COALESCE(payload ->> '$.created_at', created_at), COALESCE(payload -> '$.data', 'null')
+    FROM webhook_deliveries;
+CREATE TABLE webhook_deliveries_3 (
+    pk              INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    project_id      INTEGER NOT NULL REFERENCES projects(id),
+    webhook_id      INTEGER REFERENCES webhooks(id),
+    run_pk          INTEGER REFERENCES task_runs(pk),
+    event           TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    payload_id      INTEGER NOT NULL REFERENCES webhook_payloads(id),
+    status          TEXT NOT NULL,
+    attempt_count   INTEGER NOT NULL DEFAULT 0,
+    attempts        TEXT NOT NULL DEFAULT '[]',
+    next_attempt_at TEXT,
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT
+);
+INSERT INTO webhook_deliveries_3
+    SELECT pk, id, project_id, webhook_id, run_pk, event, url, pk, status, attempt_count,
+           attempts, next_attempt_at, created_at, finished_at
+    FROM webhook_deliveries;
+DROP TABLE webhook_deliveries;
+ALTER TABLE webhook_deliveries_3 RENAME TO webhook_deliveries;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
+CREATE INDEX webhook_deliveries_payload ON webhook_deliveries(payload_id);
 ";
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -131,13 +170,49 @@ mod tests {
         shape
     }
 
+    /// Turns a fresh database into a version 2 one: deliveries held their whole body.
+    fn at_version_2(conn: &Connection) {
+        conn.execute_batch(
+            "DROP TABLE webhook_deliveries; DROP TABLE webhook_payloads;
+             CREATE TABLE webhook_deliveries (
+                 pk              INTEGER PRIMARY KEY,
+                 id              TEXT NOT NULL UNIQUE,
+                 project_id      INTEGER NOT NULL REFERENCES projects(id),
+                 webhook_id      INTEGER REFERENCES webhooks(id),
+                 run_pk          INTEGER REFERENCES task_runs(pk),
+                 event           TEXT NOT NULL,
+                 url             TEXT NOT NULL,
+                 payload         TEXT NOT NULL,
+                 status          TEXT NOT NULL,
+                 attempt_count   INTEGER NOT NULL DEFAULT 0,
+                 attempts        TEXT NOT NULL DEFAULT '[]',
+                 next_attempt_at TEXT,
+                 created_at      TEXT NOT NULL,
+                 finished_at     TEXT
+             );
+             CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
+                 WHERE status = 'pending';
+             CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
+             CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+
     #[test]
     fn an_upgraded_database_is_shaped_as_a_fresh_one() {
         let mut fresh = Connection::open_in_memory().unwrap();
         migrate(&mut fresh).unwrap();
+        let mut two = Connection::open_in_memory().unwrap();
+        migrate(&mut two).unwrap();
+        at_version_2(&two);
+        migrate(&mut two).unwrap();
+        assert_eq!(shape(&two), shape(&fresh));
+
         // Version 1 was version 2 without the list version counter.
         let mut old = Connection::open_in_memory().unwrap();
         migrate(&mut old).unwrap();
+        at_version_2(&old);
         let triggers: Vec<String> = old
             .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
             .unwrap()
@@ -153,6 +228,33 @@ mod tests {
             .unwrap();
         migrate(&mut old).unwrap();
         assert_eq!(shape(&old), shape(&fresh));
+    }
+
+    #[test]
+    fn upgraded_deliveries_send_the_body_they_held() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        crate::db::identity::seed(&conn).unwrap();
+        at_version_2(&conn);
+        let body = r#"{"id":"d1","event":"task.created","created_at":"2024-01-02T03:04:05.000006Z","project_id":1,"data":{"task":{"id":"t","title":"é \"q\""}}}"#;
+        conn.execute(
+            "INSERT INTO webhook_deliveries (id, project_id, event, url, payload, status,
+               next_attempt_at, created_at)
+             VALUES ('d1', 1, 'task.created', 'http://x/', ?1, 'pending', 'n', 'c')",
+            [body],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (created_at, data): (String, String) = conn
+            .query_row(
+                "SELECT p.created_at, p.data FROM webhook_deliveries d
+                 JOIN webhook_payloads p ON p.id = d.payload_id WHERE d.id = 'd1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let rebuilt = crate::db::outbox::body("d1", "task.created", &created_at, 1, &data);
+        assert_eq!(rebuilt, body);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use actix_web::web::Data;
 use crate::app::AppState;
 use crate::clock;
 use crate::config::Config;
-use crate::db::hooks as db_hooks;
+use crate::db::outbox;
 use crate::db::runner::{self as db_runner, Limit};
 use crate::duration::humane;
 use crate::error::Result;
@@ -32,7 +32,7 @@ pub async fn run(state: Data<AppState>) {
         if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             pruned = Some(Instant::now());
             let before = clock::offset(KEEP_DELIVERIES, true);
-            if let Err(e) = state.db.write(move |c| db_hooks::prune(c, &before)).await {
+            if let Err(e) = state.db.write(move |c| outbox::prune(c, &before)).await {
                 tracing::warn!("forgetting old webhook deliveries failed: {e}");
             }
         }

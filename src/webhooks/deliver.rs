@@ -9,10 +9,12 @@ use actix_web::web::Data;
 use serde_json::json;
 use tokio::sync::{Notify, Semaphore};
 
+use super::guard::{Guard, REFUSED, is_refusal};
+use super::hosts::{self, AllowedHosts};
 use super::{SIGNATURE_HEADER, signature};
 use crate::app::AppState;
 use crate::clock;
-use crate::db::hooks::{self as db_hooks, Due};
+use crate::db::outbox::{self, Due};
 use crate::db::runs as db_runs;
 use crate::duration::humane;
 use crate::lifecycle;
@@ -36,12 +38,7 @@ pub fn pause(n: i64) -> Duration {
 
 /// Runs until the server stops: wakes on `wake` (a new delivery) or when one is due.
 pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
-    let client = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Burrow-Webhook/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let client = match Clients::new(&state.config.webhook_allowed_hosts) {
         Ok(client) => client,
         Err(e) => {
             tracing::error!("webhooks: cannot make an HTTP client, nothing will be sent: {e}");
@@ -54,7 +51,7 @@ pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
         let lease_until = clock::offset(LEASE, false);
         let leased = state
             .db
-            .write(move |c| db_hooks::lease(c, &now, &lease_until, BATCH))
+            .write(move |c| outbox::lease(c, &now, &lease_until, BATCH))
             .await;
         match leased {
             Ok(due) => {
@@ -78,7 +75,7 @@ pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
             }
             Err(e) => tracing::warn!("webhooks: cannot read the outbox: {e}"),
         }
-        let wait = match state.db.read(db_hooks::next_due).await {
+        let wait = match state.db.read(outbox::next_due).await {
             Ok(Some(at)) => until(&at).min(IDLE_LOOK),
             _ => IDLE_LOOK,
         };
@@ -101,21 +98,78 @@ fn until(at: &str) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
+/// The two ways out. Project webhooks, which any `task:write` key sets, go only where
+/// `--webhook-allowed-hosts` allows, through the checking resolver and never through a
+/// proxy (which would resolve the host itself). The runner webhook is the operator's own
+/// setting and goes out unchecked. Neither follows redirects.
+#[derive(Clone)]
+struct Clients {
+    hooks: reqwest::Client,
+    runner: reqwest::Client,
+    allowed: Arc<AllowedHosts>,
+}
+
+impl Clients {
+    fn new(allowed: &AllowedHosts) -> reqwest::Result<Clients> {
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("Burrow-Webhook/", env!("CARGO_PKG_VERSION")))
+        };
+        let allowed = Arc::new(allowed.clone());
+        Ok(Clients {
+            hooks: builder()
+                .no_proxy()
+                .dns_resolver(Arc::new(Guard(allowed.clone())))
+                .build()?,
+            runner: builder().build()?,
+            allowed,
+        })
+    }
+}
+
 /// What one attempt came to.
 struct Outcome {
     delivered: bool,
     status_code: Option<u16>,
     error: Option<String>,
+    /// Refused by `--webhook-allowed-hosts`: final, not retried.
+    refused: bool,
 }
 
-async fn send(client: &reqwest::Client, d: &Due, secret: &str) -> Outcome {
+impl Outcome {
+    fn refused() -> Outcome {
+        Outcome {
+            delivered: false,
+            status_code: None,
+            error: Some(REFUSED.into()),
+            refused: true,
+        }
+    }
+}
+
+async fn send(clients: &Clients, d: &Due, secret: &str) -> Outcome {
+    let client = if d.webhook_id.is_some() {
+        // A literal address never reaches the resolver: it is checked here.
+        let literal = reqwest::Url::parse(&d.url).ok().map(|u| hosts::literal(&u));
+        match literal {
+            Some(Some(ip)) if clients.allowed.allows_ip(ip) => {}
+            Some(None) => {}
+            _ => return Outcome::refused(),
+        }
+        &clients.hooks
+    } else {
+        &clients.runner
+    };
+    let body = d.body();
     let sent = client
         .post(&d.url)
         .header("Content-Type", "application/json")
-        .header(SIGNATURE_HEADER, signature(secret, d.payload.as_bytes()))
+        .header(SIGNATURE_HEADER, signature(secret, body.as_bytes()))
         .header("X-Burrow-Event", &d.event)
         .header("X-Burrow-Delivery", &d.id)
-        .body(d.payload.clone())
+        .body(body)
         .send()
         .await;
     match sent {
@@ -123,16 +177,20 @@ async fn send(client: &reqwest::Client, d: &Due, secret: &str) -> Outcome {
             delivered: true,
             status_code: Some(res.status().as_u16()),
             error: None,
+            refused: false,
         },
         Ok(res) => Outcome {
             delivered: false,
             status_code: Some(res.status().as_u16()),
             error: Some(format!("HTTP {}", res.status())),
+            refused: false,
         },
+        Err(e) if is_refusal(&e) => Outcome::refused(),
         Err(e) => Outcome {
             delivered: false,
             status_code: None,
             error: Some(describe(&e)),
+            refused: false,
         },
     }
 }
@@ -148,7 +206,7 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-async fn attempt(state: &Data<AppState>, client: &reqwest::Client, d: Due) {
+async fn attempt(state: &Data<AppState>, client: &Clients, d: Due) {
     let secret = match (&d.secret, d.webhook_id) {
         (Some(secret), _) => Some(secret.clone()),
         (None, None) => state
@@ -166,11 +224,13 @@ async fn attempt(state: &Data<AppState>, client: &reqwest::Client, d: Due) {
             delivered: false,
             status_code: None,
             error: Some("no secret to sign with (--runner-webhook-secret)".into()),
+            refused: false,
         },
     };
     let n = d.attempt_count + 1;
     let max = i64::from(state.config.webhook_attempts);
-    let retry = (!outcome.delivered && n < max && secret.is_some()).then(|| pause(n));
+    let retry =
+        (!outcome.delivered && !outcome.refused && n < max && secret.is_some()).then(|| pause(n));
     let record = json!({
         "at": at,
         "status_code": outcome.status_code,
@@ -189,7 +249,7 @@ async fn attempt(state: &Data<AppState>, client: &reqwest::Client, d: Due) {
     let written = state
         .db
         .write(move |c| {
-            db_hooks::record(c, pk, &record, outcome.delivered, retry_at.as_deref())?;
+            outbox::record(c, pk, &record, outcome.delivered, retry_at.as_deref())?;
             let Some(run_pk) = run_pk else {
                 return Ok(());
             };

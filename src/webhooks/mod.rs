@@ -4,6 +4,8 @@
 //! `deliver` sends them.
 
 pub mod deliver;
+mod guard;
+pub mod hosts;
 
 use std::sync::Arc;
 
@@ -15,13 +17,15 @@ use crate::api::Links;
 use crate::artifacts::Entry;
 use crate::clock;
 use crate::crypto;
-use crate::db::hooks::{self as db_hooks, NewDelivery};
+use crate::db::hooks::{self as db_hooks, Webhook};
+use crate::db::outbox::{self, NewDelivery};
 use crate::db::runner as db_runner;
 use crate::db::runs::Run;
 use crate::db::tasks::{self as db_tasks, Task};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::runs::is_terminal;
+use hosts::AllowedHosts;
 
 /// The events a project's webhook may take.
 pub const EVENTS: &[&str] = &[
@@ -130,6 +134,7 @@ impl Announcer {
             self.links.task(task);
         }
         let data = json!({ "run": self.linked(run), "task": task });
+        let payload = outbox::store_payload(c, &clock::now(), &data.to_string())?;
         self.deliver(
             c,
             run.project_id,
@@ -137,12 +142,12 @@ impl Announcer {
             Some(run.pk),
             RUN_QUEUED,
             url,
-            &data,
+            payload,
         )
     }
 
-    /// One delivery per webhook of the project that takes `event`; the payload's `data` is
-    /// made only when some webhook takes it.
+    /// One delivery per webhook of the project that takes `event`, all carrying one stored
+    /// payload; its `data` is made only when some webhook takes it.
     fn emit(
         &self,
         c: &Connection,
@@ -154,9 +159,9 @@ impl Announcer {
         if subscribed.is_empty() {
             return Ok(());
         }
-        let data = data();
+        let payload = outbox::store_payload(c, &clock::now(), &data().to_string())?;
         for (id, url) in subscribed {
-            self.deliver(c, project_id, Some(id), None, event, &url, &data)?;
+            self.deliver(c, project_id, Some(id), None, event, &url, payload)?;
         }
         Ok(())
     }
@@ -170,18 +175,10 @@ impl Announcer {
         run_pk: Option<i64>,
         event: &str,
         url: &str,
-        data: &Value,
+        payload_id: i64,
     ) -> Result<()> {
         let id = uuid::Uuid::new_v4().to_string();
-        let payload = json!({
-            "id": id,
-            "event": event,
-            "created_at": clock::now(),
-            "project_id": project_id,
-            "data": data,
-        })
-        .to_string();
-        db_hooks::enqueue(
+        outbox::enqueue(
             c,
             &NewDelivery {
                 id: &id,
@@ -190,7 +187,7 @@ impl Announcer {
                 run_pk,
                 event,
                 url,
-                payload: &payload,
+                payload_id,
             },
         )?;
         self.outbox.notify_one();
@@ -216,6 +213,24 @@ pub fn check_url(attr: &str, text: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
+/// The most live webhooks a project may have, as on GitHub: each one multiplies every
+/// event's deliveries.
+pub const MAX_PER_PROJECT: i64 = 20;
+
+/// Adds a webhook to a project that has room for it.
+pub fn create(c: &Connection, project_id: i64, user_id: i64, new: &NewWebhook) -> Result<Webhook> {
+    if db_hooks::count(c, project_id)? >= MAX_PER_PROJECT {
+        return Err(Error::body(
+            "too_many",
+            format!(
+                "A project may have at most {MAX_PER_PROJECT} webhooks; delete one before \
+                 adding another."
+            ),
+        ));
+    }
+    db_hooks::create(c, project_id, user_id, &new.url, &new.events, &new.secret)
+}
+
 /// A new webhook: `{url, events: [...], secret?}`; a missing secret is generated.
 pub struct NewWebhook {
     pub url: String,
@@ -223,9 +238,18 @@ pub struct NewWebhook {
     pub secret: String,
 }
 
-pub fn parse_new(body: &Map<String, Value>) -> Result<NewWebhook> {
+/// Parses a new webhook; its URL must be one `allowed` may reach.
+pub fn parse_new(body: &Map<String, Value>, allowed: &AllowedHosts) -> Result<NewWebhook> {
     let f = Fields::new(body);
     let url = check_url("url", &f.text("url", Some(2000), false)?.required()?)?;
+    let parsed = reqwest::Url::parse(&url).map_err(Error::internal)?;
+    if !allowed.allows_url(&parsed) {
+        return Err(Error::invalid(
+            "url",
+            "not_allowed",
+            "Webhooks may not be sent to this host (the server's --webhook-allowed-hosts).",
+        ));
+    }
     let items = f.list("events")?.required()?;
     if items.is_empty() {
         return Err(Error::invalid(

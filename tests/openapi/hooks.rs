@@ -45,7 +45,7 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
         "post",
         hooks,
         "/api/projects/1/webhooks/",
-        Some(json!({"url": "http://127.0.0.1:9/burrow-hook", "events": ["task.created"]})),
+        Some(json!({"url": "https://hooks.example.com/burrow-hook", "events": ["task.created"]})),
     );
     assert!(hook["secret"].as_str().unwrap().starts_with("whsec_"));
     w.expect(
