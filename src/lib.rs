@@ -2,6 +2,7 @@
 //!
 //! Map of the crate:
 //! - `config`: the command line and every setting; `cli`: the administrative commands.
+//! - `client`: a request's client address and public base, honouring `--trusted-proxies`.
 //! - `server`: starts the HTTP server; `app`: the state and the one route table.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
 //! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF, sign-in
@@ -25,6 +26,7 @@ pub mod artifacts;
 pub mod auth;
 pub mod backup;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod crypto;
