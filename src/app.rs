@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::events::Events;
 use crate::metrics::{Metrics, Route};
 use crate::runner::Runner;
-use crate::session::Throttle;
+use crate::throttle::Throttle;
 use crate::ui;
 
 /// What every handler can reach, shared through `web::Data`.

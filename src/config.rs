@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::client::Cidr;
 use crate::duration;
 use crate::webhooks::hosts::AllowedHosts;
 
@@ -73,9 +74,18 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
-    /// Base URL for absolute links, e.g. https://burrow.example.com (default: from the request's Host)
+    /// Base URL for absolute links, e.g. https://burrow.example.com; with it set, browser sign-in is refused under any other Host (default: from the request's Host, and the listen address in webhook and runner payloads)
     #[arg(long, env = "BURROW_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// Proxies whose forwarding headers (Forwarded, X-Forwarded-*) are believed, as comma-separated address blocks, e.g. 10.0.0.0/8,::1 (default: none)
+    #[arg(
+        long,
+        env = "BURROW_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<Cidr>,
 
     /// Log filter, e.g. info, debug, burrow=debug,actix_web=warn
     #[arg(long, env = "BURROW_LOG", default_value = "info", global = true)]

@@ -2,10 +2,12 @@
 //!
 //! Map of the crate:
 //! - `config`: the command line and every setting; `cli`: the administrative commands.
+//! - `client`: a request's client address and public base, honouring `--trusted-proxies`.
 //! - `server`: starts the HTTP server; `app`: the state and the one route table.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
-//! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF, sign-in
-//!   throttling; `crypto`: hashes, tokens and signatures.
+//! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF and
+//!   same-site checks; `throttle`: sign-in throttling and the password hashing gate;
+//!   `crypto`: hashes, tokens and signatures.
 //! - `tasks`, `runs`: the rules of a task's and a run's fields; `fields`: DRF-style body
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
@@ -26,6 +28,7 @@ pub mod artifacts;
 pub mod auth;
 pub mod backup;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -44,6 +47,7 @@ pub mod runs;
 pub mod server;
 pub mod session;
 pub mod tasks;
+pub mod throttle;
 pub mod ui;
 pub mod webhooks;
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::metrics::{self, Metrics};
 use crate::runner::{self, Runner};
-use crate::session::Throttle;
+use crate::throttle::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
     let _lock = ServerLock::take(&config.data_dir)?;

@@ -1,14 +1,12 @@
-//! Browser sessions: the cookie, the CSRF check on changes, and slowing down repeated failed
-//! sign-ins.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+//! Browser sessions: the cookie, and the checks that a sign-in or a cookie-authenticated
+//! change comes from Burrow's own page (same origin, JSON, the CSRF token).
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::Method;
+use actix_web::http::{Method, header};
 
+use crate::client;
+use crate::config::Config;
 use crate::crypto;
 use crate::error::{Error, Result};
 
@@ -43,11 +41,13 @@ pub fn removal(secure: bool) -> Cookie<'static> {
     c
 }
 
-/// Cookie-authenticated requests that change something must echo the session's CSRF token.
-pub fn check_csrf(req: &HttpRequest, expected: &str) -> Result<()> {
+/// Cookie-authenticated requests that change something must come from our own page
+/// (`check_same_site`) and echo the session's CSRF token.
+pub fn check_csrf(config: &Config, req: &HttpRequest, expected: &str) -> Result<()> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
+    check_same_site(config, req)?;
     let given = req
         .headers()
         .get(CSRF_HEADER)
@@ -62,90 +62,49 @@ pub fn check_csrf(req: &HttpRequest, expected: &str) -> Result<()> {
     }
 }
 
-/// Failed sign-ins are counted per client address and email. After `FREE_TRIES` failures in
-/// a window, each further try must wait twice as long as the last (up to `MAX_WAIT`).
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, Failures>>,
-    dummy: OnceLock<String>,
-}
-
-struct Failures {
-    count: u32,
-    last: Instant,
-}
-
-const FREE_TRIES: u32 = 5;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
-
-impl Throttle {
-    fn wait_after(count: u32) -> Duration {
-        if count < FREE_TRIES {
-            return Duration::ZERO;
+/// What a browser's sign-in, first-run setup or session change must look like, since a
+/// cookie (or a password typed into another site's form) must not act for another site:
+/// - an `Origin`, when given, is Burrow's own (`client::public_base`);
+/// - with `--public-url`, the Host is the public URL's, so a hostile name that resolves to
+///   Burrow (DNS rebinding) is refused even though its Origin matches its Host;
+/// - a body is JSON: other sites can only send form and text types without a preflight.
+pub fn check_same_site(config: &Config, req: &HttpRequest) -> Result<()> {
+    let refused = |what: &str| {
+        Error::PermissionDenied(format!(
+            "{what} refused: this request must come from Burrow's own page."
+        ))
+    };
+    if let Some(public) = &config.public_url {
+        let own = client::origin_of(public);
+        let scheme = own.split("://").next().unwrap_or("http");
+        let host = client::request_host(config, req).unwrap_or_default();
+        if own.split("://").nth(1) != Some(client::without_default_port(scheme, &host)) {
+            return Err(refused("A request for another host name"));
         }
-        let exp = (count - FREE_TRIES).min(10);
-        Duration::from_secs(1u64 << exp).min(MAX_WAIT)
     }
-
-    /// `Err(Throttled)` while this client must wait before trying again.
-    pub fn check(&self, who: &str) -> Result<()> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = map.get(who) {
-            let wait = Self::wait_after(f.count);
-            if f.last.elapsed() < wait {
-                let left = (wait - f.last.elapsed()).as_secs() + 1;
-                return Err(Error::Throttled(left));
-            }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = client::origin_of(origin.to_str().unwrap_or("null"));
+        if origin != client::origin_of(&client::public_base(config, req)) {
+            return Err(refused("A cross-origin request"));
         }
-        Ok(())
     }
-
-    pub fn failed(&self, who: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, f| f.last.elapsed() < WINDOW);
-        let f = map.entry(who.to_string()).or_insert(Failures {
-            count: 0,
-            last: Instant::now(),
-        });
-        f.count += 1;
-        f.last = Instant::now();
-    }
-
-    /// A hash of a random password, checked when the email is unknown so that an unknown
-    /// account costs as much time as a wrong password.
-    pub fn dummy_hash(&self) -> String {
-        self.dummy
-            .get_or_init(|| {
-                crypto::hash_password(&crypto::random_alphanumeric(20)).unwrap_or_default()
-            })
-            .clone()
-    }
-
-    pub fn succeeded(&self, who: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(who);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn five_failures_are_free_then_waits_double() {
-        let t = Throttle::default();
-        for _ in 0..4 {
-            t.failed("a");
-            assert!(t.check("a").is_ok());
+    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        let given = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let essence = given
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("");
+        if !essence.trim().eq_ignore_ascii_case("application/json") {
+            let shown = given.unwrap_or_else(|| "none".into());
+            return Err(Error::UnsupportedMediaType(
+                shown.chars().take(100).collect(),
+            ));
         }
-        t.failed("a");
-        assert!(t.check("a").is_err());
-        assert!(t.check("b").is_ok());
-        t.succeeded("a");
-        assert!(t.check("a").is_ok());
-        assert_eq!(Throttle::wait_after(5), Duration::from_secs(1));
-        assert_eq!(Throttle::wait_after(7), Duration::from_secs(4));
-        assert_eq!(Throttle::wait_after(40), MAX_WAIT);
     }
+    Ok(())
 }

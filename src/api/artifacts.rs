@@ -45,7 +45,6 @@ pub async fn upload(
     access: WriteAccess,
     path: RunPath,
     body: JsonObject,
-    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let max = state.config.artifact_max_bytes;
     let mut parsed = Vec::new();
@@ -63,7 +62,7 @@ pub async fn upload(
         entries.push(described.entry(uuid::Uuid::new_v4().to_string(), storage_path, size));
     }
     let pk = run.pk;
-    let announce = state.runner.announcer(Links::new(&state, &req));
+    let announce = state.runner.background(&state.signer);
     let manifest = state
         .db
         .write(move |c| recorded(c, pk, &entries, &announce))

@@ -1,9 +1,10 @@
-//! Absolute links: the public base URL (configured, or from the request's Host) and the
-//! signed, expiring `log_url` of every run.
+//! Absolute links: the public base URL (configured, or from the request's Host for that
+//! request's own answer) and the signed, expiring `log_url` of every run.
 
 use actix_web::HttpRequest;
 
 use crate::app::AppState;
+use crate::client;
 use crate::clock;
 use crate::crypto::Signer;
 use crate::db::runs::{LogLinks, Run};
@@ -27,16 +28,11 @@ impl Links {
         }
     }
 
+    /// Links for the answer to this request only (see `client::public_base`): a request's
+    /// Host must never reach links sent elsewhere, such as webhook payloads.
     pub fn new(state: &AppState, req: &HttpRequest) -> Links {
-        let base = match &state.config.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let info = req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            }
-        };
         Links {
-            base,
+            base: client::public_base(&state.config, req),
             signer: state.signer.clone(),
         }
     }

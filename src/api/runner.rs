@@ -18,7 +18,7 @@ type RunPath = web::Path<(String, String, String)>;
 pub async fn claim(state: State, access: WriteAccess, req: HttpRequest) -> Result<HttpResponse> {
     let project_id = access.project.id;
     let links = Links::new(&state, &req);
-    let announce = state.runner.announcer(links.clone());
+    let announce = state.runner.background(&state.signer);
     let claimed = state
         .db
         .write(move |c| {
@@ -48,7 +48,7 @@ pub async fn cancel(
     let project_id = access.project.id;
     let (_, task_id, run_id) = path.into_inner();
     let links = Links::new(&state, &req);
-    let announce = state.runner.announcer(links.clone());
+    let announce = state.runner.background(&state.signer);
     let mut run = state
         .db
         .write(move |c| {

@@ -51,7 +51,7 @@ pub async fn create(
     let project = access.project.clone();
     let task_id = path.into_inner().1;
     let links = Links::new(&state, &req);
-    let announce = state.runner.announcer(links.clone());
+    let announce = state.runner.background(&state.signer);
     let mut run = state
         .db
         .write(move |c| {
@@ -96,7 +96,7 @@ pub async fn update(
     let admin = access.caller.user.is_admin;
     let (_, task_id, run_id) = path.into_inner();
     let links = Links::new(&state, &req);
-    let announce = state.runner.announcer(links.clone());
+    let announce = state.runner.background(&state.signer);
     let mut run = state
         .db
         .write(move |c| {

@@ -1,5 +1,6 @@
 //! `auth/`: the browser's way in. First-run setup of the admin account, sign-in (slowed
-//! down after repeated failures), sign-out, and what the page needs to know at start.
+//! down after repeated failures), sign-out, and what the page needs to know at start. Setup
+//! and sign-in take JSON from Burrow's own origin only (`session::check_same_site`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -7,6 +8,7 @@ use serde_json::{Value, json};
 use super::JsonObject;
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::client;
 use crate::clock;
 use crate::crypto;
 use crate::db::identity::{self, NewUser, User};
@@ -33,10 +35,7 @@ pub fn user_json(user: &User) -> Value {
 }
 
 fn secure(state: &State, req: &HttpRequest) -> bool {
-    match &state.config.public_url {
-        Some(url) => url.starts_with("https://"),
-        None => req.connection_info().scheme() == "https",
-    }
+    client::public_base(&state.config, req).starts_with("https://")
 }
 
 /// `GET auth/state`: whether the first account is still to be made, and who is signed in.
@@ -96,12 +95,9 @@ fn password(f: &Fields) -> Result<String> {
     Ok(password)
 }
 
-async fn hash(password: String) -> Result<String> {
-    web::block(move || crypto::hash_password(&password)).await?
-}
-
 /// `POST auth/setup`: the first account, an admin; refused once any user exists.
 pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
+    session::check_same_site(&state.config, &req)?;
     let body = body.object()?;
     let f = Fields::new(&body);
     let email = f.text("email", Some(254), false)?.required()?;
@@ -114,7 +110,12 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
         .text("last_name", Some(150), true)?
         .optional()?
         .unwrap_or_default();
-    let password_hash = Some(hash(password).await?);
+    let password_hash = Some(
+        state
+            .throttle
+            .hashing(move || crypto::hash_password(&password))
+            .await??,
+    );
     let user = state
         .db
         .write(move |c| {
@@ -138,45 +139,43 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
     begin(&state, &req, user, actix_web::http::StatusCode::CREATED).await
 }
 
-/// `POST auth/login`: email and password. Failures are counted per client and email.
+/// `POST auth/login`: email and password. Each try is counted before the password is
+/// checked, per client and email and per client (see `Throttle`).
 pub async fn login(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
+    session::check_same_site(&state.config, &req)?;
     let body = body.object()?;
     let f = Fields::new(&body);
     let email = f.text("email", Some(254), false)?.required()?;
     let password = f.text("password", Some(1024), false)?.required()?;
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let who = format!("{client}|{}", email.trim().to_lowercase());
-    state.throttle.check(&who)?;
+    let attempt = state
+        .throttle
+        .reserve(client::client_addr(&state.config, &req), &email)?;
     let found = state
         .db
         .read(move |c| identity::credentials(c, &email))
         .await?;
+    let gate = state.clone();
     let verified = match found {
         Some((user, Some(hash))) => {
-            let ok = web::block(move || crypto::verify_password(&password, &hash)).await?;
-            ok.then_some(user)
+            let check = move || crypto::verify_password(&password, &hash);
+            gate.throttle.hashing(check).await?.then_some(user)
         }
         _ => {
             // Spend the same effort as a real check, so timing does not reveal accounts.
-            let dummy = state.throttle.dummy_hash();
-            web::block(move || crypto::verify_password(&password, &dummy)).await?;
+            let state = state.clone();
+            let check = move || crypto::verify_password(&password, &state.throttle.dummy_hash());
+            gate.throttle.hashing(check).await?;
             None
         }
     };
     match verified {
         Some(user) => {
-            state.throttle.succeeded(&who);
+            state.throttle.succeeded(attempt);
             begin(&state, &req, user, actix_web::http::StatusCode::OK).await
         }
-        None => {
-            state.throttle.failed(&who);
-            Err(Error::AuthenticationFailed(
-                "Invalid email or password.".into(),
-            ))
-        }
+        None => Err(Error::AuthenticationFailed(
+            "Invalid email or password.".into(),
+        )),
     }
 }
 

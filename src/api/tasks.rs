@@ -92,7 +92,7 @@ pub async fn create(
     let project = access.project.clone();
     let user = access.caller.user.clone();
     let links = Links::new(&state, &req);
-    let announce = state.runner.announcer(links.clone());
+    let announce = state.runner.background(&state.signer);
     let mut task = state
         .db
         .write(move |c| {
@@ -169,7 +169,7 @@ pub async fn run(
     let project = access.project.clone();
     let id = path.into_inner().1;
     let links = Links::new(&state, &req);
-    let announce = state.runner.announcer(links.clone());
+    let announce = state.runner.background(&state.signer);
     let mut task = state
         .db
         .write(move |c| {

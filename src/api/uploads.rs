@@ -188,7 +188,6 @@ pub async fn finalize_upload(
     access: WriteAccess,
     path: RunPath,
     body: JsonObject,
-    req: HttpRequest,
 ) -> Result<HttpResponse> {
     let mut wanted = Vec::new();
     for item in artifacts::items(&body.object()?)? {
@@ -245,7 +244,7 @@ pub async fn finalize_upload(
         done.push((id, attr));
     }
     let pk = run.pk;
-    let announce = state.runner.announcer(Links::new(&state, &req));
+    let announce = state.runner.background(&state.signer);
     // Claiming each upload in the write itself makes finalize happen once: concurrent
     // finalize calls (a client retrying) all pass the checks above, one claims the upload.
     let manifest = state

@@ -97,7 +97,8 @@ pub async fn create(
     };
     let generated = given.is_none().then(|| crypto::random_alphanumeric(20));
     let password = given.or_else(|| generated.clone()).unwrap_or_default();
-    let password_hash = Some(web::block(move || crypto::hash_password(&password)).await??);
+    let hash = move || crypto::hash_password(&password);
+    let password_hash = Some(state.throttle.hashing(hash).await??);
     let user = state
         .db
         .write(move |c| {

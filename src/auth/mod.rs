@@ -193,7 +193,7 @@ fn after_lookup(
 ) -> Result<()> {
     match (&caller.credential, csrf) {
         (Credential::Key(key), _) => touch(state, key),
-        (Credential::Session, Some(csrf)) => session::check_csrf(req, &csrf)?,
+        (Credential::Session, Some(csrf)) => session::check_csrf(&state.config, req, &csrf)?,
         (Credential::Session, None) => return Err(Error::NotAuthenticated),
     }
     Ok(())

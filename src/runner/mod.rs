@@ -94,19 +94,16 @@ impl Runner {
         &self.base_url
     }
 
-    /// What a handler's write needs to announce its changes, with the request's links.
-    pub fn announcer(&self, links: Links) -> Announcer {
+    /// What a write, in a handler or in background work, needs to announce its changes.
+    /// Payload links always use `base_url`, never a request's Host: a client could
+    /// otherwise send the signed links of every webhook delivery to a host of its choosing.
+    pub fn background(&self, signer: &Signer) -> Announcer {
         Announcer {
-            links,
+            links: Links::fixed(&self.base_url, signer),
             outbox: self.wake_outbox.clone(),
             runner: self.wake_runner.clone(),
             runner_url: self.runner_url.clone(),
         }
-    }
-
-    /// An announcer for background work, linking to `base_url`.
-    pub fn background(&self, signer: &Signer) -> Announcer {
-        self.announcer(Links::fixed(&self.base_url, signer))
     }
 }
 
