@@ -37,8 +37,11 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
     let read = move |c: &rusqlite::Connection, access: &crate::auth::Access| {
         let (pager, filter) = parsed?;
         let page = pager.page;
-        let version = access.project.version;
-        if let Some(body) = key.as_ref().and_then(|k| cache.pages.get(k, version)) {
+        let (project, version) = (access.project.id, access.project.version);
+        if let Some(body) = key
+            .as_ref()
+            .and_then(|k| cache.pages.get(project, k, version))
+        {
             return Ok(body);
         }
         let count = db_tasks::count(c, &access.project, &filter)?;
@@ -56,7 +59,7 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
         out.extend_from_slice(b"]}");
         let body = Bytes::from(out);
         if let Some(key) = key {
-            cache.pages.put(key, version, body.clone());
+            cache.pages.put(project, key, version, body.clone());
         }
         Ok(body)
     };
