@@ -267,8 +267,8 @@ pub fn update(conn: &Connection, pk: i64, changes: &RunChanges) -> Result<Run> {
     let (state, output): (String, Option<String>) = conn
         .prepare_cached("SELECT state, output FROM task_runs WHERE pk = ?1")?
         .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let state = changes.merged_state(&state);
-    let output = changes.merged_output(output.as_deref());
+    let state = changes.merged_state(&state)?;
+    let output = changes.merged_output(output.as_deref())?;
     let now = clock::now();
     let finished = changes.status.as_deref().is_some_and(is_terminal);
     conn.prepare_cached(
