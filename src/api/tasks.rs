@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 
+use super::page_stream::{self, CHUNK, Listed};
 use super::query::Pager;
 use super::{JsonObject, Links, Page, Query};
 use crate::app::AppState;
@@ -19,7 +20,7 @@ type State = web::Data<AppState>;
 type TaskPath = web::Path<(String, String)>;
 
 /// A read on the hot path: the caller's credentials, the query and the page are all checked
-/// in one database read, in that order.
+/// in one database read, in that order. A page larger than one buffer is streamed.
 pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<HttpResponse> {
     // Parsed before the read, reported after the credentials are checked.
     let links = Links::new(&state, &req);
@@ -33,42 +34,56 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
     // Unfiltered pages near the start are the ones polled: they are kept for reuse.
     let key = light.then(|| links.absolute(&req.uri().to_string()));
     let cache = state.clone();
+    let page_links = links.clone();
     // The page is written into the response straight from its rows.
     let read = move |c: &rusqlite::Connection, access: &crate::auth::Access| {
         let (pager, filter) = parsed?;
         let page = pager.page;
-        let (project, version) = (access.project.id, access.project.version);
-        if let Some(body) = key
-            .as_ref()
-            .and_then(|k| cache.pages.get(project, k, version))
-        {
-            return Ok(body);
+        let project = &access.project;
+        let (id, version) = (project.id, project.version);
+        if let Some(body) = key.as_ref().and_then(|k| cache.pages.get(id, k, version)) {
+            return Ok(Listed::Whole(body));
         }
-        let count = db_tasks::count(c, &access.project, &filter)?;
+        let count = db_tasks::count(c, project, &filter)?;
         let on_page = page.limit.min(count.saturating_sub(page.offset)).max(0) as usize;
-        let mut out = Vec::with_capacity(256 + 1536 * on_page);
+        let mut out = Vec::with_capacity((256 + 1536 * on_page).min(CHUNK));
         pager.write_head(&mut out, count)?;
         let mut first = true;
         let range = (page.limit, page.offset);
-        db_tasks::each_on_page(c, &access.project, &filter, range, &links, |task| {
-            if !std::mem::take(&mut first) {
-                out.push(b',');
-            }
-            serde_json::to_writer(&mut out, task).map_err(Error::internal)
+        let seen = db_tasks::each_on_page(c, project, &filter, range, &links, |task| {
+            page_stream::write_task(&mut out, task, std::mem::take(&mut first))?;
+            Ok(out.len() < CHUNK)
         })?;
-        out.extend_from_slice(b"]}");
+        if out.len() >= CHUNK {
+            let rest = db_tasks::page_rest(c, project, &filter, range, seen)?;
+            if !rest.is_empty() {
+                return Ok(Listed::Started(Bytes::from(out), rest));
+            }
+        }
+        page_stream::finish(&mut out);
         let body = Bytes::from(out);
         if let Some(key) = key {
-            cache.pages.put(project, key, version, body.clone());
+            cache.pages.put(id, key, version, body.clone());
         }
-        Ok(body)
+        Ok(Listed::Whole(body))
     };
-    let (_, body) = if light {
+    let (access, listed) = if light {
         reader.read(&state, read).await?
     } else {
         reader.read_heavy(&state, read).await?
     };
-    Ok(super::json_body(StatusCode::OK, body))
+    Ok(match listed {
+        Listed::Whole(body) => super::json_body(StatusCode::OK, body),
+        Listed::Started(start, rest) => HttpResponse::Ok()
+            .content_type("application/json")
+            .streaming(page_stream::body(
+                state.clone(),
+                access.project,
+                page_links,
+                start,
+                rest,
+            )),
+    })
 }
 
 fn list_query(raw: &str) -> Result<(Page, TaskFilter)> {
