@@ -1,6 +1,6 @@
-//! A task list page larger than one buffer is streamed as it is read: it answers the same
-//! tasks in the same order as a small page would, and serving several such pages at once
-//! costs the server a few buffers, not the pages' size.
+//! A task or run list page larger than one buffer is streamed as it is read: it answers the
+//! same items in the same order as a small page would, and serving several such pages at
+//! once costs the server a few buffers, not the pages' size.
 
 mod common;
 
@@ -91,6 +91,70 @@ fn a_page_larger_than_a_buffer_streams_the_same_tasks() {
     assert_eq!(ids_of(&r.json().unwrap()), small);
 }
 
+/// Reads `path` from `readers` threads at once, checking each page's ids; answers how many
+/// MiB the server's peak RSS grew by.
+fn peak_growth_mib(s: &Server, key: &str, path: &str, readers: usize, ids: &[String]) -> u64 {
+    let before = proc_kib(s.pid(), "VmHWM");
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..readers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let list = expect_json(s.get(key, path), 200);
+                    assert_eq!(ids_of(&list), ids);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    proc_kib(s.pid(), "VmHWM").saturating_sub(before) / 1024
+}
+
+#[test]
+fn large_run_pages_stream_and_cost_buffers_not_pages() {
+    let s = Server::start();
+    let key = s.key("task:write");
+    let task = s.task(&key, &task_body(json!({})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let runs = format!("/api/projects/1/tasks/{task}/runs/");
+    // 20 runs with state and output just under 1 MiB each: a page is 40 MiB.
+    let big = "s".repeat(MIB - 64);
+    let mut ids: Vec<String> = (0..20)
+        .map(|i| {
+            let body = json!({"state": {"i": i, "blob": big}, "output": {"blob": big}});
+            let run = expect_json(s.post(&key, &runs, &body), 201);
+            run["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.reverse();
+    let r = s.get(&key, &format!("{runs}?limit=3&offset=2"));
+    assert!(r.content_length().is_none(), "a large page is streamed");
+    let list: Value = r.json().unwrap();
+    assert_eq!(list["count"], 20);
+    assert_eq!(ids_of(&list), ids[2..5]);
+    assert_eq!(list["results"][0]["state"]["i"], 17);
+    assert!(list["next"].as_str().unwrap().ends_with("limit=3&offset=5"));
+    assert!(
+        list["results"][2]["log_url"]
+            .as_str()
+            .unwrap()
+            .contains("/logs?token=")
+    );
+
+    expect_json(s.get(&key, &format!("{runs}?limit=1")), 200);
+    let grown = peak_growth_mib(&s, &key, &runs, 4, &ids);
+    eprintln!("peak RSS grew by {grown} MiB serving 160 MiB of run pages");
+    // Whole pages in memory would be 160 MiB, and their owned runs as much again; a run of
+    // 2 MiB makes each buffer 2 MiB, and it is held twice (built, then being sent).
+    assert!(
+        grown < 160 / 3,
+        "peak RSS grew by {grown} MiB serving 160 MiB of run pages"
+    );
+}
+
 #[test]
 fn concurrent_pages_of_large_tasks_cost_buffers_not_pages() {
     let s = Server::start();
@@ -100,24 +164,8 @@ fn concurrent_pages_of_large_tasks_cost_buffers_not_pages() {
     let ids = big_tasks(&s, &key, tasks, MIB - 64, "huge");
     // Settle the allocator on a first small list before measuring.
     expect_json(s.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
-    let before = proc_kib(s.pid(), "VmHWM");
-
     let readers = 4;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..readers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let list = expect_json(s.get(&key, "/api/projects/1/tasks/"), 200);
-                    assert_eq!(ids_of(&list), ids);
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().unwrap();
-        }
-    });
-    let after = proc_kib(s.pid(), "VmHWM");
-    let grown_mib = after.saturating_sub(before) / 1024;
+    let grown_mib = peak_growth_mib(&s, &key, "/api/projects/1/tasks/", readers, &ids);
     let pages_mib = (readers * tasks * MIB / MIB) as u64;
     eprintln!("peak RSS grew by {grown_mib} MiB serving {pages_mib} MiB of pages");
     // Each page in memory at once would be 160 MiB; a few buffers each is a few MiB.

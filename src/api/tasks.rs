@@ -1,11 +1,12 @@
 //! `tasks/`: list, create, retrieve, update, soft delete, and start a run.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use actix_web::http::StatusCode;
-use actix_web::web::Bytes;
 
-use super::page_stream::{self, CHUNK, Listed};
+use super::page_stream::{self, CHUNK, Listed, WriteItem};
 use super::query::Pager;
 use super::{JsonObject, Links, Page, Query};
 use crate::app::AppState;
@@ -51,39 +52,33 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
         let mut first = true;
         let range = (page.limit, page.offset);
         let seen = db_tasks::each_on_page(c, project, &filter, range, &links, |task| {
-            page_stream::write_task(&mut out, task, std::mem::take(&mut first))?;
+            page_stream::write_item(&mut out, task, std::mem::take(&mut first))?;
             Ok(out.len() < CHUNK)
         })?;
-        if out.len() >= CHUNK {
-            let rest = db_tasks::page_rest(c, project, &filter, range, seen)?;
-            if !rest.is_empty() {
-                return Ok(Listed::Started(Bytes::from(out), rest));
-            }
-        }
-        page_stream::finish(&mut out);
-        let body = Bytes::from(out);
-        if let Some(key) = key {
+        let rest = match out.len() >= CHUNK {
+            true => db_tasks::page_rest(c, project, &filter, range, seen)?,
+            false => Vec::new(),
+        };
+        let listed = Listed::of(out, rest);
+        if let (Some(key), Listed::Whole(body)) = (key, &listed) {
             cache.pages.put(id, key, version, body.clone());
         }
-        Ok(Listed::Whole(body))
+        Ok(listed)
     };
     let (access, listed) = if light {
         reader.read(&state, read).await?
     } else {
         reader.read_heavy(&state, read).await?
     };
-    Ok(match listed {
-        Listed::Whole(body) => super::json_body(StatusCode::OK, body),
-        Listed::Started(start, rest) => HttpResponse::Ok()
-            .content_type("application/json")
-            .streaming(page_stream::body(
-                state.clone(),
-                access.project,
-                page_links,
-                start,
-                rest,
-            )),
-    })
+    let project = access.project;
+    let write: WriteItem = Arc::new(move |c, pk, out| {
+        db_tasks::with_live_task(c, &project, pk, &page_links, |t| {
+            page_stream::write_item(out, t, false)
+        })?
+        .transpose()
+        .map(drop)
+    });
+    Ok(listed.respond(state.clone(), write))
 }
 
 fn list_query(raw: &str) -> Result<(Page, TaskFilter)> {

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod identity;
 pub mod keys;
 pub mod logs;
+pub mod run_list;
 pub mod runner;
 pub mod runs;
 pub mod sessions;
