@@ -150,6 +150,24 @@ impl Metrics {
     }
 }
 
+/// The methods counted under their own name. Any token is a valid HTTP method, so the rest
+/// share one label: a client must not be able to add series to every scrape.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The label for whatever is not in a bounded set: a method outside `METHODS`, or a path
+/// outside the route table (which would otherwise be as many labels as clients invent).
+const OTHER: &str = "other";
+
+fn method_label(method: &str) -> &str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or(OTHER)
+}
+
 /// Middleware: times every request and counts it under its route pattern.
 pub async fn track(
     req: ServiceRequest,
@@ -160,8 +178,8 @@ pub async fn track(
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
         let route = res.request().app_data::<Route>();
         state.metrics.record(
-            route.map_or("unmatched", |r| r.0.as_str()),
-            res.request().method().as_str(),
+            route.map_or(OTHER, |r| r.0.as_str()),
+            method_label(res.request().method().as_str()),
             res.status().as_u16(),
             started.elapsed(),
         );

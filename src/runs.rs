@@ -18,6 +18,49 @@ pub const STATUSES: &[&str] = &[
 pub const TERMINAL: &[&str] = &["completed", "failed", "cancelled"];
 pub const ENVIRONMENTS: &[&str] = &["local", "cloud"];
 
+/// The largest `state` and `output`, in bytes of JSON: what a run keeps after every merge,
+/// and so a bound on what a task list page carries for its latest run.
+pub const STATE_MAX_BYTES: usize = 1 << 20;
+pub const OUTPUT_MAX_BYTES: usize = 1 << 20;
+
+fn too_large(attr: &str, max: usize) -> Error {
+    Error::invalid(
+        attr,
+        "max_length",
+        format!("Ensure this field is no larger than {max} bytes as JSON."),
+    )
+}
+
+/// Refuses stored JSON text over `max` bytes, naming the field.
+fn check_text(attr: &str, json: &str, max: usize) -> Result<()> {
+    if json.len() > max {
+        return Err(too_large(attr, max));
+    }
+    Ok(())
+}
+
+/// Refuses a given value over `max` bytes as compact JSON, counted without building the
+/// text. A patch is refused here before it reaches the writer; the merged result is checked
+/// again where it is stored.
+fn check_value(attr: &str, v: &impl serde::Serialize, max: usize) -> Result<()> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, v).map_err(Error::internal)?;
+    if count.0 > max {
+        return Err(too_large(attr, max));
+    }
+    Ok(())
+}
+
 pub fn is_terminal(status: &str) -> bool {
     TERMINAL.contains(&status)
 }
@@ -47,7 +90,13 @@ impl RunChanges {
             .any("output")?
             .nullable()
             .map(|v| v.cloned().unwrap_or(Value::Null));
+        if let Some(v) = &output {
+            check_value("output", v, OUTPUT_MAX_BYTES)?;
+        }
         let state = f.object("state")?.optional()?.cloned();
+        if let Some(m) = &state {
+            check_value("state", m, STATE_MAX_BYTES)?;
+        }
         let mut state_remove_keys = Vec::new();
         if let Some(items) = f.list("state_remove_keys")?.optional()? {
             for (i, item) in items.iter().enumerate() {
@@ -74,10 +123,12 @@ impl RunChanges {
         })
     }
 
-    /// The stored state (JSON text) after this change: merged, then keys removed.
-    pub fn merged_state(&self, stored: &str) -> String {
+    /// The stored state (JSON text) after this change: merged, then keys removed. Refused
+    /// when the result would pass `STATE_MAX_BYTES`: many small patches must not add up to
+    /// more than one large one may.
+    pub fn merged_state(&self, stored: &str) -> Result<String> {
         if self.state.is_none() && self.state_remove_keys.is_empty() {
-            return stored.to_string();
+            return Ok(stored.to_string());
         }
         let mut state = match serde_json::from_str::<Value>(stored) {
             Ok(Value::Object(m)) => m,
@@ -91,15 +142,17 @@ impl RunChanges {
         for k in &self.state_remove_keys {
             state.shift_remove(k);
         }
-        Value::Object(state).to_string()
+        let merged = Value::Object(state).to_string();
+        check_text("state", &merged, STATE_MAX_BYTES)?;
+        Ok(merged)
     }
 
-    /// The stored output (JSON text or NULL) after this change.
-    pub fn merged_output(&self, stored: Option<&str>) -> Option<String> {
+    /// The stored output (JSON text or NULL) after this change, within `OUTPUT_MAX_BYTES`.
+    pub fn merged_output(&self, stored: Option<&str>) -> Result<Option<String>> {
         let Some(given) = &self.output else {
-            return stored.map(str::to_string);
+            return Ok(stored.map(str::to_string));
         };
-        match (
+        let merged = match (
             given,
             stored.and_then(|s| serde_json::from_str::<Value>(s).ok()),
         ) {
@@ -111,7 +164,11 @@ impl RunChanges {
                 Some(Value::Object(out).to_string())
             }
             (other, _) => Some(other.to_string()),
+        };
+        if let Some(text) = &merged {
+            check_text("output", text, OUTPUT_MAX_BYTES)?;
         }
+        Ok(merged)
     }
 }
 
@@ -124,10 +181,16 @@ pub fn parse_new(body: &Map<String, Value>) -> Result<NewRun> {
     let branch = f.text("branch", Some(255), false)?.nullable().flatten();
     let error_message = f.text("error_message", None, true)?.nullable().flatten();
     let output = f.any("output")?.nullable().flatten().map(Value::to_string);
+    if let Some(text) = &output {
+        check_text("output", text, OUTPUT_MAX_BYTES)?;
+    }
     let state = f
         .object("state")?
         .optional()?
         .map(|m| Value::Object(m.clone()).to_string());
+    if let Some(text) = &state {
+        check_text("state", text, STATE_MAX_BYTES)?;
+    }
     Ok(NewRun {
         status: status.unwrap_or_else(|| "not_started".into()),
         environment: environment.unwrap_or_else(|| "cloud".into()),
@@ -143,7 +206,10 @@ pub fn parse_new(body: &Map<String, Value>) -> Result<NewRun> {
 pub fn parse_output(body: &Map<String, Value>) -> Result<Value> {
     match body.get("output") {
         None => Ok(Value::Object(Map::new())),
-        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(v @ Value::Object(_)) => {
+            check_value("output", v, OUTPUT_MAX_BYTES)?;
+            Ok(v.clone())
+        }
         Some(other) => Err(not_a_dict("output", other)),
     }
 }
@@ -196,21 +262,24 @@ mod tests {
     #[test]
     fn state_merges_key_by_key_and_removes_keys() {
         let c = changes(json!({"state": {"b": 2, "c": 3}, "state_remove_keys": ["a"]}));
-        assert_eq!(c.merged_state(r#"{"a":1,"b":1}"#), r#"{"b":2,"c":3}"#);
+        assert_eq!(
+            c.merged_state(r#"{"a":1,"b":1}"#).unwrap(),
+            r#"{"b":2,"c":3}"#
+        );
     }
 
     #[test]
     fn output_merges_objects_and_replaces_others() {
         let c = changes(json!({"output": {"y": 2}}));
         assert_eq!(
-            c.merged_output(Some(r#"{"x":1}"#)).unwrap(),
+            c.merged_output(Some(r#"{"x":1}"#)).unwrap().unwrap(),
             r#"{"x":1,"y":2}"#
         );
-        assert_eq!(c.merged_output(None).unwrap(), r#"{"y":2}"#);
+        assert_eq!(c.merged_output(None).unwrap().unwrap(), r#"{"y":2}"#);
         let c = changes(json!({"output": null}));
-        assert_eq!(c.merged_output(Some(r#"{"x":1}"#)), None);
+        assert_eq!(c.merged_output(Some(r#"{"x":1}"#)).unwrap(), None);
         let c = changes(json!({}));
-        assert_eq!(c.merged_output(Some("5")).unwrap(), "5");
+        assert_eq!(c.merged_output(Some("5")).unwrap().unwrap(), "5");
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub const ORIGIN_PRODUCTS: &[&str] = &[
     "session_summaries",
 ];
 
+/// The longest `description`, in characters: generous for a prompt, and a bound on what
+/// every task list page and webhook payload carrying the task can weigh.
+pub const DESCRIPTION_MAX_CHARS: usize = 1 << 20;
+
 /// Validated changes to a task. `None` leaves a field alone; for nullable fields
 /// `Some(None)` clears it.
 #[derive(Debug, Default)]
@@ -44,7 +48,9 @@ impl TaskChanges {
         let f = Fields::new(body);
         let whole = mode == Mode::Whole;
         let title = f.text("title", Some(255), true)?.optional()?;
-        let description = f.text("description", None, false)?.required_if(whole)?;
+        let description = f
+            .text("description", Some(DESCRIPTION_MAX_CHARS), false)?
+            .required_if(whole)?;
         let origin_product = f
             .choice("origin_product", ORIGIN_PRODUCTS)?
             .required_if(whole)?;

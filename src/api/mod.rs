@@ -6,6 +6,7 @@ pub mod health;
 pub mod hooks;
 pub mod keys;
 pub mod metrics;
+pub mod page_stream;
 pub mod pages;
 pub mod projects;
 pub mod runner;

@@ -1,15 +1,22 @@
 //! `tasks/:task_id/runs/`: list, create, retrieve, PATCH (merging), `set_output/`,
 //! `append_log/`, the NDJSON `logs` and the live `stream/`.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::page_stream::{self, CHUNK, Listed, WriteItem};
+use super::query::Pager;
 use super::{JsonObject, Links, Query};
 use crate::app::AppState;
 use crate::auth::{self, Reader, Recheck, TASK_READ, WriteAccess};
 use crate::clock;
 use crate::db::logs::Appended;
-use crate::db::{logs as db_logs, runner as db_runner, runs as db_runs, tasks as db_tasks};
+use crate::db::{
+    logs as db_logs, run_list as db_run_list, runner as db_runner, runs as db_runs,
+    tasks as db_tasks,
+};
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::logs::{self, Opener};
@@ -19,25 +26,49 @@ type State = web::Data<AppState>;
 type TaskPath = web::Path<(String, String)>;
 type RunPath = web::Path<(String, String, String)>;
 
+/// A page of a task's runs, written straight from their rows; streamed when larger than
+/// one buffer (each run's `state` and `output` may weigh a megabyte).
 pub async fn list(
     state: State,
     reader: Reader,
     path: TaskPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let raw = req.query_string().to_string();
+    let links = Links::new(&state, &req);
+    // Parsed before the read, reported after the credentials are checked.
+    let pager = Query::parse(&req)
+        .and_then(|q| q.page())
+        .map(|page| Pager::new(page, &req, &links));
     let task_id = path.into_inner().1;
-    let (_, (page, count, mut list)) = reader
+    let page_links = links.clone();
+    let (_, (task_pk, listed)) = reader
         .read(&state, move |c, access| {
-            let page = Query::from_string(&raw)?.page()?;
+            let pager = pager?;
             let task_pk = db_tasks::pk_including_deleted(c, access.project.id, &task_id)?;
-            let (count, list) = db_runs::list(c, task_pk, page.limit, page.offset)?;
-            Ok((page, count, list))
+            let count = db_run_list::count(c, task_pk)?;
+            let mut out = Vec::with_capacity(1024);
+            pager.write_head(&mut out, count)?;
+            let mut first = true;
+            let range = (pager.page.limit, pager.page.offset);
+            let seen = db_run_list::each_on_page(c, task_pk, range, &links, |run| {
+                page_stream::write_item(&mut out, run, std::mem::take(&mut first))?;
+                Ok(out.len() < CHUNK)
+            })?;
+            let rest = match out.len() >= CHUNK {
+                true => db_run_list::page_rest(c, task_pk, range, seen)?,
+                false => Vec::new(),
+            };
+            Ok((task_pk, Listed::of(out, rest)))
         })
         .await?;
-    let links = Links::new(&state, &req);
-    list.iter_mut().for_each(|r| links.run(r));
-    Ok(page.respond(&req, &links, count, list))
+    let write: WriteItem = Arc::new(move |c, pk, out| {
+        db_run_list::with_run(c, task_pk, pk, &page_links, |run| {
+            page_stream::write_item(out, run, false)
+        })?
+        .transpose()
+        .map(drop)
+    });
+    Ok(listed.respond(state.clone(), write))
 }
 
 pub async fn create(

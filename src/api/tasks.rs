@@ -1,10 +1,12 @@
 //! `tasks/`: list, create, retrieve, update, soft delete, and start a run.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use actix_web::http::StatusCode;
-use actix_web::web::Bytes;
 
+use super::page_stream::{self, CHUNK, Listed, WriteItem};
 use super::query::Pager;
 use super::{JsonObject, Links, Page, Query};
 use crate::app::AppState;
@@ -19,7 +21,7 @@ type State = web::Data<AppState>;
 type TaskPath = web::Path<(String, String)>;
 
 /// A read on the hot path: the caller's credentials, the query and the page are all checked
-/// in one database read, in that order.
+/// in one database read, in that order. A page larger than one buffer is streamed.
 pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<HttpResponse> {
     // Parsed before the read, reported after the credentials are checked.
     let links = Links::new(&state, &req);
@@ -33,39 +35,50 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
     // Unfiltered pages near the start are the ones polled: they are kept for reuse.
     let key = light.then(|| links.absolute(&req.uri().to_string()));
     let cache = state.clone();
+    let page_links = links.clone();
     // The page is written into the response straight from its rows.
     let read = move |c: &rusqlite::Connection, access: &crate::auth::Access| {
         let (pager, filter) = parsed?;
         let page = pager.page;
-        let version = access.project.version;
-        if let Some(body) = key.as_ref().and_then(|k| cache.pages.get(k, version)) {
-            return Ok(body);
+        let project = &access.project;
+        let (id, version) = (project.id, project.version);
+        if let Some(body) = key.as_ref().and_then(|k| cache.pages.get(id, k, version)) {
+            return Ok(Listed::Whole(body));
         }
-        let count = db_tasks::count(c, &access.project, &filter)?;
+        let count = db_tasks::count(c, project, &filter)?;
         let on_page = page.limit.min(count.saturating_sub(page.offset)).max(0) as usize;
-        let mut out = Vec::with_capacity(256 + 1536 * on_page);
+        let mut out = Vec::with_capacity((256 + 1536 * on_page).min(CHUNK));
         pager.write_head(&mut out, count)?;
         let mut first = true;
         let range = (page.limit, page.offset);
-        db_tasks::each_on_page(c, &access.project, &filter, range, &links, |task| {
-            if !std::mem::take(&mut first) {
-                out.push(b',');
-            }
-            serde_json::to_writer(&mut out, task).map_err(Error::internal)
+        let seen = db_tasks::each_on_page(c, project, &filter, range, &links, |task| {
+            page_stream::write_item(&mut out, task, std::mem::take(&mut first))?;
+            Ok(out.len() < CHUNK)
         })?;
-        out.extend_from_slice(b"]}");
-        let body = Bytes::from(out);
-        if let Some(key) = key {
-            cache.pages.put(key, version, body.clone());
+        let rest = match out.len() >= CHUNK {
+            true => db_tasks::page_rest(c, project, &filter, range, seen)?,
+            false => Vec::new(),
+        };
+        let listed = Listed::of(out, rest);
+        if let (Some(key), Listed::Whole(body)) = (key, &listed) {
+            cache.pages.put(id, key, version, body.clone());
         }
-        Ok(body)
+        Ok(listed)
     };
-    let (_, body) = if light {
+    let (access, listed) = if light {
         reader.read(&state, read).await?
     } else {
         reader.read_heavy(&state, read).await?
     };
-    Ok(super::json_body(StatusCode::OK, body))
+    let project = access.project;
+    let write: WriteItem = Arc::new(move |c, pk, out| {
+        db_tasks::with_live_task(c, &project, pk, &page_links, |t| {
+            page_stream::write_item(out, t, false)
+        })?
+        .transpose()
+        .map(drop)
+    });
+    Ok(listed.respond(state.clone(), write))
 }
 
 fn list_query(raw: &str) -> Result<(Page, TaskFilter)> {

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod keys;
 pub mod logs;
 pub mod outbox;
+pub mod run_list;
 pub mod runner;
 pub mod runs;
 pub mod sessions;

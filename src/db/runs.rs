@@ -244,31 +244,13 @@ pub fn find(conn: &Connection, project_id: i64, task_id: &str, run_id: &str) -> 
     run.ok_or(Error::NotFound)
 }
 
-/// One page of a task's runs, newest first, and their total.
-pub fn list(conn: &Connection, task_pk: i64, limit: i64, offset: i64) -> Result<(i64, Vec<Run>)> {
-    let count: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM task_runs WHERE task_pk = ?1")?
-        .query_row([task_pk], |r| r.get(0))?;
-    let sql = format!(
-        "SELECT {RUN_COLUMNS} FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
-         WHERE r.task_pk = ?1 ORDER BY r.pk DESC LIMIT +?2 OFFSET +?3"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![task_pk, limit, offset], |r| run_at(r, 0))?;
-    let mut runs = Vec::new();
-    for run in rows {
-        runs.extend(run?);
-    }
-    Ok((count, runs))
-}
-
 /// Applies a PATCH inside the writer's transaction, so concurrent merges never lose a key.
 pub fn update(conn: &Connection, pk: i64, changes: &RunChanges) -> Result<Run> {
     let (state, output): (String, Option<String>) = conn
         .prepare_cached("SELECT state, output FROM task_runs WHERE pk = ?1")?
         .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let state = changes.merged_state(&state);
-    let output = changes.merged_output(output.as_deref());
+    let state = changes.merged_state(&state)?;
+    let output = changes.merged_output(output.as_deref())?;
     let now = clock::now();
     let finished = changes.status.as_deref().is_some_and(is_terminal);
     conn.prepare_cached(
