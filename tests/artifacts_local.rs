@@ -28,6 +28,7 @@ fn direct_uploads_on_a_local_folder() {
     refusals::refused_finalize(&s, &store);
     refusals::hang_up_mid_upload(&s, &store);
     refusals::finalized_once(&s, &store);
+    refusals::late_upload_after_finalize(&s, &store);
     nothing_outside_the_run_folders(&s);
 }
 

@@ -35,6 +35,7 @@ fn direct_uploads_on_s3() {
     refusals::refused_finalize(&s, &store);
     refusals::hang_up_mid_upload(&s, &store);
     refusals::finalized_once(&s, &store);
+    refusals::late_upload_after_finalize(&s, &store);
 }
 
 #[test]

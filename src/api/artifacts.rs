@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{JsonObject, Links};
 use crate::app::AppState;
-use crate::artifacts::{self, Entry, Store};
+use crate::artifacts::{self, Entry, Store, inline};
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::clock;
 use crate::db::artifacts as db_artifacts;
@@ -46,13 +46,7 @@ pub async fn upload(
     path: RunPath,
     body: JsonObject,
 ) -> Result<HttpResponse> {
-    let max = state.config.artifact_max_bytes;
-    let mut parsed = Vec::new();
-    for item in artifacts::items(&body.object()?)? {
-        let described = artifacts::describe(&item)?;
-        let bytes = artifacts::content(&item, max)?;
-        parsed.push((described, bytes));
-    }
+    let parsed = inline_items(body, state.config.artifact_max_bytes)?;
     let run = find_run(&state, access.project.id, path).await?;
     let mut entries = Vec::with_capacity(parsed.len());
     for (described, bytes) in parsed {
@@ -69,6 +63,20 @@ pub async fn upload(
         .await?;
     state.events.notify(pk);
     manifest_response(&manifest)
+}
+
+/// The items of an inline upload, described and decoded. Takes the body so that it is freed
+/// before the decoded bytes go to the store.
+fn inline_items(body: JsonObject, max: u64) -> Result<Vec<inline::Item>> {
+    if let Some(parsed) = body.bytes().and_then(|b| inline::decoded(b, max)) {
+        return parsed;
+    }
+    let mut parsed = Vec::new();
+    for item in artifacts::items(&body.object()?)? {
+        let described = artifacts::describe(&item)?;
+        parsed.push((described, inline::content(&item, max)?));
+    }
+    Ok(parsed)
 }
 
 /// Adds uploaded artifacts to the run's manifest, as activity, and announces them; returns

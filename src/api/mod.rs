@@ -14,6 +14,7 @@ pub mod runs;
 pub mod schema;
 pub mod session;
 pub mod tasks;
+mod upload_form;
 pub mod uploads;
 pub mod users;
 

@@ -2,13 +2,13 @@
 //! multipart POST to `/api/artifact_uploads` streams the file into the store without an
 //! Authorization header, and `artifacts/finalize_upload/` checks it and records it.
 
-use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::TryStreamExt;
 use object_store::WriteMultipart;
 use serde_json::{Value, json};
 
 use super::artifacts::{TTL_SECS, find_run, manifest_response, recorded};
+use super::upload_form::{Part, UploadForm};
 use super::{JsonObject, Links};
 use crate::app::AppState;
 use crate::artifacts;
@@ -95,44 +95,100 @@ fn upload_purpose(id: &str, storage_path: &str) -> String {
 }
 
 /// `POST /api/artifact_uploads`: the multipart form `prepare_upload/` described (its fields,
-/// then `file`), without an Authorization header. Streams the file into the store, refusing
-/// it past its declared size.
-pub async fn receive_upload(state: State, mut form: Multipart) -> Result<HttpResponse> {
-    let bad = |msg: &str| Error::body("invalid_input", msg.to_string());
-    let mut fields = std::collections::HashMap::<String, String>::new();
-    while let Some(mut field) = form
-        .try_next()
-        .await
-        .map_err(|e| bad(&format!("Malformed upload form: {e}")))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        if name != "file" {
-            let mut value = Vec::new();
-            while let Some(chunk) = field.try_next().await.map_err(|e| bad(&e.to_string()))? {
-                value.extend_from_slice(&chunk);
-                if value.len() > 4096 {
-                    return Err(bad("A form field is too long."));
+/// then `file`), without an Authorization header. The signature is checked as soon as the
+/// signed fields are in, before any more of the body is read; the file is then streamed into
+/// the store, refused past its declared size, and put in place only if its upload is still
+/// pending when the stream ends.
+pub async fn receive_upload(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let mut form = UploadForm::new(&req, payload);
+    let mut signed = Signed::default();
+    let mut authorized = None;
+    let (pending, mut field) = loop {
+        match form.next().await? {
+            None => return Err(required("file")),
+            Some(Part::Field(name, value)) => {
+                if authorized.is_none() && signed.set(&name, value) {
+                    authorized = Some(authorize_upload(&state, &signed).await?);
                 }
             }
-            fields.insert(name, String::from_utf8_lossy(&value).into_owned());
-            continue;
+            Some(Part::File(field)) => match authorized {
+                Some(pending) => break (pending, field),
+                None => return Err(signed.missing()),
+            },
         }
-        let pending = authorize_upload(&state, &fields).await?;
-        let mut upload = state.store.upload(&pending.storage_path).await?;
-        // Whatever stops the copy (an oversize file, a client gone mid-way, a store error),
-        // abort: an S3 multipart upload left open keeps its parts, unseen by `burrow gc`.
-        if let Err(e) = copy_file(&mut field, &mut upload, pending.size).await {
-            let _ = upload.abort().await;
-            return Err(e);
-        }
-        upload.finish().await.map_err(Error::internal)?;
-        return Ok(HttpResponse::NoContent().finish());
+    };
+    let mut upload = state.store.upload(&pending.storage_path).await?;
+    // Whatever stops the copy (an oversize file, a client gone mid-way, a store error),
+    // abort: an S3 multipart upload left open keeps its parts, unseen by `burrow gc`.
+    if let Err(e) = copy_file(&mut field, &mut upload, pending.size).await {
+        let _ = upload.abort().await;
+        return Err(e);
     }
-    Err(Error::invalid(
-        "file",
-        "required",
-        "This field is required.",
-    ))
+    // Until `finish` the bytes sit in a staging file or an open multipart upload, unseen.
+    // Finalize holds the same lock while it checks the object and claims the upload, so a
+    // stream that ends after its upload was finalized cannot replace what was finalized.
+    let _commit = state.store.commit_lock().await;
+    if let Err(e) = still_pending(&state, &signed, &pending).await {
+        let _ = upload.abort().await;
+        return Err(e);
+    }
+    upload.finish().await.map_err(Error::internal)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn required(name: &str) -> Error {
+    Error::invalid(name, "required", "This field is required.")
+}
+
+/// The signed fields of an upload form, as they arrive.
+#[derive(Default)]
+struct Signed {
+    key: Option<String>,
+    upload_id: Option<String>,
+    token: Option<String>,
+}
+
+impl Signed {
+    /// Takes a field; true once all three signed fields are in.
+    fn set(&mut self, name: &str, value: String) -> bool {
+        match name {
+            "key" => self.key = Some(value),
+            "upload_id" => self.upload_id = Some(value),
+            "token" => self.token = Some(value),
+            _ => {}
+        }
+        self.key.is_some() && self.upload_id.is_some() && self.token.is_some()
+    }
+
+    /// The error for a form whose file came before its signed fields.
+    fn missing(&self) -> Error {
+        let name = if self.key.is_none() {
+            "key"
+        } else if self.upload_id.is_none() {
+            "upload_id"
+        } else {
+            "token"
+        };
+        required(name)
+    }
+
+    /// The key and upload id, once the token signing them checks out.
+    fn verify(&self, state: &State) -> Result<(&str, &str)> {
+        let key = self.key.as_deref().ok_or_else(|| required("key"))?;
+        let id = self
+            .upload_id
+            .as_deref()
+            .ok_or_else(|| required("upload_id"))?;
+        let token = self.token.as_deref().ok_or_else(|| required("token"))?;
+        state
+            .signer
+            .verify(&upload_purpose(id, key), token, clock::unix_now())?;
+        Ok((key, id))
+    }
 }
 
 /// Streams the form's `file` into the upload, refusing it past `max` bytes.
@@ -160,27 +216,35 @@ async fn copy_file(
 }
 
 /// The pending upload the form's signed fields name, if the signature holds.
-async fn authorize_upload(
-    state: &State,
-    fields: &std::collections::HashMap<String, String>,
-) -> Result<Pending> {
-    let field = |name: &str| {
-        fields
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::invalid(name, "required", "This field is required."))
-    };
-    let (key, id, token) = (field("key")?, field("upload_id")?, field("token")?);
+async fn authorize_upload(state: &State, signed: &Signed) -> Result<Pending> {
+    let (key, id) = signed.verify(state)?;
+    let (key, id) = (key.to_string(), id.to_string());
     state
-        .signer
-        .verify(&upload_purpose(&id, &key), &token, clock::unix_now())?;
-    let pending = state
         .db
         .read(move |c| db_artifacts::pending(c, &id))
         .await?
         .filter(|p| p.storage_path == key)
-        .ok_or(Error::NotFound)?;
-    Ok(pending)
+        .ok_or(Error::NotFound)
+}
+
+/// Checks, when the file has arrived, that its token has not expired meanwhile and that
+/// its upload was not finalized (which removes the pending upload).
+async fn still_pending(state: &State, signed: &Signed, pending: &Pending) -> Result<()> {
+    signed.verify(state)?;
+    let id = pending.id.clone();
+    let exists = state
+        .db
+        .read(move |c| db_artifacts::pending(c, &id))
+        .await?
+        .is_some();
+    if !exists {
+        return Err(Error::invalid(
+            "upload_id",
+            "does_not_exist",
+            "This upload was finalized before its file finished arriving.",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn finalize_upload(
@@ -200,6 +264,9 @@ pub async fn finalize_upload(
         wanted.push((item.attr("storage_path"), id, storage_path, content_type));
     }
     let run = find_run(&state, access.project.id, path).await?;
+    // Held until the uploads are claimed: a streamed upload cannot put its file in place
+    // between the size checks below and the claim (see `receive_upload`).
+    let _commit = state.store.commit_lock().await;
     let mut entries = Vec::new();
     let mut done = Vec::new();
     for (attr, id, storage_path, content_type) in wanted {

@@ -2,12 +2,11 @@
 //! the manifest entry, and the store they live in (`store`).
 
 pub mod check;
+pub mod inline;
 mod store;
 
 pub use store::{Store, explain};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -138,35 +137,6 @@ pub fn describe(f: &Fields) -> Result<Described> {
         content_type: content_type.trim().to_string(),
         source,
     })
-}
-
-/// The decoded bytes of an inline upload item, at most `max` of them.
-pub fn content(f: &Fields, max: u64) -> Result<Vec<u8>> {
-    let content = f.text("content", None, true)?.required()?;
-    let encoding = f
-        .choice("content_encoding", &["utf-8", "base64"])?
-        .nullable()
-        .flatten()
-        .unwrap_or_else(|| "utf-8".into());
-    let bytes = if encoding == "base64" {
-        let compact: String = content
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
-        STANDARD.decode(compact.as_bytes()).map_err(|_| {
-            Error::invalid(
-                f.attr("content"),
-                "invalid_input",
-                "Content is not valid base64.",
-            )
-        })?
-    } else {
-        content.into_bytes()
-    };
-    if bytes.len() as u64 > max {
-        return Err(too_large(max));
-    }
-    Ok(bytes)
 }
 
 pub fn too_large(max: u64) -> Error {

@@ -24,6 +24,9 @@ pub struct Store {
     s3: Option<Arc<AmazonS3>>,
     prefix: String,
     describe: String,
+    /// Taken while a streamed upload is put in place, and while finalize checks and claims
+    /// uploads, so that the two never interleave.
+    commits: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -63,6 +66,7 @@ impl Store {
                 s3: Some(s3),
                 prefix: prefix.trim_matches('/').to_string(),
                 describe: format!("s3://{bucket}/{} at {endpoint}", prefix.trim_matches('/')),
+                commits: Arc::default(),
             })
         } else {
             let root = if setting.is_empty() {
@@ -83,6 +87,7 @@ impl Store {
                 s3: None,
                 prefix: String::new(),
                 describe: format!("folder {}", root.display()),
+                commits: Arc::default(),
             })
         }
     }
@@ -125,7 +130,14 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a streamed upload; the caller writes chunks and finishes or aborts it.
+    /// The lock a streamed upload holds while it is put in place (`finish`) and finalize
+    /// holds while it checks and claims uploads.
+    pub async fn commit_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.commits.lock().await
+    }
+
+    /// Starts a streamed upload; the caller writes chunks and finishes or aborts it. Its
+    /// bytes stay out of sight (a staging file, an open multipart upload) until `finish`.
     pub async fn upload(&self, storage_path: &str) -> Result<WriteMultipart> {
         let upload = self
             .inner

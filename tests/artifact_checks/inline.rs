@@ -174,6 +174,27 @@ pub fn inline_round_trips(s: &Server, store: &Backend) {
         ),
         (json!([]), "blank", "artifacts"),
         (json!(["plan.md"]), "not_a_dict", "artifacts__0"),
+        // The content the borrowed reading of the body leaves to the JSON tree's checks.
+        (
+            json!([good, {"name": "x", "type": "plan", "content": "a\u{0}b"}]),
+            "invalid_input",
+            "artifacts__1__content",
+        ),
+        (
+            json!([{"name": "x", "type": "plan", "content": 5}]),
+            "invalid_input",
+            "artifacts__0__content",
+        ),
+        (
+            json!([{"name": "x", "type": "plan", "content": null}]),
+            "null",
+            "artifacts__0__content",
+        ),
+        (
+            json!([{"name": "x", "type": "plan", "content": "Zg==Zg==", "content_encoding": "base64"}]),
+            "invalid_input",
+            "artifacts__0__content",
+        ),
     ];
     for (items, code, attr) in cases {
         let r = run.upload(s, &key, items);
@@ -183,6 +204,28 @@ pub fn inline_round_trips(s: &Server, store: &Backend) {
     assert_error(r, 400, "validation_error", "required", Some("artifacts"));
     assert_eq!(run.manifest(s, &key), before);
     assert_eq!(store.stored(s), stored, "a refused upload stores nothing");
+
+    // Base64 with JSON escapes (`\/`, as PHP writes it) in the body's text.
+    let escaped = r#"{"artifacts": [{"name": "esc", "type": "plan",
+        "content_encoding": "base64", "content": "aGk\/Pz8="}]}"#;
+    let r = s
+        .client
+        .post(s.url(&run.path("artifacts/")))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(escaped)
+        .send()
+        .unwrap();
+    let e = expect_json(r, 200)["artifacts"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        fetch(s, &key, &run, e["storage_path"].as_str().unwrap()),
+        b"hi???"
+    );
 }
 
 /// Names keep only their base name, so every object lands in the run's folder.

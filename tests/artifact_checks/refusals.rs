@@ -1,7 +1,7 @@
 //! What the direct upload flow refuses: forged or altered upload forms and oversize files
 //! (nothing stored), and finalize calls that name no matching upload (manifest unchanged).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -307,4 +307,62 @@ pub fn finalized_once(s: &Server, _store: &Backend) {
     let manifest = run.manifest(s, &key);
     assert_eq!(manifest.len(), 1, "{manifest:?}");
     assert_eq!(manifest[0]["id"], p[0]["id"]);
+}
+
+/// An upload still streaming when its upload is finalized cannot replace what was
+/// finalized: finalize takes the object as it is, and the late stream is refused when it
+/// ends, leaving neither its bytes nor a staging object behind.
+pub fn late_upload_after_finalize(s: &Server, store: &Backend) {
+    let key = s.key("task:write");
+    let run = Run::new(s, &key);
+    let size = 1000;
+    let items = json!([{"name": "late.bin", "type": "artifact", "size": size}]);
+    let prepared = prepare(s, &key, &run, items);
+    let presigned = &prepared[0]["presigned_post"];
+    let original = vec![b'A'; size];
+    assert!(send(s, presigned, original.clone()).status().is_success());
+    let stored = store.stored(s);
+    let begun = store.begun(s);
+
+    // A second upload with the same form, sending half of its file and then pausing.
+    let (head, tail) = form_parts(&presigned["fields"]);
+    let request = format!(
+        "POST /api/artifact_uploads HTTP/1.1\r\nHost: burrow\r\nContent-Type: {}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        content_type(),
+        head.len() + size + tail.len(),
+    );
+    let addr = s.base.strip_prefix("http://").unwrap();
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    socket.write_all(request.as_bytes()).unwrap();
+    socket.write_all(&head).unwrap();
+    socket.write_all(&vec![b'B'; size / 2]).unwrap();
+    assert!(
+        eventually(|| store.begun(s) != begun),
+        "the late upload never began"
+    );
+
+    let body = expect_json(finalize(s, &key, &run, json!([item(&prepared[0])])), 200);
+    assert_eq!(body["artifacts"][0]["size"], size);
+
+    socket.write_all(&vec![b'B'; size - size / 2]).unwrap();
+    socket.write_all(&tail).unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 400"),
+        "the late upload is refused: {answer}"
+    );
+    assert!(answer.contains("\"does_not_exist\""), "{answer}");
+    let path = prepared[0]["storage_path"].as_str().unwrap();
+    assert_eq!(fetch(s, &key, &run, path), original, "the finalized bytes");
+    assert!(
+        eventually(|| store.begun(s) == begun),
+        "the late upload is left behind: {:?}",
+        store.begun(s)
+    );
+    assert_eq!(store.stored(s), stored);
 }
