@@ -85,16 +85,26 @@ fn delivered_log_url(s: &Server) -> String {
 
 #[test]
 fn webhook_payload_links_never_come_from_the_request() {
-    let s = Server::start();
+    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
     let url = delivered_log_url(&s);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
 
-    let s = Server::start_with(&["--public-url", "https://burrow.example"]);
+    let s = Server::start_with(&[
+        "--public-url",
+        "https://burrow.example",
+        "--webhook-allowed-hosts",
+        "loopback",
+    ]);
     let url = delivered_log_url(&s);
     assert!(url.starts_with("https://burrow.example/api/"), "{url}");
 
     // Not even a trusted proxy's word: the payload goes to other people.
-    let s = Server::start_with(&["--trusted-proxies", "127.0.0.1/32"]);
+    let s = Server::start_with(&[
+        "--trusted-proxies",
+        "127.0.0.1/32",
+        "--webhook-allowed-hosts",
+        "loopback",
+    ]);
     let url = delivered_log_url(&s);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
 }
