@@ -12,9 +12,10 @@ What it does on `session/prompt` is chosen by the prompt's text (the first word 
   crash           writes to stderr and exits 3 in the middle of the turn
   vanish          exits 0 in the middle of the turn, without answering
   hang            streams one chunk, then waits; session/cancel ends the turn (cancelled)
-  stubborn        like hang, but ignores session/cancel and SIGTERM
+  stubborn        like hang, but ignores session/cancel, SIGTERM and the end of its stdin
   outside         tries to read and write outside its workspace through fs/* and reports what
                   it was told in a chunk ("refused N of M")
+  env             reports its environment's names and HOME in a chunk
   flood           runs a command through terminal/* that prints far more than its byte limit
 
 A follow-up prompt (any prompt after the first) is answered with "you said: <text>" and writes
@@ -37,6 +38,17 @@ MODE = sys.argv[1] if len(sys.argv) > 1 else ""
 if MODE == "--exit-at-start":
     sys.stderr.write("fake agent: giving up before the handshake\n")
     sys.exit(5)
+
+stubborn = threading.Event()
+
+
+def on_sigterm(_signum, _frame):
+    # Only the main thread may set handlers, so the choice is made here, per turn.
+    if not stubborn.is_set():
+        os._exit(143)
+
+
+signal.signal(signal.SIGTERM, on_sigterm)
 
 inbox = queue.Queue()
 pending = {}  # request id -> queue for its response
@@ -174,6 +186,9 @@ def main():
     while True:
         msg = inbox.get()
         if msg is None:
+            # Like some real agents, a stubborn one outlives its stdin.
+            while stubborn.is_set():
+                time.sleep(1)
             return
         method, params = msg.get("method"), msg.get("params") or {}
         if method == "initialize":
@@ -229,7 +244,7 @@ def turn(msg, sid, cwd, text, number):
         os._exit(0)
     elif "hang" in words or "stubborn" in words:
         if "stubborn" in words:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stubborn.set()
         chunk(sid, "thinking for a long time")
         while not cancelled.is_set() or "stubborn" in words:
             time.sleep(0.05)
@@ -238,6 +253,8 @@ def turn(msg, sid, cwd, text, number):
         outside(sid, cwd)
     elif "flood" in words:
         flood(sid, cwd)
+    elif "env" in words:
+        chunk(sid, "env: " + ",".join(sorted(os.environ)) + " home: " + os.environ.get("HOME", ""))
     elif "idle" in words:
         chunk(sid, "nothing to do")
     else:

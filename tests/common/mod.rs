@@ -2,6 +2,7 @@
 //! folder, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod acp;
 pub mod bad;
 pub mod openapi;
 pub mod runner;
