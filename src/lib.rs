@@ -6,7 +6,8 @@
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
 //! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF, sign-in
 //!   throttling; `crypto`: hashes, tokens and signatures.
-//! - `tasks`, `runs`: the rules of a task's and a run's fields; `fields`: DRF-style body
+//! - `tasks`, `runs`: the rules of a task's and a run's fields; `answers`: what a person
+//!   tells a run's agent (permission answers, follow-up messages); `fields`: DRF-style body
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
@@ -20,6 +21,7 @@
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps; `duration`:
 //!   durations as settings take them.
 
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod artifacts;
