@@ -15,6 +15,7 @@ What it does on `session/prompt` is chosen by the prompt's text (the first word 
   stubborn        like hang, but ignores session/cancel, SIGTERM and the end of its stdin
   outside         tries to read and write outside its workspace through fs/* and reports what
                   it was told in a chunk ("refused N of M")
+  slow            streams sixteen chunks a quarter of a second apart, then writes SLOW.md
   env             reports its environment's names and HOME in a chunk
   flood           runs a command through terminal/* that prints far more than its byte limit
 
@@ -253,6 +254,12 @@ def turn(msg, sid, cwd, text, number):
         outside(sid, cwd)
     elif "flood" in words:
         flood(sid, cwd)
+    elif "slow" in words:
+        for i in range(16):
+            chunk(sid, "tick %d;" % i)
+            time.sleep(0.25)
+        request("fs/write_text_file", {"sessionId": sid, "path": os.path.join(cwd, "SLOW.md"),
+                                       "content": "slow\n"})
     elif "env" in words:
         chunk(sid, "env: " + ",".join(sorted(os.environ)) + " home: " + os.environ.get("HOME", ""))
     elif "idle" in words:

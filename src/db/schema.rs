@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The schema version this binary writes; `schema.sql` ends by setting it.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Steps from version N to N+1, applied in order to older databases. Index 0 upgrades
 /// version 1 to 2, and so on; `schema.sql` always holds the result of all of them.
-const UPGRADES: &[&str] = &[UPGRADE_2];
+const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3];
 
 /// Version 2: the version counter behind the task list page cache.
 const UPGRADE_2: &str = "\
@@ -51,6 +51,13 @@ END;
 CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
     UPDATE projects SET version = version + 1 WHERE id = NEW.id;
 END;
+";
+
+/// Version 3: idempotent log appends.
+const UPGRADE_3: &str = "\
+-- The client's id of the last append_log batch stored, so that a retried batch that
+-- had landed is not stored twice.
+ALTER TABLE task_runs ADD COLUMN log_batch TEXT;
 ";
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -135,7 +142,7 @@ mod tests {
     fn an_upgraded_database_is_shaped_as_a_fresh_one() {
         let mut fresh = Connection::open_in_memory().unwrap();
         migrate(&mut fresh).unwrap();
-        // Version 1 was version 2 without the list version counter.
+        // Version 1 was version 3 without the list version counter and the log batch id.
         let mut old = Connection::open_in_memory().unwrap();
         migrate(&mut old).unwrap();
         let triggers: Vec<String> = old
@@ -149,8 +156,11 @@ mod tests {
         for t in triggers {
             old.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
         }
-        old.execute_batch("ALTER TABLE projects DROP COLUMN version; PRAGMA user_version = 1;")
-            .unwrap();
+        old.execute_batch(
+            "ALTER TABLE projects DROP COLUMN version; ALTER TABLE task_runs DROP COLUMN log_batch;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
         migrate(&mut old).unwrap();
         assert_eq!(shape(&old), shape(&fresh));
     }

@@ -61,11 +61,16 @@ impl Server {
     }
 
     /// A server on an existing data folder, with extra arguments and environment variables.
+    /// `--addr` among `args` replaces the default, a free port.
     pub fn start_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let addr = if args.contains(&"--addr") {
+            &[][..]
+        } else {
+            &["--addr", "127.0.0.1:0"][..]
+        };
         let mut child = Command::new(BIN)
             .arg("serve")
-            .arg("--addr")
-            .arg("127.0.0.1:0")
+            .args(addr)
             .arg("--data-dir")
             .arg(dir)
             .arg("--log")
