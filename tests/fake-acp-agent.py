@@ -16,6 +16,8 @@ What it does on `session/prompt` is chosen by the prompt's text (the first word 
   outside         tries to read and write outside its workspace through fs/* and reports what
                   it was told in a chunk ("refused N of M")
   slow            streams sixteen chunks a quarter of a second apart, then writes SLOW.md
+  probe PATH      reports whether PATH exists and /usr is writable, and what /tmp holds,
+                  looking for itself (not through fs/*); writes PROBE.md
   env             reports its environment's names and HOME in a chunk
   flood           runs a command through terminal/* that prints far more than its byte limit
 
@@ -260,6 +262,19 @@ def turn(msg, sid, cwd, text, number):
             time.sleep(0.25)
         request("fs/write_text_file", {"sessionId": sid, "path": os.path.join(cwd, "SLOW.md"),
                                        "content": "slow\n"})
+    elif "probe" in words:
+        # Looks around with its own eyes, not through fs/*: the last word is a path to look for.
+        target = text.split()[-1]
+        try:
+            with open("/usr/burrow-probe", "w") as f:
+                f.write("x")
+            system_writable = True
+        except OSError:
+            system_writable = False
+        with open(os.path.join(cwd, "PROBE.md"), "w") as f:
+            f.write("probe\n")
+        chunk(sid, "target visible=%s system writable=%s tmp=%s" % (
+            os.path.exists(target), system_writable, ",".join(sorted(os.listdir("/tmp")))))
     elif "env" in words:
         chunk(sid, "env: " + ",".join(sorted(os.environ)) + " home: " + os.environ.get("HOME", ""))
     elif "idle" in words:
