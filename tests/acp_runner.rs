@@ -258,3 +258,28 @@ fn the_agent_sees_only_its_own_environment_and_workspace() {
     assert!(bytes <= 1000, "{text}");
     let _ = expect_json;
 }
+
+#[test]
+fn workspaces_are_removed_once_their_run_has_ended_for_workspace_keep() {
+    let places = Places::new();
+    let s = places.server("", &["--workspace-keep", "1s"]);
+    let key = s.key("task:write");
+    let (task, run_id) = start(&s, &key, "work", Some("acme/web"));
+    let run = finished(&s, &key, &task, &run_id);
+    assert_eq!(run["status"], "completed", "{run}");
+    let folder = places.workspaces.path().join(&run_id);
+    common::runner::poll("the workspace to be removed", || {
+        (!folder.exists()).then_some(())
+    });
+    // The mirror forgets the worktree but keeps the run's branch.
+    let mirror = s.dir.join("mirrors/acme/web.git");
+    common::runner::poll("the worktree to be pruned", || {
+        let list = git(&mirror, &["worktree", "list"]);
+        (!list.contains(run_id.as_str())).then_some(())
+    });
+    let branch = run["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&mirror, &["rev-parse", branch]),
+        run["output"]["commit"].as_str().unwrap()
+    );
+}
