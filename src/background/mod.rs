@@ -4,5 +4,6 @@
 
 pub mod acp;
 pub mod api_client;
+pub mod git;
 pub mod worker;
 pub mod workspace;

@@ -1,15 +1,15 @@
 //! A run's workspace: a `git worktree` of a bare mirror of the task's repository, on a
 //! branch of its own, with a private HOME beside it; and what the agent left there, as a
-//! commit, a diff and numbers. Every git call has a timeout and a clean environment.
+//! commit, a diff and numbers, all with the git command line (`git`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::process::Command;
 use tokio::sync::Mutex;
+
+use super::git::Git;
 
 /// A workspace's marker file, written when its run ends; its age decides removal.
 const ENDED: &str = "ended";
@@ -24,7 +24,7 @@ pub struct Places {
     pub mirrors: PathBuf,
     /// `--repos`: a template with `{repository}`.
     pub repos: Option<String>,
-    pub timeout: Duration,
+    git: Git,
     pub author: (String, String),
     /// One lock per mirror: fetches and worktree changes of one repository take turns.
     locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
@@ -95,7 +95,7 @@ impl Places {
             workspaces,
             mirrors,
             repos,
-            timeout,
+            git: Git { timeout },
             author,
             locks: Mutex::new(HashMap::new()),
         }
@@ -108,37 +108,6 @@ impl Places {
             .entry(mirror.to_path_buf())
             .or_default()
             .clone()
-    }
-
-    /// Runs git with a clean environment and the timeout; its trimmed stdout, or an error
-    /// naming the command and git's own words.
-    pub async fn git(&self, dir: &Path, args: &[&str]) -> Result<String, String> {
-        let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(dir).args(args);
-        clean_env(&mut cmd);
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("Could not run git: {e}"))?;
-        let shown = args.join(" ");
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| {
-                format!(
-                    "git {shown} took longer than {} (--git-timeout).",
-                    crate::duration::humane(self.timeout)
-                )
-            })?
-            .map_err(|e| format!("git {shown}: {e}"))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let err = err.trim();
-            return Err(format!("git {shown} failed: {err}"));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
     /// Makes the run's folder: a worktree on `burrow/<slug>-<run id's first 8>` when the
@@ -181,33 +150,38 @@ impl Places {
         let _turn = lock.lock().await;
         if !mirror.join("HEAD").exists() {
             tokio::fs::create_dir_all(&mirror).await.map_err(made)?;
-            self.git(&mirror, &["init", "--bare", "-q"]).await?;
-            self.git(&mirror, &["remote", "add", "origin", &source])
+            self.git.run(&mirror, &["init", "--bare", "-q"]).await?;
+            self.git
+                .run(&mirror, &["remote", "add", "origin", &source])
                 .await?;
         } else {
-            self.git(&mirror, &["remote", "set-url", "origin", &source])
+            self.git
+                .run(&mirror, &["remote", "set-url", "origin", &source])
                 .await?;
         }
-        self.git(
-            &mirror,
-            &[
-                "fetch",
-                "-q",
-                "--prune",
-                "origin",
-                "+refs/heads/*:refs/remotes/origin/*",
-            ],
-        )
-        .await
-        .map_err(|e| format!("Could not fetch {source}: {e}"))?;
+        self.git
+            .run(
+                &mirror,
+                &[
+                    "fetch",
+                    "-q",
+                    "--prune",
+                    "origin",
+                    "+refs/heads/*:refs/remotes/origin/*",
+                ],
+            )
+            .await
+            .map_err(|e| format!("Could not fetch {source}: {e}"))?;
         let base = match branch.filter(|b| !b.trim().is_empty()) {
             Some(b) => b.trim().to_string(),
             None => {
-                self.git(&mirror, &["remote", "set-head", "origin", "--auto"])
+                self.git
+                    .run(&mirror, &["remote", "set-head", "origin", "--auto"])
                     .await
                     .map_err(|e| format!("Could not find {source}'s default branch: {e}"))?;
                 let head = self
-                    .git(&mirror, &["symbolic-ref", "refs/remotes/origin/HEAD"])
+                    .git
+                    .run(&mirror, &["symbolic-ref", "refs/remotes/origin/HEAD"])
                     .await?;
                 head.trim_start_matches("refs/remotes/origin/").to_string()
             }
@@ -216,7 +190,8 @@ impl Places {
         let name = format!("burrow/{}-{short}", slug.to_lowercase());
         let start = format!("refs/remotes/origin/{base}");
         let base_commit = self
-            .git(
+            .git
+            .run(
                 &mirror,
                 &[
                     "rev-parse",
@@ -228,20 +203,21 @@ impl Places {
             .await
             .map_err(|_| format!("The branch {base} is not in {source}."))?;
         let work_text = work.to_string_lossy().to_string();
-        self.git(
-            &mirror,
-            &[
-                "worktree",
-                "add",
-                "-q",
-                "--no-track",
-                "-b",
-                &name,
-                &work_text,
-                &start,
-            ],
-        )
-        .await?;
+        self.git
+            .run(
+                &mirror,
+                &[
+                    "worktree",
+                    "add",
+                    "-q",
+                    "--no-track",
+                    "-b",
+                    &name,
+                    &work_text,
+                    &start,
+                ],
+            )
+            .await?;
         tokio::fs::write(dir.join(MIRROR), mirror.to_string_lossy().as_bytes())
             .await
             .map_err(made)?;
@@ -257,9 +233,10 @@ impl Places {
         if ws.mirror.is_none() {
             return Ok(false);
         }
-        self.git(&ws.work, &["add", "-A"]).await?;
+        self.git.run(&ws.work, &["add", "-A"]).await?;
         if self
-            .git(&ws.work, &["diff", "--cached", "--quiet"])
+            .git
+            .run(&ws.work, &["diff", "--cached", "--quiet"])
             .await
             .is_ok()
         {
@@ -268,23 +245,24 @@ impl Places {
         let (name, email) = &self.author;
         let name = format!("user.name={name}");
         let email = format!("user.email={email}");
-        self.git(
-            &ws.work,
-            &[
-                "-c",
-                &name,
-                "-c",
-                &email,
-                "-c",
-                "commit.gpgsign=false",
-                "commit",
-                "-q",
-                "--no-verify",
-                "-m",
-                message,
-            ],
-        )
-        .await?;
+        self.git
+            .run(
+                &ws.work,
+                &[
+                    "-c",
+                    &name,
+                    "-c",
+                    &email,
+                    "-c",
+                    "commit.gpgsign=false",
+                    "commit",
+                    "-q",
+                    "--no-verify",
+                    "-m",
+                    message,
+                ],
+            )
+            .await?;
         Ok(true)
     }
 
@@ -293,7 +271,7 @@ impl Places {
         let Some(base) = &ws.base_commit else {
             return Ok(Changes::default());
         };
-        let commit = self.git(&ws.work, &["rev-parse", "HEAD"]).await?;
+        let commit = self.git.run(&ws.work, &["rev-parse", "HEAD"]).await?;
         let mut changes = Changes {
             commit: Some(commit.clone()),
             ..Changes::default()
@@ -302,7 +280,8 @@ impl Places {
             return Ok(changes);
         }
         let numstat = self
-            .git(&ws.work, &["diff", "--numstat", base, &commit])
+            .git
+            .run(&ws.work, &["diff", "--numstat", base, &commit])
             .await?;
         for line in numstat.lines().filter(|l| !l.is_empty()) {
             let mut cols = line.split('\t');
@@ -310,16 +289,10 @@ impl Places {
             changes.insertions += cols.next().and_then(|n| n.parse().ok()).unwrap_or(0);
             changes.deletions += cols.next().and_then(|n| n.parse().ok()).unwrap_or(0);
         }
-        let mut cmd = Command::new("git");
-        cmd.arg("-C")
-            .arg(&ws.work)
-            .args(["diff", "--binary", base, &commit]);
-        clean_env(&mut cmd);
-        let out = tokio::time::timeout(self.timeout, cmd.kill_on_drop(true).output())
-            .await
-            .map_err(|_| "git diff took longer than --git-timeout.".to_string())?
-            .map_err(|e| format!("git diff: {e}"))?;
-        changes.diff = out.stdout;
+        changes.diff = self
+            .git
+            .bytes(&ws.work, &["diff", "--binary", base, &commit])
+            .await?;
         Ok(changes)
     }
 
@@ -328,12 +301,13 @@ impl Places {
         let Some(branch) = &ws.branch else {
             return Ok(());
         };
-        self.git(
-            &ws.work,
-            &["push", "-q", "origin", &format!("{branch}:{branch}")],
-        )
-        .await
-        .map(drop)
+        self.git
+            .run(
+                &ws.work,
+                &["push", "-q", "origin", &format!("{branch}:{branch}")],
+            )
+            .await
+            .map(drop)
     }
 
     /// Marks the workspace as belonging to a run that has ended.
@@ -367,20 +341,8 @@ impl Places {
                 let mirror = PathBuf::from(mirror);
                 let lock = self.lock(&mirror).await;
                 let _turn = lock.lock().await;
-                let _ = self.git(&mirror, &["worktree", "prune"]).await;
+                let _ = self.git.run(&mirror, &["worktree", "prune"]).await;
             }
         }
     }
-}
-
-/// What git gets of the server's environment: enough to find programs and the server
-/// user's own git and ssh set-up (credentials for private sources), nothing else.
-fn clean_env(cmd: &mut Command) {
-    cmd.env_clear();
-    for name in ["PATH", "HOME", "LANG", "TZ", "SSH_AUTH_SOCK"] {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
-    }
-    cmd.env("GIT_TERMINAL_PROMPT", "0");
 }

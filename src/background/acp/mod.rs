@@ -9,8 +9,10 @@ mod files;
 mod handlers;
 mod jail;
 mod log;
+mod process;
 mod session;
 mod terminals;
+mod turns;
 mod wire;
 
 use std::path::PathBuf;

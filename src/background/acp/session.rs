@@ -1,58 +1,23 @@
-//! One run's session with its agent, from the workspace to the last turn: the handshake
-//! (initialize, session/new, session/prompt), follow-up prompts from
-//! `state.pending_user_message`, `session/cancel` when the run ends elsewhere, and the
-//! reasons a run fails (a clone, an early exit, garbage, a timeout, missing credentials).
+//! One run's work, from the workspace to the outcome: prepare the worktree, start the
+//! agent and talk to it (`turns`), stop it (`process`), and on a good ending commit, upload
+//! the diff and push. Every failure becomes the run's reason (a clone, an early exit,
+//! garbage, a timeout, missing credentials), with the agent's last stderr lines in the log.
 
-use std::collections::VecDeque;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use agent_client_protocol::schema::ProtocolVersion;
-use agent_client_protocol::v1::schema::{
-    CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities, Implementation,
-    InitializeRequest, NewSessionRequest, PromptRequest, StopReason, TextContent,
-};
-use agent_client_protocol::{Agent, ErrorCode};
-use nix::sys::signal::Signal;
+use agent_client_protocol::v1::schema::StopReason;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Child;
-use tokio::sync::watch;
 
 use super::handlers::{self, Handlers};
 use super::jail::{Group, Jail};
 use super::log::Log;
+use super::process::{explain, read_stderr, stop};
 use super::terminals::Terminals;
+use super::turns::{Fail, Turned, Watched, converse, first_prompt};
 use super::{Agents, Outcome, wire};
 use crate::background::api_client::{Api, RunRef};
 use crate::background::workspace::Workspace;
-use crate::duration::humane;
-use crate::runs::is_terminal;
-
-/// How many of the agent's last stderr lines a failed run's log shows.
-const STDERR_LINES: usize = 40;
-
-type Watched = watch::Receiver<Option<Value>>;
-
-/// Why the conversation failed: for a reason of Burrow's (a timeout, missing credentials),
-/// or because a request to the agent failed, which an agent that exited explains better.
-enum Fail {
-    Ours(String),
-    Lost(String),
-}
-
-/// How the conversation ended.
-enum Turned {
-    Ended(StopReason),
-    /// The run ended elsewhere (cancelled, failed by the sweeper) and the agent was told.
-    RunEnded,
-}
-
-fn ended(run: &Option<Value>) -> bool {
-    run.as_ref()
-        .is_some_and(|r| is_terminal(r["status"].as_str().unwrap_or_default()))
-}
 
 /// Prepares the workspace, runs the agent, and says how the run should end.
 pub(super) async fn attempt(
@@ -149,27 +114,6 @@ async fn finish(agents: &Agents, api: &Api, run: &RunRef, log: &Log, ws: &Worksp
     }
 }
 
-/// The last lines the agent wrote on stderr.
-type Tail = Arc<Mutex<VecDeque<String>>>;
-
-fn read_stderr(child: &mut Child) -> Tail {
-    let tail: Tail = Arc::default();
-    if let Some(stderr) = child.stderr.take() {
-        let tail = tail.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut t = tail.lock().unwrap();
-                if t.len() == STDERR_LINES {
-                    t.pop_front();
-                }
-                t.push_back(line);
-            }
-        });
-    }
-    tail
-}
-
 async fn run_agent(
     agents: &Agents,
     api: &Api,
@@ -247,216 +191,4 @@ async fn run_agent(
             }))
         }
     }
-}
-
-/// A failed request in words: an agent that exited by itself is named by its exit.
-fn explain(why: String, exit: Exit) -> String {
-    match exit {
-        Exit {
-            by_itself: false, ..
-        } => why,
-        Exit {
-            code: Some(code), ..
-        } => {
-            format!("The agent exited with code {code} before its turn ended.")
-        }
-        Exit {
-            signal: Some(signal),
-            ..
-        } => {
-            format!("The agent was killed by signal {signal} before its turn ended.")
-        }
-        _ => why,
-    }
-}
-
-/// How the agent's process ended.
-#[derive(Debug, Clone, Copy)]
-struct Exit {
-    code: Option<i32>,
-    signal: Option<i32>,
-    /// It had exited before Burrow stopped it.
-    by_itself: bool,
-}
-
-/// Stops the agent: a real agent does not exit when its stdin closes, so its process group
-/// gets SIGTERM, then SIGKILL after the grace period. Its exit code or signal.
-async fn stop(child: &mut Child, group: &Group, grace: Duration, log: &Log) -> Exit {
-    use std::os::unix::process::ExitStatusExt;
-    let mut by_itself = false;
-    let status = match tokio::time::timeout(Duration::from_millis(200), child.wait()).await {
-        Ok(status) => {
-            by_itself = true;
-            status.ok()
-        }
-        Err(_) => {
-            group.signal(Signal::SIGTERM);
-            let deadline = tokio::time::Instant::now() + grace;
-            let status = tokio::time::timeout_at(deadline, child.wait()).await;
-            // The agent's own children share its grace period.
-            while group.alive() && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            if group.alive() || status.is_err() {
-                log.burrow(
-                    "agent_killed",
-                    json!({"reason": format!("The agent did not stop within {} of SIGTERM (--runner-grace).", humane(grace))}),
-                );
-                group.signal(Signal::SIGKILL);
-            }
-            match status {
-                Ok(status) => status.ok(),
-                Err(_) => child.wait().await.ok(),
-            }
-        }
-    };
-    group.signal(Signal::SIGKILL);
-    Exit {
-        code: status.and_then(|s| s.code()),
-        signal: status.and_then(|s| s.signal()),
-        by_itself,
-    }
-}
-
-/// The task's title and description, as the first message.
-fn first_prompt(task: &Value) -> String {
-    let title = task["title"].as_str().unwrap_or_default();
-    let description = task["description"].as_str().unwrap_or_default();
-    if title.is_empty() || description.starts_with(title) {
-        description.to_string()
-    } else {
-        format!("{title}\n\n{description}")
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn converse(
-    cx: agent_client_protocol::v1::ConnectionTo<Agent>,
-    agents: &Agents,
-    api: &Api,
-    run: &RunRef,
-    log: &Log,
-    watched: Watched,
-    root: &std::path::Path,
-    first: String,
-) -> Result<Turned, Fail> {
-    let limit = agents.start_timeout;
-    let late = |what: &str| {
-        Fail::Ours(format!(
-            "The agent did not answer {what} within {} (--agent-start-timeout).",
-            humane(limit)
-        ))
-    };
-    let capabilities = ClientCapabilities::new()
-        .fs(FileSystemCapabilities::new()
-            .read_text_file(true)
-            .write_text_file(true))
-        .terminal(true);
-    let init = InitializeRequest::new(ProtocolVersion::V1)
-        .client_capabilities(capabilities)
-        .client_info(Implementation::new("burrow", env!("CARGO_PKG_VERSION")));
-    let ready = tokio::time::timeout(limit, cx.send_request(init).block_task())
-        .await
-        .map_err(|_| late("initialize"))?
-        .map_err(|e| Fail::Lost(format!("The agent failed initialize: {}", e.message)))?;
-    log.burrow(
-        "agent_ready",
-        json!({
-            "protocolVersion": ready.protocol_version,
-            "agentInfo": ready.agent_info,
-            "authMethods": ready.auth_methods,
-        }),
-    );
-    let created = tokio::time::timeout(
-        limit,
-        cx.send_request(NewSessionRequest::new(root)).block_task(),
-    )
-    .await
-    .map_err(|_| late("session/new"))?;
-    let session = match created {
-        Ok(s) => s.session_id,
-        Err(e) if e.code == ErrorCode::from(-32000) => {
-            let methods: Vec<String> = ready
-                .auth_methods
-                .iter()
-                .map(|m| {
-                    serde_json::to_value(m)
-                        .ok()
-                        .and_then(|v| v["name"].as_str().map(str::to_string))
-                        .unwrap_or_default()
-                })
-                .collect();
-            return Err(Fail::Ours(format!(
-                "The agent needs authentication ({}) and Burrow cannot sign it in: give it \
-                 credentials through --agent-env (for example ANTHROPIC_API_KEY).",
-                if methods.is_empty() {
-                    e.message
-                } else {
-                    methods.join(", ")
-                }
-            )));
-        }
-        Err(e) => {
-            return Err(Fail::Lost(format!(
-                "The agent failed session/new: {}",
-                e.message
-            )));
-        }
-    };
-    log.burrow("session_started", json!({"sessionId": session}));
-    let mut text = first;
-    loop {
-        log.update(json!({
-            "sessionId": session,
-            "update": {"sessionUpdate": "user_message_chunk", "content": {"type": "text", "text": text}},
-        }));
-        let prompt = PromptRequest::new(
-            session.clone(),
-            vec![ContentBlock::Text(TextContent::new(text))],
-        );
-        let reply = cx.send_request(prompt).block_task();
-        tokio::pin!(reply);
-        let mut watching = watched.clone();
-        let run_ended = async {
-            if watching.wait_for(ended).await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        let answered = tokio::select! {
-            answered = &mut reply => answered,
-            () = run_ended => {
-                let _ = cx.send_notification(CancelNotification::new(session.clone()));
-                log.burrow("cancel_sent", json!({"sessionId": session}));
-                let _ = tokio::time::timeout(agents.grace, &mut reply).await;
-                return Ok(Turned::RunEnded);
-            }
-        };
-        let stop = answered
-            .map_err(|e| Fail::Lost(format!("The agent failed its turn: {}", e.message)))?
-            .stop_reason;
-        log.burrow("turn_ended", json!({"stopReason": stop}));
-        if stop != StopReason::EndTurn
-            && stop != StopReason::MaxTokens
-            && stop != StopReason::MaxTurnRequests
-        {
-            return Ok(Turned::Ended(stop));
-        }
-        match next_message(api, run).await {
-            Some(next) => text = next,
-            None => return Ok(Turned::Ended(stop)),
-        }
-    }
-}
-
-/// A follow-up message waiting on the run (`state.pending_user_message`), taken off it.
-async fn next_message(api: &Api, run: &RunRef) -> Option<String> {
-    let now = api.run(run).await.ok()?;
-    if is_terminal(now["status"].as_str().unwrap_or_default()) {
-        return None;
-    }
-    let text = now["state"]["pending_user_message"].as_str()?.to_string();
-    api.patch(run, &json!({"state_remove_keys": ["pending_user_message"]}))
-        .await
-        .ok()?;
-    Some(text)
 }
