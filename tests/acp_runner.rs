@@ -283,3 +283,49 @@ fn workspaces_are_removed_once_their_run_has_ended_for_workspace_keep() {
         run["output"]["commit"].as_str().unwrap()
     );
 }
+
+#[test]
+fn a_run_with_a_branch_starts_from_that_branch() {
+    let places = Places::new();
+    let source = places.sources.path().join("acme/web.git");
+    let seed = places.sources.path().join("seed");
+    git(&seed, &["checkout", "-q", "-b", "dev"]);
+    std::fs::write(seed.join("DEV.md"), "dev only\n").unwrap();
+    git(&seed, &["add", "-A"]);
+    git(
+        &seed,
+        &[
+            "-c",
+            "user.name=Seed",
+            "-c",
+            "user.email=seed@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "dev",
+        ],
+    );
+    git(&seed, &["push", "-q", source.to_str().unwrap(), "dev"]);
+    let s = places.server("", &[]);
+    let key = s.key("task:write");
+    let task = s.task(
+        &key,
+        &common::task_body(json!({"description": "work", "repository": "acme/web"})),
+    );
+    let id = task["id"].as_str().unwrap();
+    let r = s.post(
+        &key,
+        &format!("/api/projects/1/tasks/{id}/runs/"),
+        &json!({"status": "queued", "environment": "cloud", "branch": "dev"}),
+    );
+    let run_id = expect_json(r, 201)["id"].as_str().unwrap().to_string();
+    let run = finished(&s, &key, id, &run_id);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["output"]["base_branch"], "dev");
+    let mirror = s.dir.join("mirrors/acme/web.git");
+    let commit = run["output"]["commit"].as_str().unwrap();
+    assert_eq!(
+        git(&mirror, &["rev-parse", &format!("{commit}~1")]),
+        git(&source, &["rev-parse", "dev"])
+    );
+}

@@ -54,7 +54,10 @@ impl Agents {
             .clone()
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| {
-                setting("--runner acp needs --agent-command (BURROW_AGENT_COMMAND)".into())
+                setting(
+                    "--runner acp and burrow worker need --agent-command (BURROW_AGENT_COMMAND)"
+                        .into(),
+                )
             })?;
         let author = workspace::author(&config.git_author).map_err(setting)?;
         let sandbox = config.agent_sandbox == Sandbox::Bwrap;
