@@ -117,7 +117,10 @@ CREATE TABLE task_runs (
     started_at      TEXT,                   -- when the status first became in_progress
     last_activity_at TEXT,                  -- last API write or command output; NULL: created_at
     -- The command runner's temporary key. No foreign key: `burrow export` leaves keys out.
-    runner_key_id   TEXT
+    runner_key_id   TEXT,
+    -- The client's id of the last append_log batch stored, so that a retried batch that
+    -- had landed is not stored twice.
+    log_batch       TEXT
 );
 CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;
@@ -234,4 +237,4 @@ CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
     UPDATE projects SET version = version + 1 WHERE id = NEW.id;
 END;
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

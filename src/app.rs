@@ -9,8 +9,8 @@ use actix_web::{Resource, web};
 use crate::api::BodyLimit;
 use crate::api::pages::Pages;
 use crate::api::{
-    self, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session, tasks,
-    uploads, users,
+    self, agent, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session,
+    tasks, uploads, users,
 };
 use crate::artifacts::Store;
 use crate::config::Config;
@@ -137,6 +137,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .service(run("/logs").get(runs::log))
                 .service(run("/stream").get(runs::stream))
                 .service(run("/cancel").post(runner::cancel))
+                .service(run("/permission").post(agent::permission))
+                .service(run("/message").post(agent::message))
                 .service(
                     run("/artifacts")
                         .app_data(BodyLimit(artifact_body))

@@ -139,7 +139,7 @@ pub struct Config {
 
     // Runners, stuck runs and outgoing webhooks. Durations take seconds (90) or units
     // (500ms, 30s, 30m, 1h, 2d, 1h30m).
-    /// How queued cloud runs are started: none (workers claim them), command or webhook
+    /// How queued cloud runs are started: none (workers claim them), command, webhook or acp
     #[arg(
         long,
         env = "BURROW_RUNNER",
@@ -183,6 +183,77 @@ pub struct Config {
         global = true
     )]
     pub runner_webhook_secret: Option<Secret>,
+
+    /// Shell command (run with sh -c) that starts an ACP agent, e.g. claude-agent-acp (default: none)
+    #[arg(long, env = "BURROW_AGENT_COMMAND", global = true)]
+    pub agent_command: Option<String>,
+
+    /// Most agents the acp runner (or a worker) runs at once; later runs wait queued
+    #[arg(
+        long,
+        env = "BURROW_AGENT_CONCURRENCY",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub agent_concurrency: u32,
+
+    /// Comma-separated names of server environment variables the agent may see, e.g. ANTHROPIC_API_KEY (default: none)
+    #[arg(long, env = "BURROW_AGENT_ENV", value_delimiter = ',', global = true)]
+    pub agent_env: Vec<String>,
+
+    /// How the agent's permission requests are answered: allow (once), deny, or ask a person on the run
+    #[arg(
+        long,
+        env = "BURROW_AGENT_PERMISSIONS",
+        value_enum,
+        default_value = "allow",
+        global = true
+    )]
+    pub agent_permissions: Permissions,
+
+    /// Where agents run: none (as the server's user, in their workspace) or bwrap (a bubblewrap sandbox)
+    #[arg(
+        long,
+        env = "BURROW_AGENT_SANDBOX",
+        value_enum,
+        default_value = "none",
+        global = true
+    )]
+    pub agent_sandbox: Sandbox,
+
+    /// Push each run's branch to the repository's source when the agent's turn ends (default: off)
+    #[arg(long, env = "BURROW_AGENT_PUSH", global = true)]
+    pub agent_push: bool,
+
+    /// How long an agent has to answer initialize and session/new
+    #[arg(long, env = "BURROW_AGENT_START_TIMEOUT", default_value = "60s", value_parser = duration::parse, global = true)]
+    pub agent_start_timeout: Duration,
+
+    /// Where a task's repository (org/repo) comes from, e.g. https://github.com/{repository}.git (default: none)
+    #[arg(long, env = "BURROW_REPOS", global = true)]
+    pub repos: Option<String>,
+
+    /// Folder for the runs' workspaces, outside the data folder (default: burrow-workspaces in the system's temporary folder)
+    #[arg(long, env = "BURROW_WORKSPACES", global = true)]
+    pub workspaces: Option<PathBuf>,
+
+    /// How long a run's workspace is kept after the run ends
+    #[arg(long, env = "BURROW_WORKSPACE_KEEP", default_value = "1d", value_parser = duration::parse, global = true)]
+    pub workspace_keep: Duration,
+
+    /// Author of the commits Burrow makes for agents, as "Name <email>"
+    #[arg(
+        long,
+        env = "BURROW_GIT_AUTHOR",
+        default_value = "Burrow <burrow@localhost>",
+        global = true
+    )]
+    pub git_author: String,
+
+    /// Longest a git command (clone, fetch, commit, push) may take
+    #[arg(long, env = "BURROW_GIT_TIMEOUT", default_value = "10m", value_parser = duration::parse, global = true)]
+    pub git_timeout: Duration,
 
     /// Fail a run left queued this long (0: never)
     #[arg(long, env = "BURROW_QUEUED_TIMEOUT", default_value = "1h", value_parser = duration::parse, global = true)]
@@ -231,6 +302,23 @@ pub enum RunnerKind {
     Command,
     // Burrow POSTs each run to `--runner-webhook-url`.
     Webhook,
+    // Burrow runs `--agent-command` as an ACP agent in a workspace for each run.
+    Acp,
+}
+
+/// How an agent's `session/request_permission` is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Permissions {
+    Allow,
+    Deny,
+    Ask,
+}
+
+/// Where an agent runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sandbox {
+    None,
+    Bwrap,
 }
 
 /// A setting that must never reach a log: `Debug` only says it is set.
@@ -291,6 +379,18 @@ pub enum Command {
     Import {
         /// A file written by `burrow export`
         file: PathBuf,
+    },
+    /// Claim queued cloud runs from a Burrow server and run the ACP agent on them, on this machine
+    Worker {
+        /// The server's base URL, e.g. https://burrow.example.com
+        #[arg(long)]
+        server: String,
+        /// A personal API key with task:write
+        #[arg(long, env = "BURROW_WORKER_KEY", hide_env_values = true)]
+        key: Secret,
+        /// A project to take runs from (repeatable; default: project 1)
+        #[arg(long = "project")]
+        projects: Vec<i64>,
     },
     /// Delete stored artifacts that no run's manifest refers to, and report them
     Gc {

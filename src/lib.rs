@@ -8,12 +8,14 @@
 //! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF and
 //!   same-site checks; `throttle`: sign-in throttling and the password hashing gate;
 //!   `crypto`: hashes, tokens and signatures.
-//! - `tasks`, `runs`: the rules of a task's and a run's fields; `fields`: DRF-style body
+//! - `tasks`, `runs`: the rules of a task's and a run's fields; `answers`: what a person
+//!   tells a run's agent (permission answers, follow-up messages); `fields`: DRF-style body
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
-//! - `runner/`: starting queued runs (workers, a command, a webhook) and the stuck-run
-//!   sweeper; `lifecycle`: cancellation and the endings Burrow decides; `webhooks/`: events
+//! - `runner/`: starting queued runs (workers, a command, a webhook, an ACP agent) and the
+//!   stuck-run sweeper; `background/`: the ACP agent runner, its git workspaces and
+//!   `burrow worker`; `lifecycle`: cancellation and the endings Burrow decides; `webhooks/`: events
 //!   out, signed and retried from an outbox.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
@@ -22,10 +24,12 @@
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps; `duration`:
 //!   durations as settings take them.
 
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod artifacts;
 pub mod auth;
+pub mod background;
 pub mod backup;
 pub mod cli;
 pub mod client;
@@ -68,6 +72,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Integration(cmd) => cli::integration(&config, cmd),
         Command::Storage(cmd) => cli::storage(&config, cmd),
         Command::Gc { dry_run } => cli::gc(&config, dry_run),
+        Command::Worker {
+            server,
+            key,
+            projects,
+        } => actix_web::rt::System::new()
+            .block_on(background::worker::run(config, server, key.0, projects)),
         Command::Backup { file } => cli::backup(&config, &file),
         Command::Restore { file } => cli::restore(&config, &file),
         Command::Export {

@@ -268,6 +268,8 @@ fn every_json_route_refuses_a_broken_body_cleanly() {
         (Method::POST, format!("{r}/artifacts/download/")),
         (Method::POST, format!("{r}/artifacts/prepare_upload/")),
         (Method::POST, format!("{r}/artifacts/finalize_upload/")),
+        (Method::POST, format!("{r}/permission/")),
+        (Method::POST, format!("{r}/message/")),
         (Method::POST, "/api/personal_api_keys/".to_string()),
         (Method::POST, "/api/projects/".to_string()),
         (Method::POST, "/api/users/".to_string()),

@@ -1,6 +1,7 @@
 //! Thin HTTP handlers, one file per resource, and what they share: the JSON body reader,
 //! query parameters, paging, and absolute links.
 
+pub mod agent;
 pub mod artifacts;
 pub mod health;
 pub mod hooks;

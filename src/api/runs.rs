@@ -184,9 +184,24 @@ pub async fn append_log(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let entries = match body.bytes().and_then(logs::entries_from_bytes) {
-        Some(entries) => entries,
-        None => logs::parse_entries(&body.object()?)?,
+    let fast = body.bytes().and_then(logs::entries_from_bytes);
+    // Most appends name no batch: only those that do pay for reading the body as a tree.
+    let named = body
+        .bytes()
+        .is_none_or(|b| memchr::memmem::find(b, b"\"batch_id\"").is_some());
+    let (entries, batch) = match (fast, named) {
+        (Some(entries), false) => (entries, None),
+        (fast, _) => {
+            let object = body.object()?;
+            let entries = match fast {
+                Some(entries) => entries,
+                None => logs::parse_entries(&object)?,
+            };
+            let batch = crate::fields::Fields::new(&object)
+                .text("batch_id", Some(100), false)?
+                .optional()?;
+            (entries, batch)
+        }
     };
     let project_id = access.project.id;
     let cap = state.config.log_max_bytes;
@@ -195,7 +210,7 @@ pub async fn append_log(
         .db
         .write(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            let appended = db_logs::append(c, run.pk, &entries, cap)?;
+            let appended = db_logs::append_batch(c, run.pk, &entries, cap, batch.as_deref())?;
             if appended == Appended::OverCap {
                 db_runner::touch(c, run.pk)?;
             }
@@ -206,6 +221,7 @@ pub async fn append_log(
         Appended::Stored { first, .. } => state.events.appended(run.pk, first, entries),
         // The truncation marker was written: streams read it from the database.
         Appended::OverCap => state.events.notify(run.pk),
+        Appended::Repeated => {}
     }
     if appended == Appended::OverCap {
         return Err(Error::TooLarge(format!(

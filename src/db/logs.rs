@@ -12,14 +12,35 @@ pub enum Appended {
     Stored { first: i64, last: i64 },
     /// Refused: it would cross the run's size cap. A marker entry was written the first time.
     OverCap,
+    /// Not stored again: the run's last stored batch had this batch id.
+    Repeated,
 }
 
 /// Appends `entries` (compact JSON text) to the run's log as one contiguous batch, unless
 /// the log would grow past `cap` bytes. Runs inside the writer's transaction.
 pub fn append(conn: &Connection, run_pk: i64, entries: &[String], cap: i64) -> Result<Appended> {
-    let (count, bytes, truncated): (i64, i64, bool) = conn
-        .prepare_cached("SELECT log_count, log_bytes, log_truncated FROM task_runs WHERE pk = ?1")?
-        .query_row([run_pk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    append_batch(conn, run_pk, entries, cap, None)
+}
+
+/// `append`, for a batch the client named: a batch named as the last one stored is a
+/// retry whose first attempt landed, and is not stored again.
+pub fn append_batch(
+    conn: &Connection,
+    run_pk: i64,
+    entries: &[String],
+    cap: i64,
+    batch: Option<&str>,
+) -> Result<Appended> {
+    let (count, bytes, truncated, last_batch): (i64, i64, bool, Option<String>) = conn
+        .prepare_cached(
+            "SELECT log_count, log_bytes, log_truncated, log_batch FROM task_runs WHERE pk = ?1",
+        )?
+        .query_row([run_pk], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    if batch.is_some() && batch == last_batch.as_deref() {
+        return Ok(Appended::Repeated);
+    }
     let added: i64 = entries.iter().map(|e| e.len() as i64).sum();
     if truncated || bytes + added > cap {
         if !truncated {
@@ -47,10 +68,11 @@ pub fn append(conn: &Connection, run_pk: i64, entries: &[String], cap: i64) -> R
     // The counters and the run's last activity (as `runner::touch` records it) at once.
     conn.prepare_cached(
         "UPDATE task_runs SET log_count = ?1, log_bytes = ?2, last_activity_at = ?4,
-             started_at = COALESCE(started_at, CASE WHEN status = 'in_progress' THEN ?4 END)
+             started_at = COALESCE(started_at, CASE WHEN status = 'in_progress' THEN ?4 END),
+             log_batch = ?5
          WHERE pk = ?3",
     )?
-    .execute(params![last, bytes + added, run_pk, clock::now()])?;
+    .execute(params![last, bytes + added, run_pk, clock::now(), batch])?;
     Ok(Appended::Stored {
         first: count + 1,
         last,

@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The schema version this binary writes; `schema.sql` ends by setting it.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// Steps from version N to N+1, applied in order to older databases. Index 0 upgrades
 /// version 1 to 2, and so on; `schema.sql` always holds the result of all of them.
-const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3];
+const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3, UPGRADE_4];
 
 /// Version 2: the version counter behind the task list page cache.
 const UPGRADE_2: &str = "\
@@ -90,6 +90,13 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
 CREATE INDEX webhook_deliveries_payload ON webhook_deliveries(payload_id);
+";
+
+/// Version 4: idempotent log appends.
+const UPGRADE_4: &str = "\
+-- The client's id of the last append_log batch stored, so that a retried batch that
+-- had landed is not stored twice.
+ALTER TABLE task_runs ADD COLUMN log_batch TEXT;
 ";
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -194,6 +201,7 @@ mod tests {
                  WHERE status = 'pending';
              CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
              CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
+             ALTER TABLE task_runs DROP COLUMN log_batch;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -209,7 +217,8 @@ mod tests {
         migrate(&mut two).unwrap();
         assert_eq!(shape(&two), shape(&fresh));
 
-        // Version 1 was version 2 without the list version counter.
+        // Version 1 was version 2 without the list version counter (and version 2 had no log
+        // batch id, added in version 4).
         let mut old = Connection::open_in_memory().unwrap();
         migrate(&mut old).unwrap();
         at_version_2(&old);
@@ -224,8 +233,11 @@ mod tests {
         for t in triggers {
             old.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
         }
-        old.execute_batch("ALTER TABLE projects DROP COLUMN version; PRAGMA user_version = 1;")
-            .unwrap();
+        old.execute_batch(
+            "ALTER TABLE projects DROP COLUMN version;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
         migrate(&mut old).unwrap();
         assert_eq!(shape(&old), shape(&fresh));
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Data;
+use futures_util::future::LocalBoxFuture;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
@@ -40,7 +41,23 @@ enum Claimed {
 }
 
 pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
-    let slots = Arc::new(Semaphore::new(state.config.runner_concurrency as usize));
+    let slots = state.config.runner_concurrency;
+    claim_loop(state, wake, slots, |state, run, key, slot| {
+        Box::pin(supervise(state, run, key, slot))
+    })
+    .await
+}
+
+/// Claims queued runs while fewer than `slots` are being worked, and starts each with its
+/// temporary key; the slot frees when the started work ends. Shared by the command and
+/// ACP runners.
+pub async fn claim_loop(
+    state: Data<AppState>,
+    wake: Arc<Notify>,
+    slots: u32,
+    start: impl Fn(Data<AppState>, Run, String, OwnedSemaphorePermit) -> LocalBoxFuture<'static, ()>,
+) {
+    let slots = Arc::new(Semaphore::new(slots as usize));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
@@ -48,7 +65,7 @@ pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
         match claim(&state).await {
             Ok(Claimed::Started(run, key)) => {
                 state.events.notify(run.pk);
-                actix_web::rt::spawn(supervise(state.clone(), *run, key, slot));
+                actix_web::rt::spawn(start(state.clone(), *run, key, slot));
             }
             Ok(Claimed::Refused) => {}
             Ok(Claimed::Nothing) => {
@@ -81,7 +98,7 @@ async fn claim(state: &Data<AppState>) -> Result<Claimed> {
             match db_runner::issue_key(c, pk) {
                 Ok(key) => Ok(Claimed::Started(Box::new(run), key)),
                 Err(e) => {
-                    let why = format!("The command runner could not make the run's key: {e}");
+                    let why = format!("The runner could not make the run's key: {e}");
                     lifecycle::end(c, pk, "failed", Some(&why), &why, &announce)?;
                     Ok(Claimed::Refused)
                 }

@@ -1,7 +1,8 @@
-//! Starting runs and watching them: the runner chosen by `--runner` (none, command or
-//! webhook), the outbox of outgoing webhooks, and the stuck-run sweeper, all background
+//! Starting runs and watching them: the runner chosen by `--runner` (none, command, webhook
+//! or acp), the outbox of outgoing webhooks, and the stuck-run sweeper, all background
 //! tasks started with the server. Handlers reach them through `Runner` in the app state.
 
+pub mod acp;
 pub mod command;
 mod output;
 pub mod sweeper;
@@ -48,6 +49,10 @@ impl Runner {
                         "command needs --runner-command (BURROW_RUNNER_COMMAND)",
                     ));
                 }
+                None
+            }
+            RunnerKind::Acp => {
+                crate::background::acp::Agents::new(config)?;
                 None
             }
             RunnerKind::Webhook => {
@@ -138,6 +143,10 @@ pub async fn start(state: Data<AppState>) -> Result<()> {
     if state.runner.kind == RunnerKind::Command {
         let wake = state.runner.wake_runner.clone();
         actix_web::rt::spawn(command::run(state.clone(), wake));
+    }
+    if state.runner.kind == RunnerKind::Acp {
+        let wake = state.runner.wake_runner.clone();
+        actix_web::rt::spawn(acp::run(state.clone(), wake));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! folder, and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod acp;
 pub mod bad;
 pub mod openapi;
 pub mod runner;
@@ -60,6 +61,7 @@ impl Server {
     }
 
     /// A server on an existing data folder, with extra arguments and environment variables.
+    /// `--addr` among `args` replaces the default, a free port.
     pub fn start_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.envs(env.iter().copied());
@@ -69,10 +71,14 @@ impl Server {
     /// A server started by `cmd`: the binary, or a program that execs it as its last
     /// argument (e.g. `setpriv … BIN`), with its own environment and working folder.
     pub fn start_by(mut cmd: Command, dir: &Path, args: &[&str]) -> Server {
+        let addr = if args.contains(&"--addr") {
+            &[][..]
+        } else {
+            &["--addr", "127.0.0.1:0"][..]
+        };
         let mut child = cmd
             .arg("serve")
-            .arg("--addr")
-            .arg("127.0.0.1:0")
+            .args(addr)
             .arg("--data-dir")
             .arg(dir)
             .arg("--log")

@@ -27,8 +27,9 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
         }
     }
     w.expect(204, "post", claim, "/api/projects/1/runs/claim/", None);
-    let cancel = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/cancel/";
     let id = run["id"].as_str().unwrap();
+    talk_to_the_agent(w, &format!("{t}/runs/{id}"));
+    let cancel = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/cancel/";
     let done = w.expect(200, "post", cancel, &format!("{t}/runs/{id}/cancel/"), None);
     assert_eq!(done["status"], "cancelled");
     w.expect(
@@ -96,4 +97,47 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
         &format!("/api/projects/1/webhooks/{hid}/"),
         None,
     );
+}
+
+/// A follow-up message, and the answer to a permission question put on the run as the ACP
+/// runner puts it.
+fn talk_to_the_agent(w: &Walk, run: &str) {
+    let message = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/message/";
+    let sent = w.expect(
+        200,
+        "post",
+        message,
+        &format!("{run}/message/"),
+        Some(json!({"text": "Also fix the docs."})),
+    );
+    assert_eq!(sent["state"]["pending_user_message"], "Also fix the docs.");
+    let question = json!({"request_id": "q-1", "tool_call": {"toolCallId": "c-1"},
+        "options": [{"optionId": "allow", "name": "Allow", "kind": "allow_once"}]});
+    w.expect(
+        200,
+        "patch",
+        "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/",
+        &format!("{run}/"),
+        Some(json!({"state": {"pending_permission": question}})),
+    );
+    let permission = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/permission/";
+    w.expect(
+        400,
+        "post",
+        permission,
+        &format!("{run}/permission/"),
+        Some(json!({"request_id": "q-1", "option_id": "maybe"})),
+    );
+    let answered = w.expect(
+        200,
+        "post",
+        permission,
+        &format!("{run}/permission/"),
+        Some(json!({"request_id": "q-1", "option_id": "allow"})),
+    );
+    assert_eq!(
+        answered["state"]["permission_answer"],
+        json!({"request_id": "q-1", "option_id": "allow"})
+    );
+    assert!(answered["state"].get("pending_permission").is_none());
 }

@@ -1,0 +1,72 @@
+//! A person talking to a run's agent: `runs/:id/permission/` answers its waiting permission
+//! question, `runs/:id/message/` queues a follow-up message. Both change the run's state,
+//! where the agent runner picks them up.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{JsonObject, Links};
+use crate::answers;
+use crate::app::AppState;
+use crate::auth::WriteAccess;
+use crate::db::runs as db_runs;
+use crate::error::Result;
+use crate::lifecycle;
+use crate::runs::RunChanges;
+
+type State = web::Data<AppState>;
+type RunPath = web::Path<(String, String, String)>;
+
+/// Applies `change` (made from the run as it is now) in one write, and answers the run.
+async fn change(
+    state: State,
+    access: WriteAccess,
+    path: RunPath,
+    req: HttpRequest,
+    change: impl FnOnce(&db_runs::Run) -> Result<RunChanges> + Send + 'static,
+) -> Result<HttpResponse> {
+    let project_id = access.project.id;
+    let (_, task_id, run_id) = path.into_inner();
+    let links = Links::new(&state, &req);
+    let announce = state.runner.background(&state.signer);
+    let mut run = state
+        .db
+        .write(move |c| {
+            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+            let changes = change(&run)?;
+            lifecycle::patch(c, &run, changes, false, &announce)
+        })
+        .await?;
+    state.events.notify(run.pk);
+    links.run(&mut run);
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// `POST runs/:id/permission/`: `{"request_id", "option_id"}`.
+pub async fn permission(
+    state: State,
+    access: WriteAccess,
+    path: RunPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let (request_id, option_id) = answers::parse_answer(&body.object()?)?;
+    change(state, access, path, req, move |run| {
+        answers::answer(run, &request_id, &option_id)
+    })
+    .await
+}
+
+/// `POST runs/:id/message/`: `{"text"}`.
+pub async fn message(
+    state: State,
+    access: WriteAccess,
+    path: RunPath,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let text = answers::parse_message(&body.object()?)?;
+    change(state, access, path, req, move |run| {
+        answers::message(run, &text)
+    })
+    .await
+}
