@@ -2,18 +2,14 @@
 //! a few KiB however it is shaped, a bad token is answered before the file is sent, and an
 //! inline artifact costs about one decoded copy beside its request body.
 
-mod artifact_checks;
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use artifact_checks::Run;
-use artifact_checks::direct::{self, BOUNDARY, content_type, form_parts};
+use crate::artifact_checks::direct::{self, BOUNDARY, content_type, form_parts};
+use crate::harness::stores::proc_kib;
+use crate::harness::{Server, expect_json};
 use base64::Engine;
-use common::stores::proc_kib;
-use common::{Server, expect_json};
 use serde_json::json;
 
 /// How much a refused hostile form may raise the server's peak memory.
@@ -26,7 +22,7 @@ const HOSTILE_BYTES: usize = 80 * 1024 * 1024;
 fn warmed() -> (Server, u64) {
     let s = Server::start();
     let key = s.key("task:write");
-    let run = Run::new(&s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let p = direct::prepare(
         &s,
         &key,
@@ -132,7 +128,7 @@ fn field_headers_that_never_end_are_refused_in_bounded_memory() {
 fn a_bad_token_is_refused_before_the_file_is_read() {
     let (s, _) = warmed();
     let key = s.key("task:write");
-    let run = Run::new(&s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let p = direct::prepare(
         &s,
         &key,
@@ -172,7 +168,7 @@ fn an_inline_artifact_is_decoded_into_one_copy() {
     const SIZE: usize = 40 * 1024 * 1024;
     let s = Server::start();
     let key = s.key("task:write");
-    let run = Run::new(&s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(600))
         .build()
@@ -204,7 +200,8 @@ fn an_inline_artifact_is_decoded_into_one_copy() {
         .unwrap()
         .clone();
     assert_eq!(entry["size"], SIZE);
-    let stored = artifact_checks::fetch(&s, &key, &run, entry["storage_path"].as_str().unwrap());
+    let stored =
+        crate::artifact_checks::fetch(&s, &key, &run, entry["storage_path"].as_str().unwrap());
     assert!(stored == payload, "the artifact comes back intact");
     let growth = after - before;
     let payload_kib = (SIZE / 1024) as u64;

@@ -1,16 +1,12 @@
 //! A 50 MiB direct upload and download, on a local folder and on S3: the bytes come back
 //! intact while the server's memory stays far below the file's size (both are streamed).
 
-mod artifact_checks;
-mod common;
-
 use std::io::Read;
 use std::time::Duration;
 
-use artifact_checks::Run;
-use artifact_checks::direct::{self, Pattern, form, pattern_byte};
-use common::expect_json;
-use common::stores::{Backend, proc_kib};
+use crate::artifact_checks::direct::{self, Pattern, form, pattern_byte};
+use crate::harness::expect_json;
+use crate::harness::stores::{Backend, proc_kib};
 use serde_json::json;
 
 const SIZE: u64 = 50 * 1024 * 1024;
@@ -32,7 +28,7 @@ fn fifty_mib_through_s3() {
 fn fifty_mib(store: &Backend) {
     let s = store.start(&[]);
     let key = s.key("task:write");
-    let run = Run::new(&s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     // Slow machines and a Python S3 server: allow minutes, not the harness's 60 s.
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(600))
@@ -56,7 +52,7 @@ fn fifty_mib(store: &Backend) {
         200,
     );
     let path = warm[0]["storage_path"].as_str().unwrap();
-    assert_eq!(artifact_checks::fetch(&s, &key, &run, path), b"warm");
+    assert_eq!(crate::artifact_checks::fetch(&s, &key, &run, path), b"warm");
     let pid = s.pid();
     let before = proc_kib(pid, "VmHWM");
 

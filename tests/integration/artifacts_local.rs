@@ -1,12 +1,9 @@
 //! Artifacts on the default store, the data folder's `artifacts/`: every endpoint and error
 //! over real HTTP, and that no name or path puts a file outside that folder.
 
-mod artifact_checks;
-mod common;
-
-use artifact_checks::{access, direct, inline, refusals};
-use common::Server;
-use common::stores::{Backend, relative, walk};
+use crate::artifact_checks::{access, direct, inline, refusals};
+use crate::harness::Server;
+use crate::harness::stores::{Backend, relative, walk};
 
 #[test]
 fn inline_uploads_on_a_local_folder() {

@@ -2,11 +2,8 @@
 //! the same checks as on a local folder, each test on its own bucket. Without the variable
 //! these tests fail under CI and are skipped elsewhere.
 
-mod artifact_checks;
-mod common;
-
-use artifact_checks::{access, direct, inline, refusals};
-use common::stores::Backend;
+use crate::artifact_checks::{access, direct, inline, refusals};
+use crate::harness::stores::Backend;
 
 #[test]
 fn inline_uploads_on_s3() {

@@ -1,9 +1,7 @@
 //! Who may do what: the scope matrix of the task endpoints, unknown, revoked and missing
 //! keys, and keys limited to some projects (including `@current`).
 
-mod common;
-
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use reqwest::blocking::Response;
 use serde_json::json;
 

@@ -2,14 +2,12 @@
 //! ids in paths, bad paging numbers, foreign content types, null characters and very long
 //! filters. Each gets a clean 4xx in the error shape: never a 5xx, never HTML, never a hang.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::bad::clean_4xx;
-use common::{Server, assert_error, task_body};
+use crate::harness::bad::clean_4xx;
+use crate::harness::{Server, assert_error, task_body};
 use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
@@ -22,7 +20,7 @@ fn raw(s: &Server, key: &str, path: &str, body: impl Into<reqwest::blocking::Bod
 
 #[test]
 fn broken_bodies_are_400s_or_413s() {
-    let s = Server::start_with(&["--json-limit", "65536"]);
+    let s = Server::build().arg("--json-limit").arg("65536").start();
     let key = s.key("*");
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         (
@@ -93,7 +91,7 @@ fn broken_bodies_are_400s_or_413s() {
 
 #[test]
 fn a_declared_length_over_the_limit_is_refused_before_the_body_arrives() {
-    let s = Server::start_with(&["--json-limit", "1024"]);
+    let s = Server::build().arg("--json-limit").arg("1024").start();
     let key = s.key("*");
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut conn = TcpStream::connect(&addr).unwrap();

@@ -2,16 +2,14 @@
 //! percent-escapes that are not UTF-8, raw bytes the HTTP parser refuses, and very long
 //! filters. Each is a clean 4xx (or, for valid but odd values, a prompt 200).
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{Server, task_body};
+use crate::harness::{Server, task_body};
 use serde_json::{Value, json};
 
-use common::bad::clean_4xx;
+use crate::harness::bad::clean_4xx;
 
 const TASKS: &str = "/api/projects/1/tasks/";
 

@@ -1,9 +1,7 @@
 //! The administrative commands on the data folder of a running server: what they print, that
 //! the server sees their work at once, and one-line errors for bad arguments.
 
-mod common;
-
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use serde_json::json;
 
 fn stdout(out: &std::process::Output) -> String {

@@ -1,12 +1,10 @@
 //! Concurrency: 64 clients mix every kind of request for 30 s (BURROW_SOAK_SECS to change):
 //! no 5xx, no "database is locked", no lost state key, no duplicate task number.
 
-mod common;
-
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Server, expect_json, task_body};
+use crate::harness::{Server, expect_json, task_body};
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 64;

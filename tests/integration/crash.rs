@@ -2,13 +2,11 @@
 //! server is killed with SIGKILL. After each restart every acknowledged write is there
 //! exactly once, task numbers are unique, and SQLite finds the file sound.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Server, expect_json, task_body};
+use crate::harness::{Server, expect_json, task_body};
 use serde_json::{Value, json};
 
 const ROUNDS: usize = 20;
@@ -126,7 +124,7 @@ fn verify(s: &Server, key: &str, acked: &Acked) {
 #[test]
 fn acknowledged_writes_survive_twenty_kills() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::start_in(dir.path(), &[]);
+    let mut s = Server::build().data_dir(dir.path()).start();
     let key = s.key("*");
     let runs: Vec<String> = (0..CLIENTS)
         .map(|_| s.new_run(&key, &json!({})).0.path(""))
@@ -143,7 +141,7 @@ fn acknowledged_writes_survive_twenty_kills() {
             std::thread::sleep(Duration::from_millis(150 + 37 * (round as u64 % 7)));
             s.kill();
         });
-        s = Server::start_in(dir.path(), &[]);
+        s = Server::build().data_dir(dir.path()).start();
         verify(&s, &key, &acked.lock().unwrap());
     }
     let a = acked.lock().unwrap();

@@ -2,12 +2,10 @@
 //! files, backups and exports 0600, whatever the umask; an export leaves password hashes
 //! out unless `--include-secrets` is given, and imported users then set a new password.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{Server, cli};
+use crate::harness::{Server, cli};
 use serde_json::{Value, json};
 
 fn mode(path: &Path) -> u32 {
@@ -40,9 +38,9 @@ fn db_files(data: &Path) -> [std::path::PathBuf; 3] {
 fn the_data_folder_backups_and_exports_are_private_to_burrows_user() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
-    let mut s = Server::start_in(&data, &[]);
+    let mut s = Server::build().data_dir(&data).start();
     let key = s.key("task:write");
-    s.task(&key, &common::task_body(json!({})));
+    s.task(&key, &crate::harness::task_body(json!({})));
     assert_mode(&data, 0o700);
     for file in db_files(&data) {
         assert_mode(&file, 0o600);
@@ -64,8 +62,8 @@ fn the_data_folder_backups_and_exports_are_private_to_burrows_user() {
     s.terminate();
     set_mode(&data, 0o755);
     set_mode(&data.join("burrow.db"), 0o644);
-    let s = Server::start_in(&data, &[]);
-    s.task(&key, &common::task_body(json!({})));
+    let s = Server::build().data_dir(&data).start();
+    s.task(&key, &crate::harness::task_body(json!({})));
     assert_mode(&data, 0o700);
     for file in db_files(&data) {
         assert_mode(&file, 0o600);
@@ -143,7 +141,7 @@ fn export_leaves_password_hashes_out_unless_asked_and_imported_users_set_a_new_o
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let t = Server::start_in(target.path(), &[]);
+    let t = Server::build().data_dir(target.path()).start();
     assert_eq!(login(&t, "ada@example.com", "correct-horse-battery"), 401);
     t.cli_ok(&[
         "user",

@@ -1,15 +1,13 @@
 //! Acknowledged log entries survive `kill -9`: appenders keep writing while the server is
 //! killed, and after a restart on the same folder every 200 is in the log exactly once.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::Server;
-use common::runs::RunRef;
-use common::sse::entry_ids;
+use crate::harness::Server;
+use crate::harness::runs::RunRef;
+use crate::harness::sse::entry_ids;
 use serde_json::{Value, json};
 
 const WRITERS: usize = 4;
@@ -120,13 +118,13 @@ fn acknowledged_entries_survive_sigkill_with_gap_free_sequence_numbers() {
     let mut acked = append_until_killed(&mut s, &key, &run, 0);
     assert!(acked.len() >= BEFORE_KILL);
     // Restart on the same folder: the same key works, every acknowledged entry is there.
-    let mut s2 = Server::start_in(&dir, &[]);
+    let mut s2 = Server::build().data_dir(&dir).start();
     let n = check_log(&s2, &key, &run, &acked);
     assert!(n >= acked.len() * BATCH);
 
     // Once more, appending on top of the recovered log.
     acked.extend(append_until_killed(&mut s2, &key, &run, 1));
-    let s3 = Server::start_in(&dir, &[]);
+    let s3 = Server::build().data_dir(&dir).start();
     let n = check_log(&s3, &key, &run, &acked);
 
     // Sequence numbers run 1..=n without gaps, and the next append continues from n.

@@ -2,11 +2,9 @@
 //! (1 MiB of characters) and a run's `state` and `output` (1 MiB each as JSON), refused with
 //! a 400 naming the field, however the value arrives: whole, or merged patch by patch.
 
-mod common;
-
-use common::Server;
-use common::runs::RunRef;
-use common::{assert_error, expect_json, task_body};
+use crate::harness::Server;
+use crate::harness::runs::RunRef;
+use crate::harness::{assert_error, expect_json, task_body};
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;

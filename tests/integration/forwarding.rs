@@ -1,10 +1,8 @@
 //! Forwarding headers count only from `--trusted-proxies`, and links sent elsewhere
 //! (webhook payloads) never take their host from a request.
 
-mod common;
-
-use common::runner::*;
-use common::{Server, expect_json};
+use crate::harness::runner::*;
+use crate::harness::{Server, expect_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -28,7 +26,7 @@ const HOSTILE: &[(&str, &str)] = &[
 fn forwarding_headers_from_an_untrusted_peer_do_not_change_links() {
     let s = Server::start();
     let key = s.key("*");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
     let url = log_url(&s, &key, &task, &run, HOSTILE);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
@@ -36,9 +34,12 @@ fn forwarding_headers_from_an_untrusted_peer_do_not_change_links() {
 
 #[test]
 fn a_trusted_proxy_says_where_the_client_reached_us() {
-    let s = Server::start_with(&["--trusted-proxies", "10.0.0.0/8,127.0.0.1/32"]);
+    let s = Server::build()
+        .arg("--trusted-proxies")
+        .arg("10.0.0.0/8,127.0.0.1/32")
+        .start();
     let key = s.key("*");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
     let via = [
         ("x-forwarded-host", "burrow.example"),
@@ -63,7 +64,7 @@ fn delivered_log_url(s: &Server) -> String {
     let key = s.key("*");
     let hook = json!({"url": format!("{}/hook", receiver.url), "events": ["run.created"]});
     expect_json(s.post(&key, "/api/projects/1/webhooks/", &hook), 201);
-    let task = new_task(s, &key);
+    let task = s.new_task(&key);
     let mut r = s
         .req(
             &key,
@@ -85,26 +86,33 @@ fn delivered_log_url(s: &Server) -> String {
 
 #[test]
 fn webhook_payload_links_never_come_from_the_request() {
-    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
+    let s = Server::build()
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start();
     let url = delivered_log_url(&s);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
 
-    let s = Server::start_with(&[
-        "--public-url",
-        "https://burrow.example",
-        "--webhook-allowed-hosts",
-        "loopback",
-    ]);
+    let s = Server::build()
+        .args([
+            "--public-url",
+            "https://burrow.example",
+            "--webhook-allowed-hosts",
+            "loopback",
+        ])
+        .start();
     let url = delivered_log_url(&s);
     assert!(url.starts_with("https://burrow.example/api/"), "{url}");
 
     // Not even a trusted proxy's word: the payload goes to other people.
-    let s = Server::start_with(&[
-        "--trusted-proxies",
-        "127.0.0.1/32",
-        "--webhook-allowed-hosts",
-        "loopback",
-    ]);
+    let s = Server::build()
+        .args([
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--webhook-allowed-hosts",
+            "loopback",
+        ])
+        .start();
     let url = delivered_log_url(&s);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
 }

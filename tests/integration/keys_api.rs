@@ -1,9 +1,7 @@
 //! `/api/personal_api_keys/` and `/api/users/@me/`: keys made over HTTP are shown once, work
 //! at once, can be revoked, and never grant more than the key that made them.
 
-mod common;
-
-use common::{Server, assert_error, expect_json, is_timestamp, task_body};
+use crate::harness::{Server, assert_error, expect_json, is_timestamp, task_body};
 use serde_json::{Value, json};
 
 const KEYS: &str = "/api/personal_api_keys/";

@@ -2,9 +2,7 @@
 //! callers whose `@current` names different projects, at equal change counts, each see their
 //! own project's tasks and links, and a key limited to one project never reads another's.
 
-mod common;
-
-use common::{Server, expect_json, task_body};
+use crate::harness::{Server, expect_json, task_body};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 

@@ -2,10 +2,8 @@
 //! same items in the same order as a small page would, and serving several such pages at
 //! once costs the server a few buffers, not the pages' size.
 
-mod common;
-
-use common::stores::proc_kib;
-use common::{Server, expect_json, task_body};
+use crate::harness::stores::proc_kib;
+use crate::harness::{Server, expect_json, task_body};
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;

@@ -1,13 +1,11 @@
 //! Appending under pressure: sixteen concurrent appenders lose nothing and keep each batch
 //! whole, and the per-run size cap answers 413 and leaves exactly one marker.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Barrier;
 
-use common::runs::RunRef;
-use common::{Server, assert_error};
+use crate::harness::runs::RunRef;
+use crate::harness::{Server, assert_error};
 use serde_json::{Value, json};
 
 #[test]
@@ -91,7 +89,7 @@ fn assert_too_large(r: reqwest::blocking::Response) {
 
 #[test]
 fn the_log_size_cap_answers_413_and_writes_one_marker() {
-    let s = Server::start_with(&["--log-max-bytes", "2000"]);
+    let s = Server::build().arg("--log-max-bytes").arg("2000").start();
     let key = s.key("task:write");
 
     // Filling the log exactly to the cap is fine; the byte that crosses it is not.

@@ -1,10 +1,8 @@
 //! Run logs over HTTP: `append_log/` validation and round trips, the NDJSON `logs` with
 //! `?after`/`limit`, and the signed `log_url` that needs no key.
 
-mod common;
-
-use common::runs::read_ndjson;
-use common::{Server, assert_error};
+use crate::harness::runs::read_ndjson;
+use crate::harness::{Server, assert_error};
 use serde_json::{Value, json};
 
 #[test]
@@ -113,7 +111,7 @@ fn append_log_validates_and_logs_round_trip_in_order() {
             all.len(),
             "one line per entry: {text}"
         );
-        assert_eq!(common::runs::ndjson(&text), all);
+        assert_eq!(crate::harness::runs::ndjson(&text), all);
     }
     let after: Value = s.get(&key, &run.path("")).json().unwrap();
     assert_eq!(

@@ -1,9 +1,7 @@
 //! `/metrics` labels stay bounded whatever clients send: methods outside the standard set
 //! and paths outside the route table are counted under one `other` label.
 
-mod common;
-
-use common::Server;
+use crate::harness::Server;
 use reqwest::Method;
 
 #[test]

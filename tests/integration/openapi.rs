@@ -2,18 +2,14 @@
 //! table is documented, and every documented operation, asked with valid and invalid
 //! requests, answers with a status, content type and body the document describes.
 
-#[path = "openapi/accounts.rs"]
 mod accounts;
-mod common;
-#[path = "openapi/hooks.rs"]
 mod hooks;
-#[path = "openapi/runs.rs"]
 mod runs;
-#[path = "openapi/tasks.rs"]
 mod tasks;
+mod vocabulary;
 
-use common::Server;
-use common::openapi::{Checked, Document, route_table};
+use crate::harness::Server;
+use crate::harness::openapi::{Checked, Document, route_table};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -78,7 +74,7 @@ fn start() -> Walk {
 #[test]
 fn the_document_covers_the_route_table_exactly() {
     let w = start();
-    let file = include_str!("../src/api/openapi.json");
+    let file = include_str!("../../src/api/openapi.json");
     assert_eq!(w.doc.doc, serde_json::from_str::<Value>(file).unwrap());
     assert_eq!(w.doc.doc["openapi"], "3.1.0");
     assert_eq!(w.doc.doc["info"]["version"], env!("CARGO_PKG_VERSION"));
@@ -100,7 +96,7 @@ fn the_document_covers_the_route_table_exactly() {
         let ops = w.doc.doc["paths"].as_object().unwrap();
         let item = ops
             .iter()
-            .find(|(p, _)| common::openapi::trim(p) == path)
+            .find(|(p, _)| crate::harness::openapi::trim(p) == path)
             .unwrap()
             .1;
         assert!(

@@ -1,13 +1,11 @@
 //! Operations: a backup taken under load restores to a consistent database, export/import
 //! round-trips, /metrics counts what happened, and SIGTERM stops the server gracefully.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Server, cli, expect_json, task_body};
+use crate::harness::{Server, cli, expect_json, task_body};
 use serde_json::{Value, json};
 
 /// Creates tasks, runs and log batches from a few threads until `stop` is set.
@@ -111,7 +109,7 @@ fn a_backup_taken_under_load_restores_consistently() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let restored = Server::start_in(target.path(), &[]);
+        let restored = Server::build().data_dir(target.path()).start();
         let tasks = expect_json(restored.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
         assert_eq!(tasks["count"].as_i64().unwrap(), *counts.last().unwrap());
     }
@@ -182,7 +180,7 @@ fn export_then_import_gives_back_the_same_tasks_runs_and_logs() {
             .status
             .success()
     );
-    let t = Server::start_in(target.path(), &[]);
+    let t = Server::build().data_dir(target.path()).start();
     let key2 = t.key_for("admin@localhost", "*", &[]);
     let again = expect_json(t.get(&key2, &format!("/api/projects/1/tasks/{id}/")), 200);
     for field in [
@@ -226,7 +224,7 @@ fn metrics_count_requests_and_can_require_a_token() {
     ] {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
-    let locked = Server::start_with(&["--metrics-token", "s3cret"]);
+    let locked = Server::build().arg("--metrics-token").arg("s3cret").start();
     assert_eq!(
         locked
             .client

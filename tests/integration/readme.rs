@@ -2,14 +2,12 @@
 //! and `BURROW_*` variables `burrow --help` prints, with the same defaults and meanings, and
 //! its command table exactly the commands the binary has.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use common::BIN;
+use crate::harness::BIN;
 
-const README: &str = include_str!("../README.md");
+const README: &str = include_str!("../../README.md");
 
 /// The variables Burrow sets for the command runner's commands: documented, not settings.
 const RUNNER_ENVIRONMENT: &[&str] = &[

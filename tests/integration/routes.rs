@@ -2,9 +2,7 @@
 //! JSON 404s and 405s, and checks in the order DRF makes them (who you are, what you may do,
 //! which project, and only then what you sent).
 
-mod common;
-
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use reqwest::Method;
 use serde_json::json;
 
@@ -126,7 +124,7 @@ fn unknown_paths_and_methods_answer_json() {
 
 #[test]
 fn who_you_are_is_checked_before_what_you_sent() {
-    let s = Server::start_with(&["--json-limit", "1000"]);
+    let s = Server::build().arg("--json-limit").arg("1000").start();
     let tasks = "/api/projects/1/tasks/";
     let write = s.key("task:write");
     let read = s.key("task:read");
@@ -174,7 +172,10 @@ fn who_you_are_is_checked_before_what_you_sent() {
 
 #[test]
 fn links_use_the_public_url_when_one_is_set() {
-    let s = Server::start_with(&["--public-url", "https://burrow.example.com/"]);
+    let s = Server::build()
+        .arg("--public-url")
+        .arg("https://burrow.example.com/")
+        .start();
     let key = s.key("task:write");
     let id = s.task(&key, &task_body(json!({})))["id"]
         .as_str()

@@ -1,10 +1,8 @@
 //! Who may reach a run: only through its own task's URL, with a key of the right scope;
 //! and runs are never deleted (405).
 
-mod common;
-
-use common::runs::RunRef;
-use common::{Server, assert_error};
+use crate::harness::runs::RunRef;
+use crate::harness::{Server, assert_error};
 use serde_json::json;
 
 #[test]

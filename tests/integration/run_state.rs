@@ -1,12 +1,10 @@
 //! A run's `state` and `output` over HTTP: PATCH merges them key by key (also under
 //! concurrent PATCHes), `state_remove_keys`, and `set_output/` against the task's JSON Schema.
 
-mod common;
-
 use std::sync::Barrier;
 
-use common::runs::RunRef;
-use common::{Server, assert_error};
+use crate::harness::runs::RunRef;
+use crate::harness::{Server, assert_error};
 use serde_json::{Map, Value, json};
 
 fn patch(s: &Server, key: &str, run: &RunRef, body: Value) -> Value {

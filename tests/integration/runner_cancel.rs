@@ -1,12 +1,10 @@
 //! Cancelling a command runner's run stops its process: SIGTERM to the whole process group,
 //! then SIGKILL after the grace period for a command that ignores SIGTERM.
 
-mod common;
-
 use std::path::Path;
 
-use common::Server;
-use common::runner::*;
+use crate::harness::Server;
+use crate::harness::runner::*;
 use serde_json::json;
 
 /// Writes its pid and its child's pid under `$WORK/<task id>/`, then waits on a long sleep;
@@ -39,18 +37,20 @@ fn cancelling_stops_the_command_and_sticks() {
         work.path().display(),
         work.path().display()
     );
-    let s = Server::start_with(&[
-        "--runner",
-        "command",
-        "--runner-command",
-        &command,
-        "--runner-grace",
-        "1s",
-    ]);
+    let s = Server::build()
+        .args([
+            "--runner",
+            "command",
+            "--runner-command",
+            &command,
+            "--runner-grace",
+            "1s",
+        ])
+        .start();
     let key = s.key("task:write");
 
     // PATCH to cancelled, as a user would: SIGTERM stops the script and its sleep.
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
     wait_status(&s, &key, &task, &run, "in_progress");
     let (pid, child) = pids(work.path(), &task);
@@ -87,12 +87,12 @@ fn cancelling_stops_the_command_and_sticks() {
     assert!(after["completed_at"].is_string());
 
     // cancel/ on a command that ignores SIGTERM: SIGKILL after the grace period.
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     std::fs::write(work.path().join(format!("stubborn-{task}")), "").unwrap();
     let run = start_run(&s, &key, &task);
     let (pid, child) = pids(work.path(), &task);
     let r = s.post(&key, &run_path(&task, &run, "cancel/"), &json!({}));
-    assert_eq!(common::expect_json(r, 200)["status"], "cancelled");
+    assert_eq!(crate::harness::expect_json(r, 200)["status"], "cancelled");
     poll("the stubborn script to be killed", || {
         (process_gone(&pid) && process_gone(&child)).then_some(())
     });
@@ -116,11 +116,11 @@ fn cancelling_stops_the_command_and_sticks() {
 
     // A cancelled run stays cancelled: cancel/ again and a later PATCH leave it so.
     let r = s.post(&key, &run_path(&task, &run, "cancel/"), &json!({}));
-    assert_eq!(common::expect_json(r, 200)["status"], "cancelled");
+    assert_eq!(crate::harness::expect_json(r, 200)["status"], "cancelled");
     let r = s.patch(
         &key,
         &run_path(&task, &run, ""),
         &json!({"status": "completed"}),
     );
-    assert_eq!(common::expect_json(r, 200)["status"], "cancelled");
+    assert_eq!(crate::harness::expect_json(r, 200)["status"], "cancelled");
 }

@@ -2,13 +2,11 @@
 //! worker, oldest first; cancellation reaches workers on their next call and sticks, except
 //! that an admin may still force a run to failed.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Barrier};
 
-use common::runner::*;
-use common::{Server, expect_json};
+use crate::harness::runner::*;
+use crate::harness::{Server, expect_json};
 use serde_json::{Value, json};
 
 const CLAIM: &str = "/api/projects/1/runs/claim/";
@@ -47,7 +45,7 @@ fn each_queued_run_goes_to_exactly_one_worker() {
     let key = s.key("task:write");
 
     // One run, sixteen workers: exactly one winner.
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
     assert_eq!(race(&s, &key, 16), vec![run.clone()]);
     assert_eq!(get_run(&s, &key, &task, &run)["status"], "in_progress");
@@ -70,7 +68,7 @@ fn each_queued_run_goes_to_exactly_one_worker() {
     let elsewhere = s.post(
         &key,
         &format!("/api/projects/{other}/tasks/"),
-        &common::task_body(json!({})),
+        &crate::harness::task_body(json!({})),
     );
     let elsewhere = expect_json(elsewhere, 201)["id"]
         .as_str()
@@ -122,7 +120,7 @@ fn cancellation_reaches_workers_and_only_admins_force_a_cancelled_run() {
     let s = Arc::new(Server::start());
     let admin = s.key("task:write");
     let worker = s.key_for("worker@localhost", "task:write", &[]);
-    let task = new_task(&s, &admin);
+    let task = s.new_task(&admin);
     let run = start_run(&s, &worker, &task);
     let claimed = expect_json(s.post(&worker, CLAIM, &json!({})), 200);
     assert_eq!(claimed["id"], run.as_str());

@@ -2,13 +2,11 @@
 //! its temporary key, its output lands in the log, its exit code settles the run, and the
 //! concurrency limit keeps later runs queued.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::runner::*;
-use common::{Server, expect_json};
+use crate::harness::runner::*;
+use crate::harness::{Server, expect_json};
 use serde_json::Value;
 
 /// The agent: records its key and environment under `$WORK/<task id>/`, talks back (append
@@ -39,19 +37,21 @@ fn runner_server(work: &Path, script_name: &str, concurrency: &str) -> Server {
         work.display(),
         work.join(script_name).display()
     );
-    Server::start_with(&[
-        "--runner",
-        "command",
-        "--runner-command",
-        &command,
-        "--runner-concurrency",
-        concurrency,
-    ])
+    Server::build()
+        .args([
+            "--runner",
+            "command",
+            "--runner-command",
+            &command,
+            "--runner-concurrency",
+            concurrency,
+        ])
+        .start()
 }
 
 /// Starts a run of a new task whose agent behaves as `mode` says.
 fn run_in_mode(s: &Server, key: &str, work: &Path, mode: &str) -> (String, String) {
-    let task = new_task(s, key);
+    let task = s.new_task(key);
     std::fs::write(work.join(format!("mode-{task}")), mode).unwrap();
     let run = start_run(s, key, &task);
     (task, run)
@@ -154,10 +154,10 @@ fn the_concurrency_limit_keeps_later_runs_queued() {
     let key = s.key("task:write");
     let go = |task: &str| std::fs::write(work.path().join(format!("go-{task}")), "").unwrap();
 
-    let first_task = new_task(&s, &key);
+    let first_task = s.new_task(&key);
     let first = start_run(&s, &key, &first_task);
     wait_status(&s, &key, &first_task, &first, "in_progress");
-    let second_task = new_task(&s, &key);
+    let second_task = s.new_task(&key);
     let second = start_run(&s, &key, &second_task);
     // While the first runs, the second waits: give the runner every chance to break that.
     std::thread::sleep(Duration::from_secs(1));

@@ -2,14 +2,12 @@
 //! given (no secret of the server's own), not the server's `/proc/<pid>/environ`, and a
 //! working folder of its own outside the data folder, gone once the run is over.
 
-mod common;
-
 use std::os::unix::fs::chown;
 use std::path::Path;
 use std::process::Command;
 
-use common::runner::*;
-use common::{BIN, Server};
+use crate::harness::runner::*;
+use crate::harness::{BIN, Server};
 
 /// Records what the command sees under `$WORK/<run id>/`. `$WORK/server-pid` names the
 /// server: the command's parent may be a shell between them.
@@ -66,18 +64,18 @@ fn start(data: &Path, work: &Path) -> Server {
         .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
         .env("BURROW_METRICS_TOKEN", METRICS_TOKEN)
         .env("PASSED_ON_PURPOSE", "wanted");
-    Server::start_by(
-        cmd,
-        data,
-        &[
+    Server::build()
+        .command(cmd)
+        .data_dir(data)
+        .args([
             "--runner",
             "command",
             "--runner-command",
             &command,
             "--runner-env",
             "PASSED_ON_PURPOSE,NOT_SET_ANYWHERE",
-        ],
-    )
+        ])
+        .start()
 }
 
 #[test]
@@ -88,7 +86,7 @@ fn the_command_sees_no_server_secret_and_works_outside_the_data_folder() {
     let s = start(data.path(), work.path());
     std::fs::write(work.path().join("server-pid"), s.pid().to_string()).unwrap();
     let key = s.key("task:write");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
     wait_status(&s, &key, &task, &run, "completed");
     let seen = |file: &str| std::fs::read_to_string(work.path().join(&run).join(file)).unwrap();

@@ -1,12 +1,10 @@
 //! Stuck runs: a run left queued, one in progress with no activity, and one in progress for
 //! too long each end failed, with an error message and a log entry naming the limit.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::runner::*;
-use common::{Server, expect_json};
+use crate::harness::runner::*;
+use crate::harness::{Server, expect_json};
 use serde_json::{Value, json};
 
 fn runs_path(task: &str) -> String {
@@ -30,18 +28,20 @@ fn failed_for(s: &Server, key: &str, task: &str, run: &str, limit: &str) -> Valu
 
 #[test]
 fn queued_and_idle_runs_fail_naming_their_limit() {
-    let s = Server::start_with(&[
-        "--queued-timeout",
-        "1s",
-        "--idle-timeout",
-        "3s",
-        "--run-timeout",
-        "0",
-        "--sweep-interval",
-        "200ms",
-    ]);
+    let s = Server::build()
+        .args([
+            "--queued-timeout",
+            "1s",
+            "--idle-timeout",
+            "3s",
+            "--run-timeout",
+            "0",
+            "--sweep-interval",
+            "200ms",
+        ])
+        .start();
     let key = s.key("task:write");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
 
     let queued = start_run(&s, &key, &task);
     let make = |status: &str| {
@@ -84,24 +84,26 @@ fn long_runs_and_stuck_commands_are_stopped() {
         work.path().display(),
         work.path().display()
     );
-    let s = Server::start_with(&[
-        "--runner",
-        "command",
-        "--runner-command",
-        &command,
-        "--runner-grace",
-        "1s",
-        "--queued-timeout",
-        "0",
-        "--idle-timeout",
-        "0",
-        "--run-timeout",
-        "2s",
-        "--sweep-interval",
-        "200ms",
-    ]);
+    let s = Server::build()
+        .args([
+            "--runner",
+            "command",
+            "--runner-command",
+            &command,
+            "--runner-grace",
+            "1s",
+            "--queued-timeout",
+            "0",
+            "--idle-timeout",
+            "0",
+            "--run-timeout",
+            "2s",
+            "--sweep-interval",
+            "200ms",
+        ])
+        .start();
     let key = s.key("task:write");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
 
     // A command that runs on and on: failed at the run timeout, and stopped.
     let run = start_run(&s, &key, &task);

@@ -2,10 +2,8 @@
 //! failed attempts are retried with backoff and recorded, and a run whose hand-over fails
 //! for good ends failed.
 
-mod common;
-
-use common::runner::*;
-use common::{Server, expect_json};
+use crate::harness::runner::*;
+use crate::harness::{Server, expect_json};
 use serde_json::{Value, json};
 
 const SECRET: &str = "runner-secret";
@@ -25,18 +23,20 @@ fn queued_runs_are_posted_signed_and_retried() {
     // The first run's hand-over succeeds at the third try; the second's never does.
     let receiver = Receiver::start(&[500, 500, 200, 500, 500, 500]);
     let url = format!("{}/runs", receiver.url);
-    let s = Server::start_with(&[
-        "--runner",
-        "webhook",
-        "--runner-webhook-url",
-        &url,
-        "--runner-webhook-secret",
-        SECRET,
-        "--webhook-attempts",
-        "3",
-    ]);
+    let s = Server::build()
+        .args([
+            "--runner",
+            "webhook",
+            "--runner-webhook-url",
+            &url,
+            "--runner-webhook-secret",
+            SECRET,
+            "--webhook-attempts",
+            "3",
+        ])
+        .start();
     let key = s.key("task:write");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
 
     let got = receiver.wait_for(3);
@@ -136,7 +136,7 @@ fn the_webhook_runner_needs_its_settings() {
     ] {
         let mut all = vec!["serve", "--addr", "127.0.0.1:0"];
         all.extend(args);
-        let out = common::cli(dir.path(), &all);
+        let out = crate::harness::cli(dir.path(), &all);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(missing), "{missing} in {err}");

@@ -1,17 +1,9 @@
 //! The run endpoints over HTTP: create, list, retrieve, PATCH, `tasks/:id/run/`, their
 //! validation errors, and when `completed_at` is set.
 
-mod common;
-
-use common::runs::RunRef;
-use common::{Server, assert_error};
+use crate::harness::runs::RunRef;
+use crate::harness::{Server, assert_error, is_timestamp};
 use serde_json::{Value, json};
-
-fn is_timestamp(v: &Value) -> bool {
-    let s = v.as_str().unwrap_or("");
-    // 2026-11-28T12:34:56.123456Z
-    s.len() == 27 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && s.as_bytes()[19] == b'.'
-}
 
 #[test]
 fn runs_are_created_listed_retrieved_and_started() {

@@ -2,9 +2,7 @@
 //! changes take JSON only, refuse a foreign `Origin`, and, with `--public-url`, refuse any
 //! other Host (a hostile name resolved to Burrow by DNS rebinding).
 
-mod common;
-
-use common::{Server, assert_error, expect_json};
+use crate::harness::{Server, assert_error, expect_json};
 use reqwest::Method;
 use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -119,7 +117,10 @@ fn a_foreign_origin_is_refused() {
 
 #[test]
 fn with_a_public_url_another_host_is_refused() {
-    let s = Server::start_with(&["--public-url", "https://burrow.example/"]);
+    let s = Server::build()
+        .arg("--public-url")
+        .arg("https://burrow.example/")
+        .start();
     let creds: Value = serde_json::from_str(CREDS).unwrap();
     let at = |host: &str, path| post(&s, path).header("host", host).json(&creds);
     // The page of a rebinding attacker: its Origin matches its own Host.

@@ -1,11 +1,9 @@
 //! Password guessing against `auth/login`: concurrent tries for one account, one address
 //! trying many accounts, and a burst of sign-ins that must not take the server's memory.
 
-mod common;
-
 use std::sync::{Arc, Barrier};
 
-use common::{Server, expect_json};
+use crate::harness::{Server, expect_json};
 use reqwest::blocking::Response;
 use serde_json::json;
 
@@ -104,7 +102,10 @@ fn a_burst_of_sign_ins_keeps_memory_bounded() {
     // Each try from its own address (through a trusted proxy), so that no throttle stops
     // them: only the hashing gate stands between 100 argon2 checks of 19 MiB each and
     // the server's memory.
-    let s = Server::start_with(&["--trusted-proxies", "127.0.0.1/32"]);
+    let s = Server::build()
+        .arg("--trusted-proxies")
+        .arg("127.0.0.1/32")
+        .start();
     setup_admin(&s);
     let before = peak_rss_kib(&s);
     let statuses = burst(&s, 100, |i| {

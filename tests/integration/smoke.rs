@@ -1,8 +1,6 @@
 //! The quick start of the README works: a key from the command line creates a task.
 
-mod common;
-
-use common::Server;
+use crate::harness::Server;
 use serde_json::json;
 
 #[test]

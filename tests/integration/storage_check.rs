@@ -1,10 +1,10 @@
 //! `burrow storage check` on a local folder and on a real S3-compatible server: it writes,
 //! reads, lists and deletes a probe, and when it fails it names the cause.
 
-mod common;
-
-use common::stores::{Backend, Bucket, CREDENTIALS, must_fail, must_succeed, s3_endpoint, walk};
-use common::{Server, cli_env};
+use crate::harness::stores::{
+    Backend, Bucket, CREDENTIALS, must_fail, must_succeed, s3_endpoint, walk,
+};
+use crate::harness::{Server, cli_env};
 
 fn assert_check_passes(stdout: &str, describes: &str) {
     let expected = [

@@ -1,28 +1,25 @@
 //! `burrow gc`: removes objects no manifest or live upload refers to once they are an hour
 //! old, keeps everything else (soft-deleted tasks' artifacts too), and reports what it did.
 
-mod artifact_checks;
-mod common;
-
 use std::process::Command;
 
-use artifact_checks::{Run, direct};
-use common::stores::{Backend, must_succeed, walk};
-use common::{Server, expect_json};
+use crate::artifact_checks::{RunRef, direct};
+use crate::harness::stores::{Backend, must_succeed, walk};
+use crate::harness::{Server, expect_json};
 use serde_json::{Value, json};
 
 /// What `gc` must keep: a plain name, a name object_store escapes in keys, the artifact of a
 /// soft-deleted task, and an upload prepared and sent but not finalized.
 struct Referenced {
     key: String,
-    downloads: Vec<(Run, String, Vec<u8>)>,
-    prepared: (Run, Value),
+    downloads: Vec<(RunRef, String, Vec<u8>)>,
+    prepared: (RunRef, Value),
 }
 
 impl Referenced {
     fn create(s: &Server) -> Referenced {
         let key = s.key("task:write");
-        let run = Run::new(s, &key);
+        let run = s.new_run(&key, &json!({})).0;
         let mut downloads = Vec::new();
         for name in ["plan.md", "report [v2] ~50%#{x}.md"] {
             let e = run.upload_one(
@@ -33,7 +30,7 @@ impl Referenced {
             let path = e["storage_path"].as_str().unwrap().to_string();
             downloads.push((run.clone(), path, name.as_bytes().to_vec()));
         }
-        let deleted = Run::new(s, &key);
+        let deleted = s.new_run(&key, &json!({})).0;
         let e = deleted.upload_one(
             s,
             &key,
@@ -69,7 +66,7 @@ impl Referenced {
     fn assert_still_there(&self, s: &Server) {
         for (run, path, bytes) in &self.downloads {
             assert_eq!(
-                &artifact_checks::fetch(s, &self.key, run, path),
+                &crate::artifact_checks::fetch(s, &self.key, run, path),
                 bytes,
                 "{path}"
             );
@@ -80,7 +77,10 @@ impl Referenced {
             200,
         );
         let path = body["artifacts"][2]["storage_path"].as_str().unwrap();
-        assert_eq!(artifact_checks::fetch(s, &self.key, run, path), b"abc");
+        assert_eq!(
+            crate::artifact_checks::fetch(s, &self.key, run, path),
+            b"abc"
+        );
     }
 }
 
@@ -111,7 +111,8 @@ fn gc_on_a_local_folder() {
     walk(&root, &mut files);
     for file in &files {
         let status = Command::new("touch")
-            .args(["-d", "2 hours ago"])
+            .arg("-d")
+            .arg("2 hours ago")
             .arg(file)
             .status()
             .unwrap();

@@ -1,11 +1,9 @@
 //! The live `stream/` of a run over HTTP: Server-Sent Events for entries (id = sequence
 //! number) and run changes, resuming after `Last-Event-ID` or `?after=`, and the `end`.
 
-mod common;
-
-use common::Server;
-use common::runs::RunRef;
-use common::sse::{Event, Sse, entry_ids};
+use crate::harness::Server;
+use crate::harness::runs::RunRef;
+use crate::harness::sse::{Event, Sse, entry_ids};
 use serde_json::{Value, json};
 
 fn entry(n: usize) -> Value {
@@ -238,14 +236,14 @@ fn stream_ends_once_every_entry_of_a_finished_run_was_sent() {
     assert_eq!(events.last().unwrap().json(), json!({"last_event_id": 1}));
     let anonymous = reqwest::blocking::Client::new();
     let forged = stream_url.replace("token=", "token=9");
-    common::assert_error(
+    crate::harness::assert_error(
         anonymous.get(&forged).send().unwrap(),
         401,
         "authentication_error",
         "authentication_failed",
         None,
     );
-    common::assert_error(
+    crate::harness::assert_error(
         anonymous.get(s.url(&run.path("stream/"))).send().unwrap(),
         403,
         "authentication_error",
@@ -256,7 +254,7 @@ fn stream_ends_once_every_entry_of_a_finished_run_was_sent() {
         task: s.new_task(&key),
         id: run.id.clone(),
     };
-    common::assert_error(
+    crate::harness::assert_error(
         s.get(&key, &stray.path("stream/")),
         404,
         "invalid_request",

@@ -2,8 +2,6 @@
 //! nothing else until it expires, a key's streams end when the key is revoked, and one
 //! credential holds at most 100 streams at once.
 
-mod common;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -11,9 +9,9 @@ use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use common::runs::RunRef;
-use common::sse::{Event, entry_ids};
-use common::{Server, assert_error};
+use crate::harness::runs::RunRef;
+use crate::harness::sse::{Event, entry_ids};
+use crate::harness::{Server, assert_error};
 
 fn entry(n: usize) -> Value {
     json!({"type": "info", "message": format!("entry {n}")})
@@ -186,7 +184,7 @@ fn one_key_holds_at_most_a_hundred_streams() {
 
     // Closing one frees its slot (once the server sees the connection gone).
     drop(held.pop());
-    let again = common::runner::poll("a freed stream slot", || {
+    let again = crate::harness::runner::poll("a freed stream slot", || {
         let r = open(&client, &s, &key, &run);
         (r.status() == 200).then_some(r)
     });

@@ -1,9 +1,7 @@
 //! A task's life: its number and slug per project, the title derived from its description,
 //! a run started through `run/`, and the soft delete that hides it for good.
 
-mod common;
-
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! `GET tasks/`: every filter of the contract (and the `search` extension), newest first,
 //! and limit/offset paging with absolute next/previous links.
 
-mod common;
-
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use reqwest::Url;
 use serde_json::{Value, json};
 

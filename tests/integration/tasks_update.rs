@@ -1,9 +1,7 @@
 //! Request bodies must be JSON objects within the size limit; PUT needs the create's
 //! required fields while PATCH changes only what it is given, with the same field checks.
 
-mod common;
-
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -49,7 +47,7 @@ fn bodies_must_be_json_objects() {
 
 #[test]
 fn bodies_over_the_json_limit_are_refused() {
-    let s = Server::start_with(&["--json-limit", "1000"]);
+    let s = Server::build().arg("--json-limit").arg("1000").start();
     let key = s.key("task:write");
     let fits = task_body(json!({"description": "x".repeat(900)}));
     assert!(serde_json::to_vec(&fits).unwrap().len() <= 1000);

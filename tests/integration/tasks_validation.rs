@@ -2,9 +2,7 @@
 //! (`type`, `code`, `attr`), ignores unknown and read-only fields, and answers the contract's
 //! task object.
 
-mod common;
-
-use common::{Server, assert_error, expect_json, is_timestamp, task_body};
+use crate::harness::{Server, assert_error, expect_json, is_timestamp, task_body};
 use serde_json::{Value, json};
 
 const TASKS: &str = "/api/projects/1/tasks/";

@@ -2,13 +2,11 @@
 //! playwright-core against the real server. Screenshots land in `target/ui-screenshots/`.
 //! Without node, `tests/ui/node_modules` or Chromium the tests skip, or fail when `CI` is set.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use common::{Server, expect_json, task_body};
+use crate::harness::{Server, expect_json, task_body};
 use serde_json::json;
 
 /// One browser at a time: the machine may have two cores.

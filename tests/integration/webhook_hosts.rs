@@ -2,10 +2,8 @@
 //! `external`) is checked on the URL when a webhook is made and on the addresses its host
 //! resolves to when it is delivered, and a refusal logs nothing a port scan could use.
 
-mod common;
-
-use common::runner::*;
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::runner::*;
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
@@ -107,7 +105,10 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
     let port = receiver.url.rsplit(':').next().unwrap().to_string();
 
     // `loopback` admits the receiver, by address and by a name resolving to it.
-    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
+    let s = Server::build()
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start();
     let key = s.key("task:write");
     let by_ip = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);
     let url = format!("http://localhost:{port}/by-name");
@@ -123,7 +124,10 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
 
     // A host-name entry trusts that name whatever it resolves to (as in Gitea), and admits
     // no address by itself: a literal address is refused when the webhook is made.
-    let s = Server::start_with(&["--webhook-allowed-hosts", "LocalHost"]);
+    let s = Server::build()
+        .arg("--webhook-allowed-hosts")
+        .arg("LocalHost")
+        .start();
     let key = s.key("task:write");
     let r = s.post(&key, HOOKS, &hook(&receiver.url));
     assert_error(r, 400, "validation_error", "not_allowed", Some("url"));
@@ -136,7 +140,9 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
     drop(s);
 
     // A CIDR admits its addresses, in both forms of IPv4.
-    let s = Server::start_with_env(&[], &[("BURROW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/24")]);
+    let s = Server::build()
+        .env("BURROW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/24")
+        .start();
     let key = s.key("task:write");
     let mapped = format!("http://[::ffff:127.0.0.1]:{port}/mapped");
     let cidr = expect_json(s.post(&key, HOOKS, &hook(&mapped)), 201);
@@ -151,12 +157,16 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
 fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
     let receiver = Receiver::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::start_in(dir.path(), &["--webhook-allowed-hosts", "*"]);
+    let mut s = Server::build()
+        .data_dir(dir.path())
+        .arg("--webhook-allowed-hosts")
+        .arg("*")
+        .start();
     let key = s.key("task:write");
     let made = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);
     s.terminate();
 
-    let s = Server::start_in(dir.path(), &[]);
+    let s = Server::build().data_dir(dir.path()).start();
     s.task(&key, &task_body(json!({})));
     let delivery = settled(&s, &key, &made["id"]);
     assert_eq!(delivery["status"], "failed", "{delivery}");
@@ -168,16 +178,18 @@ fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
 #[test]
 fn the_runner_webhook_is_the_operators_and_stays_exempt() {
     let receiver = Receiver::start(&[]);
-    let s = Server::start_with(&[
-        "--runner",
-        "webhook",
-        "--runner-webhook-url",
-        &format!("{}/runner", receiver.url),
-        "--runner-webhook-secret",
-        "s3cret",
-    ]);
+    let s = Server::build()
+        .args([
+            "--runner",
+            "webhook",
+            "--runner-webhook-url",
+            &format!("{}/runner", receiver.url),
+            "--runner-webhook-secret",
+            "s3cret",
+        ])
+        .start();
     let key = s.key("task:write");
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     start_run(&s, &key, &task);
     let got = receiver.wait_for(1);
     assert_eq!(got[0].json()["event"], "run.queued");
@@ -191,7 +203,7 @@ fn nonsense_settings_are_refused_at_start() {
         ("10.0.0.0/40", "is not a CIDR"),
         ("ci.internal:8080", "is not loopback, private"),
     ] {
-        let out = std::process::Command::new(common::BIN)
+        let out = std::process::Command::new(crate::harness::BIN)
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .args(["--webhook-allowed-hosts", bad])

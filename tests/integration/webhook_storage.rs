@@ -2,16 +2,17 @@
 //! payload is stored once however many deliveries carry it, and settled deliveries (and the
 //! payloads no delivery carries any more) are forgotten after the documented 30 days.
 
-mod common;
-
-use common::runner::*;
-use common::{Server, assert_error, expect_json, task_body};
+use crate::harness::runner::*;
+use crate::harness::{Server, assert_error, expect_json, task_body};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
 
 fn loopback() -> Server {
-    Server::start_with(&["--webhook-allowed-hosts", "loopback"])
+    Server::build()
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start()
 }
 
 fn hook(url: &str) -> Value {
@@ -121,7 +122,11 @@ fn days_ago(days: i64) -> String {
 fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     let receiver = Receiver::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::start_in(dir.path(), &["--webhook-allowed-hosts", "loopback"]);
+    let mut s = Server::build()
+        .data_dir(dir.path())
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start();
     let key = s.key("task:write");
     for name in ["a", "b"] {
         let body = hook(&format!("{}/{name}", receiver.url));
@@ -165,7 +170,11 @@ fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     }
 
     // The sweeper prunes when the server starts, and hourly after.
-    let s = Server::start_in(dir.path(), &["--webhook-allowed-hosts", "loopback"]);
+    let s = Server::build()
+        .data_dir(dir.path())
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start();
     let log = poll("old deliveries to be pruned", || {
         let log = expect_json(s.get(&key, "/api/projects/1/webhook_deliveries/"), 200);
         (log["count"] == 3).then_some(log)

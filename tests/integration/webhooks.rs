@@ -2,10 +2,8 @@
 //! webhook's secret to a receiver on loopback (allowed by --webhook-allowed-hosts), failures
 //! retried, every attempt logged.
 
-mod common;
-
-use common::runner::*;
-use common::{Server, assert_error, expect_json};
+use crate::harness::runner::*;
+use crate::harness::{Server, assert_error, expect_json};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
@@ -23,7 +21,10 @@ fn events(got: &[Received]) -> Vec<String> {
 #[test]
 fn webhooks_are_managed_over_the_api() {
     // Receivers listen on loopback, which webhooks reach only when allowed.
-    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
+    let s = Server::build()
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start();
     let key = s.key("task:write");
     let reader = s.key("task:read");
     let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["task.created"]});
@@ -104,7 +105,10 @@ fn events_are_delivered_signed_and_retried() {
     let all = Receiver::start(&[]);
     let flaky = Receiver::start(&[500, 500]);
     // Receivers listen on loopback, which webhooks reach only when allowed.
-    let s = Server::start_with(&["--webhook-allowed-hosts", "loopback"]);
+    let s = Server::build()
+        .arg("--webhook-allowed-hosts")
+        .arg("loopback")
+        .start();
     let key = s.key("task:write");
     let every = json!({
         "url": format!("{}/all", all.url),
@@ -118,7 +122,7 @@ fn events_are_delivered_signed_and_retried() {
     let done_secret = done["secret"].as_str().unwrap().to_string();
 
     // A task's life: created, run, claimed, an artifact, completed.
-    let task = new_task(&s, &key);
+    let task = s.new_task(&key);
     let run = start_run(&s, &key, &task);
     expect_json(s.post(&key, "/api/projects/1/runs/claim/", &json!({})), 200);
     let artifact = json!({"artifacts": [{"name": "plan.md", "type": "plan", "content": "# Plan"}]});
@@ -228,7 +232,7 @@ fn events_are_delivered_signed_and_retried() {
         s.delete(&key, &format!("{HOOKS}{}/", every["id"])).status(),
         204
     );
-    new_task(&s, &key);
+    s.new_task(&key);
     let r = s.get(&key, &format!("{HOOKS}{}/deliveries/", every["id"]));
     assert_eq!(expect_json(r, 200)["count"], 6);
 }

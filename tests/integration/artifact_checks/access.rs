@@ -3,15 +3,15 @@
 
 use serde_json::json;
 
-use super::{Run, direct, fetch};
-use crate::common::stores::Backend;
-use crate::common::{Server, assert_error, expect_json};
+use super::{RunRef, direct, fetch};
+use crate::harness::stores::Backend;
+use crate::harness::{Server, assert_error, expect_json};
 
 /// Paths not on the run's manifest are 404s, for download and presign alike.
 pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
-    let other = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
+    let other = s.new_run(&key, &json!({})).0;
     let mine = run.upload_one(
         s,
         &key,
@@ -61,7 +61,7 @@ pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
         "not_found",
         None,
     );
-    let crossed = Run {
+    let crossed = RunRef {
         task: other.task.clone(),
         id: run.id.clone(),
     };
@@ -79,7 +79,7 @@ pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
         "not_found",
         None,
     );
-    let unknown = Run {
+    let unknown = RunRef {
         task: run.task.clone(),
         id: uuid::Uuid::new_v4().to_string(),
     };
@@ -99,7 +99,7 @@ pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
 pub fn scopes(s: &Server, _store: &Backend) {
     let write = s.key("task:write");
     let read = s.key("task:read");
-    let run = Run::new(s, &write);
+    let run = s.new_run(&write, &json!({})).0;
     let e = run.upload_one(
         s,
         &write,
@@ -151,7 +151,7 @@ pub fn scopes(s: &Server, _store: &Backend) {
 pub fn presigned_urls(s: &Server, store: &Backend) {
     let write = s.key("task:write");
     let read = s.key("task:read");
-    let run = Run::new(s, &write);
+    let run = s.new_run(&write, &json!({})).0;
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     let bin = run.upload_one(
         s,

@@ -6,9 +6,9 @@ use std::io::{Cursor, Read};
 use reqwest::blocking::{Body, Response};
 use serde_json::{Value, json};
 
-use super::{Run, assert_layout, fetch};
-use crate::common::stores::Backend;
-use crate::common::{Server, assert_error, expect_json, is_timestamp};
+use super::{RunRef, assert_layout, fetch};
+use crate::harness::stores::Backend;
+use crate::harness::{Server, assert_error, expect_json, is_timestamp};
 
 pub const BOUNDARY: &str = "burrow-test-7e3f0c1a9b";
 
@@ -96,7 +96,7 @@ pub fn send(s: &Server, presigned: &Value, bytes: Vec<u8>) -> Response {
 }
 
 /// `prepare_upload/` that must succeed: its `artifacts` list.
-pub fn prepare(s: &Server, key: &str, run: &Run, items: Value) -> Vec<Value> {
+pub fn prepare(s: &Server, key: &str, run: &RunRef, items: Value) -> Vec<Value> {
     let r = s.post(
         key,
         &run.path("artifacts/prepare_upload/"),
@@ -105,7 +105,7 @@ pub fn prepare(s: &Server, key: &str, run: &Run, items: Value) -> Vec<Value> {
     expect_json(r, 200)["artifacts"].as_array().unwrap().clone()
 }
 
-pub fn finalize(s: &Server, key: &str, run: &Run, items: Value) -> Response {
+pub fn finalize(s: &Server, key: &str, run: &RunRef, items: Value) -> Response {
     s.post(
         key,
         &run.path("artifacts/finalize_upload/"),
@@ -124,7 +124,7 @@ pub fn item(prepared: &Value) -> Value {
 /// Prepare, send, finalize; the entries appear only once finalized and come back intact.
 pub fn round_trip(s: &Server, _store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let big = 300_000u64;
     let prepared = prepare(
         s,

@@ -4,15 +4,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use super::{Run, assert_layout, direct, fetch};
-use crate::common::stores::Backend;
-use crate::common::{Server, assert_error, expect_json, is_timestamp};
+use super::{assert_layout, direct, fetch};
+use crate::harness::stores::Backend;
+use crate::harness::{Server, assert_error, expect_json, is_timestamp};
 
 /// Text and base64 uploads come back byte for byte with their type; the answer is the whole
 /// manifest, newest last; malformed items are 400s that store nothing.
 pub fn inline_round_trips(s: &Server, store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let text = "# Plan\n\nÜnïcödé ✓ — 🦀\r\n\ttabs and \"quotes\"\n";
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     let body = expect_json(
@@ -231,7 +231,7 @@ pub fn inline_round_trips(s: &Server, store: &Backend) {
 /// Names keep only their base name, so every object lands in the run's folder.
 pub fn names_stay_in_the_run(s: &Server, store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let before = store.stored(s);
     let cases = [
         ("../../etc/passwd", "passwd"),
@@ -274,7 +274,7 @@ pub fn names_stay_in_the_run(s: &Server, store: &Backend) {
 /// inline (text or base64) and direct (declared or actually sent).
 pub fn size_limit(s: &Server, store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let fits = "x".repeat(1024);
     run.upload_one(
         s,

@@ -1,6 +1,5 @@
 //! Artifact checks that hold whatever the store: each takes a running server and the store it
 //! runs on, so `artifacts_local.rs` and `artifacts_s3.rs` run the same ones.
-#![allow(dead_code)]
 
 pub mod access;
 pub mod direct;
@@ -10,43 +9,10 @@ pub mod refusals;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-use crate::common::{Server, expect_json, task_body};
+pub use crate::harness::runs::RunRef;
+use crate::harness::{Server, expect_json};
 
-/// A run of a fresh task in project 1.
-#[derive(Clone)]
-pub struct Run {
-    pub task: String,
-    pub id: String,
-}
-
-impl Run {
-    pub fn new(s: &Server, key: &str) -> Run {
-        let task = s.task(key, &task_body(json!({})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let run = expect_json(
-            s.post(
-                key,
-                &format!("/api/projects/1/tasks/{task}/runs/"),
-                &json!({}),
-            ),
-            201,
-        );
-        Run {
-            task,
-            id: run["id"].as_str().unwrap().to_string(),
-        }
-    }
-
-    /// The API path of this run plus `tail`.
-    pub fn path(&self, tail: &str) -> String {
-        format!(
-            "/api/projects/1/tasks/{}/runs/{}/{tail}",
-            self.task, self.id
-        )
-    }
-
+impl RunRef {
     /// The run's folder in the store.
     pub fn prefix(&self) -> String {
         format!("tasks/artifacts/team_1/task_{}/run_{}/", self.task, self.id)
@@ -92,14 +58,14 @@ impl Run {
 }
 
 /// Downloads an artifact that must exist and returns its bytes.
-pub fn fetch(s: &Server, key: &str, run: &Run, storage_path: &str) -> Vec<u8> {
+pub fn fetch(s: &Server, key: &str, run: &RunRef, storage_path: &str) -> Vec<u8> {
     let r = run.download(s, key, storage_path);
     assert_eq!(r.status(), 200, "download {storage_path}");
     r.bytes().unwrap().to_vec()
 }
 
 /// Whether `path` is the contract's `{run prefix}{8 hex}_{name}`.
-pub fn assert_layout(run: &Run, path: &Value, name: &str) {
+pub fn assert_layout(run: &RunRef, path: &Value, name: &str) {
     let path = path.as_str().expect("a storage path");
     let rest = path
         .strip_prefix(&run.prefix())

@@ -9,15 +9,15 @@ use reqwest::blocking::Body;
 use serde_json::json;
 
 use super::direct::{BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, send};
-use super::{Run, fetch};
-use crate::common::stores::Backend;
-use crate::common::{Server, assert_error, expect_json};
+use super::fetch;
+use crate::harness::stores::Backend;
+use crate::harness::{Server, assert_error, expect_json};
 
 /// The signed form refuses a tampered token, a changed path or id, missing parts and an
 /// oversize file, storing nothing; the genuine form still works afterwards.
 pub fn refused_uploads(s: &Server, store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let prepared = prepare(
         s,
         &key,
@@ -97,8 +97,8 @@ pub fn refused_uploads(s: &Server, store: &Backend) {
 /// a refusal leaves the manifest unchanged, even when other items were fine.
 pub fn refused_finalize(s: &Server, _store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
-    let other = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
+    let other = s.new_run(&key, &json!({})).0;
     let inline = run.upload_one(
         s,
         &key,
@@ -220,7 +220,7 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 /// staging file, no open multipart upload holding the parts already sent.
 pub fn hang_up_mid_upload(s: &Server, store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let size = 12 * 1024 * 1024;
     let items = json!([{"name": "cut.bin", "type": "artifact", "size": size}]);
     let prepared = prepare(s, &key, &run, items);
@@ -264,7 +264,7 @@ pub fn hang_up_mid_upload(s: &Server, store: &Backend) {
 /// (a client retrying), add one manifest entry; the others are 400s.
 pub fn finalized_once(s: &Server, _store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let items = json!([{"name": "once.txt", "type": "output", "size": 4}]);
     let p = prepare(s, &key, &run, items);
     assert!(
@@ -314,7 +314,7 @@ pub fn finalized_once(s: &Server, _store: &Backend) {
 /// ends, leaving neither its bytes nor a staging object behind.
 pub fn late_upload_after_finalize(s: &Server, store: &Backend) {
     let key = s.key("task:write");
-    let run = Run::new(s, &key);
+    let run = s.new_run(&key, &json!({})).0;
     let size = 1000;
     let items = json!([{"name": "late.bin", "type": "artifact", "size": size}]);
     let prepared = prepare(s, &key, &run, items);

@@ -1,6 +1,5 @@
 //! The test harness: starts the real `burrow` binary on 127.0.0.1:0 with a temporary data
 //! folder, and talks HTTP to it.
-#![allow(dead_code)]
 
 pub mod bad;
 pub mod openapi;
@@ -8,6 +7,7 @@ pub mod runner;
 pub mod runs;
 pub mod sse;
 
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -29,52 +29,67 @@ pub struct Server {
     pub client: Client,
 }
 
-impl Server {
-    /// A server on a fresh temporary data folder.
-    pub fn start() -> Server {
-        Self::start_with(&[])
+/// How to start a server: `Server::build()`, then `.arg()`, `.env()`, `.data_dir()` or
+/// `.command()` as the test needs, then `.start()`.
+pub struct Builder {
+    command: Command,
+    args: Vec<OsString>,
+    dir: Option<PathBuf>,
+}
+
+impl Builder {
+    /// An extra command-line argument after `serve`.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Builder {
+        self.args.push(arg.as_ref().to_os_string());
+        self
     }
 
-    /// A server on a fresh temporary data folder with extra command-line arguments.
-    pub fn start_with(args: &[&str]) -> Server {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().to_path_buf();
-        let mut s = Self::start_in(&dir, args);
-        s._temp = Some(temp);
-        s
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Builder {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
     }
 
-    /// A server on an existing data folder (kept after the server stops).
-    pub fn start_in(dir: &Path, args: &[&str]) -> Server {
-        Self::start_in_env(dir, args, &[])
+    /// An environment variable for the server process.
+    pub fn env(mut self, name: &str, value: &str) -> Builder {
+        self.command.env(name, value);
+        self
     }
 
-    /// A server on a fresh temporary data folder, with extra arguments and environment
-    /// variables.
-    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().to_path_buf();
-        let mut s = Self::start_in_env(&dir, args, env);
-        s._temp = Some(temp);
-        s
+    /// Serve from an existing data folder, kept after the server stops (by default a fresh
+    /// temporary folder, removed with the server).
+    pub fn data_dir(mut self, dir: &Path) -> Builder {
+        self.dir = Some(dir.to_path_buf());
+        self
     }
 
-    /// A server on an existing data folder, with extra arguments and environment variables.
-    pub fn start_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(BIN);
-        cmd.envs(env.iter().copied());
-        Self::start_by(cmd, dir, args)
+    /// Start through `command`: a program that execs the binary as its last argument (e.g.
+    /// `setpriv … BIN`), with its own environment and working folder.
+    pub fn command(mut self, command: Command) -> Builder {
+        self.command = command;
+        self
     }
 
-    /// A server started by `cmd`: the binary, or a program that execs it as its last
-    /// argument (e.g. `setpriv … BIN`), with its own environment and working folder.
-    pub fn start_by(mut cmd: Command, dir: &Path, args: &[&str]) -> Server {
-        let mut child = cmd
+    /// Starts the server and waits until it listens.
+    pub fn start(self) -> Server {
+        let Builder {
+            mut command,
+            args,
+            dir,
+        } = self;
+        let (dir, temp) = match dir {
+            Some(dir) => (dir, None),
+            None => {
+                let temp = tempfile::tempdir().expect("temp dir");
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let mut child = command
             .arg("serve")
             .arg("--addr")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
-            .arg(dir)
+            .arg(&dir)
             .arg("--log")
             .arg("warn")
             .args(args)
@@ -103,9 +118,25 @@ impl Server {
         Server {
             child,
             base,
-            dir: dir.to_path_buf(),
-            _temp: None,
+            dir,
+            _temp: temp,
             client,
+        }
+    }
+}
+
+impl Server {
+    /// A server with default settings on a fresh temporary data folder.
+    pub fn start() -> Server {
+        Server::build().start()
+    }
+
+    /// A server to set up before it starts; see `Builder`.
+    pub fn build() -> Builder {
+        Builder {
+            command: Command::new(BIN),
+            args: Vec::new(),
+            dir: None,
         }
     }
 

@@ -1,10 +1,11 @@
 //! The OpenAPI document as the tests read it: find the operation a request hit, check the
 //! real response against the schema documented for its status, and list the route table's
-//! routes from `src/app.rs` so a route cannot go undocumented.
+//! routes from the table itself so a route cannot go undocumented.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use clap::Parser;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
@@ -138,35 +139,16 @@ impl Document {
     }
 }
 
-/// Every (method, path) of the route table in `src/app.rs`, paths without trailing slash.
+/// Every (method, path) of the route table, as `burrow::app::route_list` records it while the
+/// table registers its routes; paths without trailing slash.
 pub fn route_table() -> BTreeSet<(String, String)> {
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/app.rs"))
-        .expect("src/app.rs");
-    let run = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}";
+    let config = burrow::config::Cli::parse_from(["burrow"]).config;
     let mut routes = BTreeSet::new();
-    // Each route starts at `resource("…")` or `run("…")` and ends at the next one.
-    let mut starts: Vec<(usize, String)> = Vec::new();
-    for (opener, prefix) in [("resource(\"", ""), ("run(\"", run)] {
-        for (at, _) in source.match_indices(opener) {
-            let rest = &source[at + opener.len()..];
-            let path = &rest[..rest.find('"').unwrap()];
-            let full = match (prefix, path) {
-                ("", p) if p.starts_with("/_health") || p.starts_with("/metrics") => p.to_string(),
-                ("", p) => format!("/api{p}"),
-                (run, p) => format!("{run}{p}"),
-            };
-            starts.push((at, full));
-        }
-    }
-    starts.sort();
-    for (i, (at, path)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(source.len(), |(next, _)| *next);
-        let chunk = &source[*at..end];
-        let chunk = &chunk[..chunk.find(".default_service(").unwrap_or(chunk.len())];
-        for method in METHODS {
-            if chunk.contains(&format!(".{method}(")) {
-                routes.insert((method.to_string(), trim(path).to_string()));
-            }
+    for (pattern, methods) in burrow::app::route_list(&config) {
+        for method in methods {
+            let method = method.as_str().to_ascii_lowercase();
+            assert!(METHODS.contains(&method.as_str()), "{method} {pattern}");
+            routes.insert((method, trim(&pattern).to_string()));
         }
     }
     routes

@@ -13,7 +13,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::{Server, expect_json, task_body};
+use super::runs::read_ndjson;
+pub use super::runs::run_path;
+use super::{Server, expect_json};
 
 /// Generous: the machine running the tests may be busy.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -35,19 +37,6 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     path
-}
-
-/// The API path of a run (or of one of its sub-resources, with `tail`).
-pub fn run_path(task: &str, run: &str, tail: &str) -> String {
-    format!("/api/projects/1/tasks/{task}/runs/{run}/{tail}")
-}
-
-/// Creates a task in project 1; returns its id.
-pub fn new_task(s: &Server, key: &str) -> String {
-    s.task(key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// `POST tasks/:id/run/`; returns the new run's id.
@@ -75,13 +64,7 @@ pub fn wait_status(s: &Server, key: &str, task: &str, run: &str, status: &str) -
 
 /// The run's log entries.
 pub fn run_log(s: &Server, key: &str, task: &str, run: &str) -> Vec<Value> {
-    let r = s.get(key, &run_path(task, run, "logs"));
-    assert_eq!(r.status(), 200);
-    r.text()
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    read_ndjson(s.get(key, &run_path(task, run, "logs")))
 }
 
 /// Whether a process is gone (a zombie nobody has reaped yet counts as gone).

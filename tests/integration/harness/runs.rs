@@ -4,7 +4,7 @@
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-use super::Server;
+use super::{Server, task_body};
 
 /// A run as reached through its task's URL in project 1.
 #[derive(Debug, Clone)]
@@ -24,20 +24,19 @@ impl RunRef {
 
     /// `/api/projects/1/tasks/TASK/runs/RUN/` followed by `rest` (e.g. `append_log/`).
     pub fn path(&self, rest: &str) -> String {
-        format!(
-            "/api/projects/1/tasks/{}/runs/{}/{rest}",
-            self.task, self.id
-        )
+        run_path(&self.task, &self.id, rest)
     }
+}
+
+/// The one way to name a run's URL: `/api/projects/1/tasks/TASK/runs/RUN/` plus `rest`.
+pub fn run_path(task: &str, run: &str, rest: &str) -> String {
+    format!("/api/projects/1/tasks/{task}/runs/{run}/{rest}")
 }
 
 impl Server {
     /// Creates a plain task in project 1 and returns its id.
     pub fn new_task(&self, key: &str) -> String {
-        let task = self.task(
-            key,
-            &json!({"description": "Run things", "origin_product": "user_created"}),
-        );
+        let task = self.task(key, &task_body(json!({})));
         task["id"].as_str().unwrap().to_string()
     }
 

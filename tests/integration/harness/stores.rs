@@ -154,10 +154,11 @@ impl Backend {
 
     /// A server on this store with extra arguments.
     pub fn start(&self, extra: &[&str]) -> Server {
-        let args = self.args();
-        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
-        all.extend_from_slice(extra);
-        Server::start_with_env(&all, self.env())
+        let mut server = Server::build().args(self.args()).args(extra);
+        for (name, value) in self.env() {
+            server = server.env(name, value);
+        }
+        server.start()
     }
 
     /// Runs `burrow ARGS…` on the server's data folder and this store.

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::Walk;
-use crate::common::openapi::Checked;
+use crate::harness::openapi::Checked;
 
 /// Runs of `task`: create, update, output, logs, the stream, and every artifact route.
 pub fn runs_and_artifacts(w: &Walk, task: &str) {

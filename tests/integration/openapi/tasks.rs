@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::Walk;
-use crate::common::task_body;
+use crate::harness::task_body;
 
 /// Tasks: create, list, filters, update, run, delete. Returns a live task's id.
 pub fn tasks(w: &Walk) -> String {
