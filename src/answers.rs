@@ -11,7 +11,10 @@ use crate::fields::Fields;
 use crate::runs::{RunChanges, is_terminal};
 
 /// Longest follow-up message, in characters.
-const MAX_MESSAGE: usize = 100_000;
+pub const MESSAGE_MAX_CHARS: usize = 100_000;
+/// Longest permission request and option ids, in characters.
+pub const REQUEST_ID_MAX_CHARS: usize = 100;
+pub const OPTION_ID_MAX_CHARS: usize = 255;
 
 fn state_of(run: &Run) -> Result<Map<String, Value>> {
     match serde_json::from_str(run.state.get()).map_err(Error::internal)? {
@@ -33,8 +36,12 @@ fn still_running(run: &Run) -> Result<()> {
 /// The `request_id` and `option_id` of a `POST runs/:id/permission/` body.
 pub fn parse_answer(body: &Map<String, Value>) -> Result<(String, String)> {
     let f = Fields::new(body);
-    let request = f.text("request_id", Some(100), false)?.required()?;
-    let option = f.text("option_id", Some(255), false)?.required()?;
+    let request = f
+        .text("request_id", Some(REQUEST_ID_MAX_CHARS), false)?
+        .required()?;
+    let option = f
+        .text("option_id", Some(OPTION_ID_MAX_CHARS), false)?
+        .required()?;
     Ok((request, option))
 }
 
@@ -76,7 +83,7 @@ pub fn answer(run: &Run, request_id: &str, option_id: &str) -> Result<RunChanges
 /// The text of a `POST runs/:id/message/` body.
 pub fn parse_message(body: &Map<String, Value>) -> Result<String> {
     Fields::new(body)
-        .text("text", Some(MAX_MESSAGE), false)?
+        .text("text", Some(MESSAGE_MAX_CHARS), false)?
         .required()
 }
 

@@ -1,10 +1,14 @@
 //! The application state and THE route table: every URL the server answers is here.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{AppService, HttpServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
-use actix_web::{Resource, web};
+use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 
 use crate::api::BodyLimit;
 use crate::api::pages::Pages;
@@ -36,28 +40,108 @@ pub struct AppState {
     pub runner: Runner,
 }
 
+/// The route table as registered: each pattern (its scope included) with the methods it
+/// answers, in order. Tests read the routes from here rather than from this file's text.
+pub type RouteList = Vec<(String, Vec<Method>)>;
+
 /// A resource that answers other methods with a JSON 405, labelled for the metrics with its
-/// full pattern (`prefix` is the scope it is mounted in).
-fn resource_in(prefix: &str, path: &str) -> Resource {
-    web::resource(path)
-        .app_data(Route(format!("{prefix}{path}")))
-        .default_service(web::to(api::method_not_allowed))
+/// full pattern (`prefix` is the scope it is mounted in), and noted in `list`.
+fn resource_in(list: &Rc<RefCell<RouteList>>, prefix: &str, path: &str) -> Entry {
+    let pattern = format!("{prefix}{path}");
+    list.borrow_mut().push((pattern.clone(), Vec::new()));
+    Entry {
+        resource: web::resource(path)
+            .app_data(Route(pattern))
+            .default_service(web::to(api::method_not_allowed)),
+        list: list.clone(),
+        at: list.borrow().len() - 1,
+    }
 }
 
-fn resource(path: &str) -> Resource {
-    resource_in("", path)
+/// A resource of the route table that notes each method it is given in the route list.
+struct Entry {
+    resource: Resource,
+    list: Rc<RefCell<RouteList>>,
+    at: usize,
+}
+
+impl Entry {
+    fn on(mut self, method: Method, route: actix_web::Route) -> Entry {
+        self.list.borrow_mut()[self.at].1.push(method);
+        self.resource = self.resource.route(route);
+        self
+    }
+
+    fn get<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::GET, web::get().to(f))
+    }
+
+    fn post<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::POST, web::post().to(f))
+    }
+
+    fn put<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PUT, web::put().to(f))
+    }
+
+    fn patch<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::PATCH, web::patch().to(f))
+    }
+
+    fn delete<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::DELETE, web::delete().to(f))
+    }
+
+    fn app_data<U: 'static>(mut self, data: U) -> Entry {
+        self.resource = self.resource.app_data(data);
+        self
+    }
+}
+
+impl HttpServiceFactory for Entry {
+    fn register(self, config: &mut AppService) {
+        self.resource.register(config)
+    }
+}
+
+/// The route table's routes, read from the table itself (for the tests that hold the
+/// OpenAPI document to it).
+pub fn route_list(config: &Config) -> RouteList {
+    let list = Rc::new(RefCell::new(Vec::new()));
+    let _app = App::new().configure(|cfg| table(cfg, config, &list));
+    list.take()
 }
 
 /// The route table. Paths are matched after trailing slashes are trimmed, so each answers
 /// with and without one.
 pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
+    table(cfg, config, &Rc::default());
+}
+
+fn table(cfg: &mut web::ServiceConfig, config: &Config, list: &Rc<RefCell<RouteList>>) {
+    let resource = |path: &str| resource_in(list, "", path);
     // Inline artifacts travel base64-encoded inside JSON: allow for that on their route.
     let artifact_body = (config.artifact_max_bytes as usize)
         .saturating_mul(4)
         .saturating_div(3)
         .saturating_add(1 << 20)
         .max(config.json_limit);
-    let api_resource = |path: &str| resource_in("/api", path);
+    let api_resource = |path: &str| resource_in(list, "/api", path);
     let run = |tail: &str| {
         api_resource(&format!(
             "/projects/{{project_id}}/tasks/{{task_id}}/runs/{{run_id}}{tail}"

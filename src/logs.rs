@@ -21,6 +21,9 @@ use crate::events::Notice;
 use crate::fields::{Fields, not_a_dict};
 use crate::runs::is_terminal;
 
+/// Longest client-chosen `append_log` batch id, in characters.
+pub const BATCH_ID_MAX_CHARS: usize = 100;
+
 /// Entries read from the database at a time, for both the NDJSON log and the stream.
 const PAGE: i64 = 1000;
 /// How often an idle stream sends a comment so proxies keep the connection open.

@@ -20,6 +20,9 @@ pub const ENVIRONMENTS: &[&str] = &["local", "cloud"];
 
 /// The largest `state` and `output`, in bytes of JSON: what a run keeps after every merge,
 /// and so a bound on what a task list page carries for its latest run.
+/// The longest `stage` and `branch`, in characters.
+pub const STAGE_MAX_CHARS: usize = 100;
+pub const BRANCH_MAX_CHARS: usize = 255;
 pub const STATE_MAX_BYTES: usize = 1 << 20;
 pub const OUTPUT_MAX_BYTES: usize = 1 << 20;
 
@@ -83,8 +86,8 @@ impl RunChanges {
     pub fn parse(body: &Map<String, Value>) -> Result<RunChanges> {
         let f = Fields::new(body);
         let status = f.choice("status", STATUSES)?.optional()?;
-        let stage = f.text("stage", Some(100), false)?.nullable();
-        let branch = f.text("branch", Some(255), false)?.nullable();
+        let stage = f.text("stage", Some(STAGE_MAX_CHARS), false)?.nullable();
+        let branch = f.text("branch", Some(BRANCH_MAX_CHARS), false)?.nullable();
         let error_message = f.text("error_message", None, true)?.nullable();
         let output = f
             .any("output")?
@@ -177,8 +180,14 @@ pub fn parse_new(body: &Map<String, Value>) -> Result<NewRun> {
     let f = Fields::new(body);
     let status = f.choice("status", STATUSES)?.optional()?;
     let environment = f.choice("environment", ENVIRONMENTS)?.optional()?;
-    let stage = f.text("stage", Some(100), false)?.nullable().flatten();
-    let branch = f.text("branch", Some(255), false)?.nullable().flatten();
+    let stage = f
+        .text("stage", Some(STAGE_MAX_CHARS), false)?
+        .nullable()
+        .flatten();
+    let branch = f
+        .text("branch", Some(BRANCH_MAX_CHARS), false)?
+        .nullable()
+        .flatten();
     let error_message = f.text("error_message", None, true)?.nullable().flatten();
     let output = f.any("output")?.nullable().flatten().map(Value::to_string);
     if let Some(text) = &output {

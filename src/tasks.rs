@@ -18,6 +18,10 @@ pub const ORIGIN_PRODUCTS: &[&str] = &[
 
 /// The longest `description`, in characters: generous for a prompt, and a bound on what
 /// every task list page and webhook payload carrying the task can weigh.
+/// The longest `title`, `repository` and `assignee`, in characters.
+pub const TITLE_MAX_CHARS: usize = 255;
+pub const REPOSITORY_MAX_CHARS: usize = 255;
+pub const ASSIGNEE_MAX_CHARS: usize = 255;
 pub const DESCRIPTION_MAX_CHARS: usize = 1 << 20;
 
 /// Validated changes to a task. `None` leaves a field alone; for nullable fields
@@ -47,14 +51,17 @@ impl TaskChanges {
     pub fn parse(body: &Map<String, Value>, mode: Mode) -> Result<TaskChanges> {
         let f = Fields::new(body);
         let whole = mode == Mode::Whole;
-        let title = f.text("title", Some(255), true)?.optional()?;
+        let title = f.text("title", Some(TITLE_MAX_CHARS), true)?.optional()?;
         let description = f
             .text("description", Some(DESCRIPTION_MAX_CHARS), false)?
             .required_if(whole)?;
         let origin_product = f
             .choice("origin_product", ORIGIN_PRODUCTS)?
             .required_if(whole)?;
-        let repository = match f.text("repository", Some(255), true)?.nullable() {
+        let repository = match f
+            .text("repository", Some(REPOSITORY_MAX_CHARS), true)?
+            .nullable()
+        {
             Some(Some(r)) => Some(normalize_repository(&r)?),
             other => other,
         };
@@ -66,7 +73,9 @@ impl TaskChanges {
             }
             other => other.map(|_| None),
         };
-        let assignee = f.text("assignee", Some(255), true)?.nullable();
+        let assignee = f
+            .text("assignee", Some(ASSIGNEE_MAX_CHARS), true)?
+            .nullable();
         Ok(TaskChanges {
             title,
             description,

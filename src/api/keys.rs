@@ -12,6 +12,9 @@ use crate::db::{identity, keys};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 
+/// The longest key label, in characters.
+pub const LABEL_MAX_CHARS: usize = 40;
+
 type State = web::Data<AppState>;
 
 pub async fn list(state: State, caller: Caller) -> Result<HttpResponse> {
@@ -29,7 +32,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
     caller.require("personal_api_key:write")?;
     let body = body.object()?;
     let f = Fields::new(&body);
-    let label = f.text("label", Some(40), false)?.required()?;
+    let label = f.text("label", Some(LABEL_MAX_CHARS), false)?.required()?;
     let scopes = parse_scopes(f.list("scopes")?.required()?)?;
     if let Some(missing) = scopes.iter().find(|s| !scope_grants(&caller.scopes, s)) {
         return Err(Error::invalid(

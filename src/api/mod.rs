@@ -24,7 +24,7 @@ mod links;
 pub mod query;
 
 pub use body::{BodyLimit, JsonObject};
-pub use links::Links;
+pub use links::{LINK_TTL_SECS, Links};
 pub use query::{Page, Query};
 
 use actix_web::{HttpRequest, HttpResponse};

@@ -9,6 +9,9 @@ use crate::db::identity;
 use crate::error::Result;
 use crate::fields::Fields;
 
+/// The longest project name, in characters.
+pub const NAME_MAX_CHARS: usize = 200;
+
 type State = web::Data<AppState>;
 
 pub async fn list(state: State, caller: Caller, req: HttpRequest) -> Result<HttpResponse> {
@@ -49,7 +52,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
     caller.require_admin()?;
     let body = body.object()?;
     let name = Fields::new(&body)
-        .text("name", Some(200), false)?
+        .text("name", Some(NAME_MAX_CHARS), false)?
         .required()?;
     let user_id = caller.user.id;
     let project = state

@@ -198,7 +198,7 @@ pub async fn append_log(
                 None => logs::parse_entries(&object)?,
             };
             let batch = crate::fields::Fields::new(&object)
-                .text("batch_id", Some(100), false)?
+                .text("batch_id", Some(logs::BATCH_ID_MAX_CHARS), false)?
                 .optional()?;
             (entries, batch)
         }

@@ -20,6 +20,10 @@ use crate::session;
 type State = web::Data<AppState>;
 
 pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 1024;
+/// The longest email and first or last name, in characters (Django's limits).
+pub const EMAIL_MAX_CHARS: usize = 254;
+pub const NAME_MAX_CHARS: usize = 150;
 
 /// The user as the UI sees them.
 pub fn user_json(user: &User) -> Value {
@@ -84,7 +88,7 @@ async fn begin(
 }
 
 fn password(f: &Fields) -> Result<String> {
-    let password = f.text("password", Some(1024), false)?.required()?;
+    let password = f.text("password", Some(MAX_PASSWORD), false)?.required()?;
     if password.chars().count() < MIN_PASSWORD {
         return Err(Error::invalid(
             "password",
@@ -100,14 +104,14 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
     session::check_same_site(&state.config, &req)?;
     let body = body.object()?;
     let f = Fields::new(&body);
-    let email = f.text("email", Some(254), false)?.required()?;
+    let email = f.text("email", Some(EMAIL_MAX_CHARS), false)?.required()?;
     let password = password(&f)?;
     let first_name = f
-        .text("first_name", Some(150), true)?
+        .text("first_name", Some(NAME_MAX_CHARS), true)?
         .optional()?
         .unwrap_or_default();
     let last_name = f
-        .text("last_name", Some(150), true)?
+        .text("last_name", Some(NAME_MAX_CHARS), true)?
         .optional()?
         .unwrap_or_default();
     let password_hash = Some(
@@ -145,8 +149,8 @@ pub async fn login(state: State, req: HttpRequest, body: JsonObject) -> Result<H
     session::check_same_site(&state.config, &req)?;
     let body = body.object()?;
     let f = Fields::new(&body);
-    let email = f.text("email", Some(254), false)?.required()?;
-    let password = f.text("password", Some(1024), false)?.required()?;
+    let email = f.text("email", Some(EMAIL_MAX_CHARS), false)?.required()?;
+    let password = f.text("password", Some(MAX_PASSWORD), false)?.required()?;
     let attempt = state
         .throttle
         .reserve(client::client_addr(&state.config, &req), &email)?;

@@ -258,7 +258,11 @@ pub async fn finalize_upload(
         let id = item.text("id", None, false)?.required()?;
         let storage_path = item.text("storage_path", None, false)?.required()?;
         let content_type = item
-            .text("content_type", Some(255), true)?
+            .text(
+                "content_type",
+                Some(crate::artifacts::CONTENT_TYPE_MAX_CHARS),
+                true,
+            )?
             .nullable()
             .flatten();
         wanted.push((item.attr("storage_path"), id, storage_path, content_type));

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::JsonObject;
-use super::session::{MIN_PASSWORD, user_json};
+use super::session::{EMAIL_MAX_CHARS, MAX_PASSWORD, MIN_PASSWORD, NAME_MAX_CHARS, user_json};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::crypto;
@@ -60,9 +60,9 @@ pub async fn create(
     caller.require_admin()?;
     let body = body.object()?;
     let f = Fields::new(&body);
-    let email = f.text("email", Some(254), false)?.required()?;
+    let email = f.text("email", Some(EMAIL_MAX_CHARS), false)?.required()?;
     let given = f
-        .text("password", Some(1024), true)?
+        .text("password", Some(MAX_PASSWORD), true)?
         .nullable()
         .flatten()
         .filter(|p| !p.is_empty());
@@ -77,11 +77,11 @@ pub async fn create(
         ));
     }
     let first_name = f
-        .text("first_name", Some(150), true)?
+        .text("first_name", Some(NAME_MAX_CHARS), true)?
         .optional()?
         .unwrap_or_default();
     let last_name = f
-        .text("last_name", Some(150), true)?
+        .text("last_name", Some(NAME_MAX_CHARS), true)?
         .optional()?
         .unwrap_or_default();
     let admin = match body.get("is_admin") {

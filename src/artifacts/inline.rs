@@ -84,7 +84,7 @@ pub fn content(f: &Fields, max: u64) -> Result<Vec<u8>> {
 /// The item's content as bytes, per its `content_encoding`, at most `max` of them.
 fn decode(f: &Fields, text: Cow<str>, max: u64) -> Result<Vec<u8>> {
     let encoding = f
-        .choice("content_encoding", &["utf-8", "base64"])?
+        .choice("content_encoding", ENCODINGS)?
         .nullable()
         .flatten()
         .unwrap_or_else(|| "utf-8".into());
@@ -107,6 +107,9 @@ fn decode(f: &Fields, text: Cow<str>, max: u64) -> Result<Vec<u8>> {
 
 /// How many base64 characters are decoded at a time.
 const QUADS: usize = 4096;
+
+/// How an inline artifact's `content` may be encoded; `utf-8` when none is named.
+pub const ENCODINGS: &[&str] = &["utf-8", "base64"];
 
 /// Standard padded base64 with whitespace anywhere (line-wrapped MIME output), decoded into
 /// one buffer. Whitespace-free runs are decoded a few KiB at a time rather than gathered

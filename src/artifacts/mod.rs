@@ -27,6 +27,10 @@ pub const TYPES: &[&str] = &[
 ];
 
 /// Every storage path starts here.
+/// The longest `content_type` and `source` an artifact may carry, in characters.
+pub const CONTENT_TYPE_MAX_CHARS: usize = 255;
+pub const SOURCE_MAX_CHARS: usize = 255;
+
 pub const ROOT: &str = "tasks/artifacts";
 
 /// One entry of a run's manifest, as the API shows it.
@@ -122,12 +126,12 @@ pub fn describe(f: &Fields) -> Result<Described> {
     let name = base_name(&f.text("name", None, true)?.required()?);
     let kind = f.choice("type", TYPES)?.required()?;
     let content_type = f
-        .text("content_type", Some(255), true)?
+        .text("content_type", Some(CONTENT_TYPE_MAX_CHARS), true)?
         .nullable()
         .flatten()
         .unwrap_or_default();
     let source = f
-        .text("source", Some(255), true)?
+        .text("source", Some(SOURCE_MAX_CHARS), true)?
         .nullable()
         .flatten()
         .unwrap_or_default();

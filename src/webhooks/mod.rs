@@ -215,6 +215,9 @@ pub fn check_url(attr: &str, text: &str) -> Result<String> {
 
 /// The most live webhooks a project may have, as on GitHub: each one multiplies every
 /// event's deliveries.
+/// The longest signing secret, in characters.
+pub const SECRET_MAX_CHARS: usize = 200;
+
 pub const MAX_PER_PROJECT: i64 = 20;
 
 /// Adds a webhook to a project that has room for it.
@@ -278,7 +281,11 @@ pub fn parse_new(body: &Map<String, Value>, allowed: &AllowedHosts) -> Result<Ne
             }
         }
     }
-    let secret = match f.text("secret", Some(200), false)?.nullable().flatten() {
+    let secret = match f
+        .text("secret", Some(SECRET_MAX_CHARS), false)?
+        .nullable()
+        .flatten()
+    {
         Some(s) => s,
         None => format!("whsec_{}", crypto::random_alphanumeric(32)),
     };

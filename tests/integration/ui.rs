@@ -1,0 +1,139 @@
+//! The web UI in a real browser: `tests/ui/e2e.mjs` drives Debian's headless Chromium with
+//! playwright-core against the real server. Screenshots land in `target/ui-screenshots/`.
+//! Without node, `tests/ui/node_modules` or Chromium the tests skip, or fail when `CI` is set.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use crate::harness::{Server, expect_json, task_body};
+use serde_json::json;
+
+/// One browser at a time: the machine may have two cores.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Why the browser tests cannot run here, if they cannot.
+fn missing() -> Option<String> {
+    let node = Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        return Some("node is not installed".into());
+    }
+    if !root()
+        .join("tests/ui/node_modules/playwright-core")
+        .is_dir()
+    {
+        return Some("tests/ui/node_modules is missing (run `npm ci` in tests/ui)".into());
+    }
+    if !chromium().exists() {
+        return Some(format!(
+            "{} is missing (apt-get install -y --no-install-recommends chromium)",
+            chromium().display()
+        ));
+    }
+    None
+}
+
+/// True when the test may go on; skips (or fails under CI) when something is missing.
+fn ready(test: &str) -> bool {
+    match missing() {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: the browser tests cannot run: {why}. .ci/run installs both.")
+        }
+        Some(why) => {
+            eprintln!("skipping {test}: {why}");
+            false
+        }
+    }
+}
+
+/// Runs `node tests/ui/e2e.mjs BASE SCREENSHOTS ARGS…`, prints its report, asserts success.
+fn e2e(base: &str, args: &[&str]) {
+    let shots = root().join("target/ui-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(root().join("tests/ui/e2e.mjs"))
+        .arg(base)
+        .arg(&shots)
+        .args(args)
+        .env("CHROMIUM_PATH", chromium())
+        .output()
+        .expect("run node");
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the browser tests failed (see the report above)"
+    );
+}
+
+/// First run, sign-in/out, a failed and a throttled sign-in, keys, tasks, a live run with
+/// logs and artifacts, XSS probes, administration and the phone layout, on a fresh server.
+#[test]
+fn browser_end_to_end() {
+    if !ready("browser_end_to_end") {
+        return;
+    }
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let s = Server::start();
+    e2e(&s.base, &["main"]);
+}
+
+/// A run with 100,000 log entries, seeded through the API, loads fast and stays usable.
+#[test]
+fn browser_long_log() {
+    if !ready("browser_long_log") {
+        return;
+    }
+    const ENTRIES: usize = 100_000;
+    let s = Server::start();
+    let (email, password) = ("ops@example.com", "a long enough password");
+    s.cli_ok(&["user", "create", "--email", email, "--password", password]);
+    let key = s.key_for(email, "*", &[]);
+    let task = s.task(&key, &task_body(json!({"title": "Read a long log"})));
+    let task_id = task["id"].as_str().unwrap();
+    let runs = format!("/api/projects/1/tasks/{task_id}/runs/");
+    let run = expect_json(s.post(&key, &runs, &json!({"status": "in_progress"})), 201);
+    let run_path = format!(
+        "/projects/1/tasks/{task_id}/runs/{}",
+        run["id"].as_str().unwrap()
+    );
+    for batch in 0..ENTRIES / 1000 {
+        let entries: Vec<_> = (1..=1000)
+            .map(|i| {
+                let n = batch * 1000 + i;
+                match n % 50 {
+                    0 => json!({"type": "error", "message": format!("entry {n}")}),
+                    7 => {
+                        json!({"type": "notification", "notification": {"method": "session/update",
+                        "params": {"update": {"sessionUpdate": "agent_message_chunk",
+                        "content": {"type": "text", "text": format!("entry {n}")}}}}})
+                    }
+                    _ => json!({"type": "info", "message": format!("entry {n}")}),
+                }
+            })
+            .collect();
+        let r = s.post(
+            &key,
+            &format!("/api{run_path}/append_log/"),
+            &json!({ "entries": entries }),
+        );
+        assert_eq!(r.status(), 200, "append batch {batch}");
+    }
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let total = ENTRIES.to_string();
+    e2e(
+        &s.base,
+        &["biglog", email, password, &run_path, &key, &total],
+    );
+}
