@@ -8,16 +8,17 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::api::BodyLimit;
-use crate::app::{self, AppState};
+use crate::app;
 use crate::artifacts::Store;
+use crate::background;
 use crate::backup::ServerLock;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
-use crate::metrics::{self, Metrics};
-use crate::runner::{self, Runner};
+use crate::metrics::Metrics;
+use crate::state::{AppState, Runner};
 use crate::throttle::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
@@ -45,7 +46,7 @@ pub async fn serve(config: Config) -> Result<()> {
         pages: Default::default(),
         runner,
     });
-    runner::start(state.clone()).await?;
+    background::start(state.clone()).await?;
     let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -53,7 +54,7 @@ pub async fn serve(config: Config) -> Result<()> {
             .app_data(BodyLimit(json_limit))
             .configure(|cfg| app::routes(cfg, &shared.config))
             .wrap(from_fn(app::trim_path))
-            .wrap(from_fn(metrics::track))
+            .wrap(from_fn(app::track_metrics))
     })
     .listen(listener)?
     .disable_signals()

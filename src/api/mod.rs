@@ -1,13 +1,11 @@
 //! Thin HTTP handlers, one file per resource, and what they share: the JSON body reader,
-//! query parameters, paging, and absolute links.
+//! query parameters and paging.
 
 pub mod artifacts;
 pub mod health;
 pub mod hooks;
 pub mod keys;
 pub mod metrics;
-pub mod page_stream;
-pub mod pages;
 pub mod projects;
 pub mod runner;
 pub mod runs;
@@ -19,11 +17,9 @@ pub mod uploads;
 pub mod users;
 
 mod body;
-mod links;
 pub mod query;
 
 pub use body::{BodyLimit, JsonObject};
-pub use links::Links;
 pub use query::{Page, Query};
 
 use actix_web::{HttpRequest, HttpResponse};

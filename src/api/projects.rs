@@ -2,12 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{JsonObject, Links, Query};
-use crate::app::AppState;
+use super::{JsonObject, Query};
 use crate::auth::{Caller, ReadAccess};
 use crate::db::identity;
 use crate::error::Result;
 use crate::fields::Fields;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 
@@ -25,7 +25,7 @@ pub async fn list(state: State, caller: Caller, req: HttpRequest) -> Result<Http
         .skip(page.offset as usize)
         .take(page.limit as usize)
         .collect();
-    Ok(page.respond(&req, &Links::new(&state, &req), count, results))
+    Ok(page.respond(&req, &state.links(&req), count, results))
 }
 
 /// Any valid key may see the projects it reaches.

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::JsonObject;
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::client;
 use crate::clock;
@@ -16,6 +15,7 @@ use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::session;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 

@@ -5,12 +5,12 @@ use serde_json::{Value, json};
 
 use super::JsonObject;
 use super::session::{MIN_PASSWORD, user_json};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::crypto;
 use crate::db::identity::{self, NewUser};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
+use crate::state::AppState;
 
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse> {
     let user_id = caller.user.id;

@@ -316,3 +316,13 @@ pub fn users(conn: &Connection) -> Result<Vec<User>> {
     let rows = stmt.query_map([], user_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A project by id, for payloads made outside a request.
+pub fn project_by_id(conn: &Connection, id: i64) -> Result<Project> {
+    let sql = format!(
+        "SELECT {} FROM projects p JOIN organizations o ON o.id = p.organization_id
+         WHERE p.id = ?1",
+        PROJECT_COLUMNS
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([id], project_row)?)
+}
