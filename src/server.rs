@@ -27,7 +27,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let store = Store::from_config(&config)?;
     let signer = Signer::new(db.read(identity::signing_key).await?);
     let listener = TcpListener::bind(config.addr)
-        .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.addr)))?;
+        .map_err(|e| Error::unexpected(format!("cannot listen on {}: {e}", config.addr)))?;
     let addr = listener.local_addr()?;
     let runner = Runner::new(&config, addr)?;
     let json_limit = config.json_limit;

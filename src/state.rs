@@ -66,7 +66,7 @@ impl Runner {
     /// Checks the runner settings. `addr` is where the server listens: the runner's
     /// processes and links reach Burrow there unless `--public-url` says otherwise.
     pub fn new(config: &Config, addr: SocketAddr) -> Result<Runner> {
-        let setting = |what: &str| Error::Internal(format!("--runner {what}"));
+        let setting = |what: &str| Error::unexpected(format!("--runner {what}"));
         let runner_url = match config.runner {
             RunnerKind::None => None,
             RunnerKind::Command => {

@@ -8,6 +8,7 @@ use crate::db::identity;
 use crate::error::Result;
 use crate::fields::Fields;
 use crate::state::AppState;
+use crate::users;
 
 type State = web::Data<AppState>;
 
@@ -55,7 +56,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
     let project = state
         .db
         .write(move |c| {
-            let id = identity::create_project(c, &name)?;
+            let id = users::create_project(c, &name)?;
             identity::project_for_user(c, user_id, id)?.ok_or(crate::error::Error::NotFound)
         })
         .await?;

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::session;
 use crate::state::AppState;
+use crate::users;
 
 type State = web::Data<AppState>;
 
@@ -124,7 +125,7 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
                     "Burrow already has an account; sign in instead.".into(),
                 ));
             }
-            identity::create_user(
+            users::create_user(
                 c,
                 &NewUser {
                     email: &email,
