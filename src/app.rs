@@ -1,4 +1,5 @@
-//! The application state and THE route table: every URL the server answers is here.
+//! THE route table: every URL the server answers is here, and the middleware that sees
+//! every request (path trimming, request metrics).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,37 +9,19 @@ use actix_web::dev::{AppService, HttpServiceFactory, ServiceRequest, ServiceResp
 use actix_web::http::Method;
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
+use std::time::Instant;
+
 use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 
 use crate::api::BodyLimit;
-use crate::api::pages::Pages;
 use crate::api::{
     self, agent, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session,
     tasks, uploads, users,
 };
-use crate::artifacts::Store;
 use crate::config::Config;
-use crate::crypto::Signer;
-use crate::db::Db;
-use crate::events::Events;
-use crate::metrics::{Metrics, Route};
-use crate::runner::Runner;
-use crate::throttle::Throttle;
+use crate::metrics::Route;
+use crate::state::AppState;
 use crate::ui;
-
-/// What every handler can reach, shared through `web::Data`.
-pub struct AppState {
-    pub db: Db,
-    pub config: Config,
-    pub signer: Signer,
-    pub events: Events,
-    pub store: Store,
-    pub throttle: Throttle,
-    pub metrics: Metrics,
-    /// Recently answered task list pages.
-    pub pages: Pages,
-    pub runner: Runner,
-}
 
 /// The route table as registered: each pattern (its scope included) with the methods it
 /// answers, in order. Tests read the routes from here rather than from this file's text.
@@ -263,6 +246,24 @@ pub async fn trim_path(
         }
     }
     next.call(req).await
+}
+
+/// Middleware: times every request and counts it under its route pattern.
+pub async fn track_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let res = next.call(req).await?;
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        state.metrics.observe(
+            res.request().app_data::<Route>(),
+            res.request().method().as_str(),
+            res.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+    Ok(res)
 }
 
 /// The path with trailing slashes trimmed and runs of slashes merged; `None` when it is

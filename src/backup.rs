@@ -25,7 +25,7 @@ impl ServerLock {
         private::folder(data_dir)?;
         let file = File::create(data_dir.join(LOCK))?;
         file.try_lock().map_err(|_| {
-            Error::Internal(format!(
+            Error::unexpected(format!(
                 "another Burrow server is already using {}",
                 data_dir.display()
             ))
@@ -49,14 +49,14 @@ fn server_running(data_dir: &Path) -> Result<bool> {
 pub fn backup(data_dir: &Path, target: &Path) -> Result<u64> {
     let target_text = target
         .to_str()
-        .ok_or_else(|| Error::Internal("the backup path is not valid UTF-8".into()))?;
+        .ok_or_else(|| Error::unexpected("the backup path is not valid UTF-8".into()))?;
     let conn = db::open_for_admin(data_dir)?;
     private::new_file(target).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Error::Internal(format!(
+        std::io::ErrorKind::AlreadyExists => Error::unexpected(format!(
             "{} already exists; choose a new file",
             target.display()
         )),
-        _ => Error::Internal(format!("cannot create {}: {e}", target.display())),
+        _ => Error::unexpected(format!("cannot create {}: {e}", target.display())),
     })?;
     if let Err(e) = conn.execute("VACUUM INTO ?1", [target_text]) {
         let _ = fs::remove_file(target);
@@ -68,14 +68,14 @@ pub fn backup(data_dir: &Path, target: &Path) -> Result<u64> {
 /// Checks a backup is a sound Burrow database this binary can run.
 fn verify(file: &Path) -> Result<()> {
     let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", file.display())))?;
+        .map_err(|e| Error::unexpected(format!("cannot open {}: {e}", file.display())))?;
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|e| {
-            Error::Internal(format!("{} is not a SQLite database: {e}", file.display()))
+            Error::unexpected(format!("{} is not a SQLite database: {e}", file.display()))
         })?;
     if check != "ok" {
-        return Err(Error::Internal(format!(
+        return Err(Error::unexpected(format!(
             "{} is damaged: {check}",
             file.display()
         )));
@@ -87,13 +87,13 @@ fn verify(file: &Path) -> Result<()> {
         |r| r.get(0),
     )?;
     if version == 0 || !has_tasks {
-        return Err(Error::Internal(format!(
+        return Err(Error::unexpected(format!(
             "{} is not a Burrow database",
             file.display()
         )));
     }
     if version > db::SCHEMA_VERSION {
-        return Err(Error::Internal(format!(
+        return Err(Error::unexpected(format!(
             "{} was written by a newer Burrow (schema {version})",
             file.display()
         )));
@@ -105,7 +105,7 @@ fn verify(file: &Path) -> Result<()> {
 /// database is kept beside it. Returns where it was kept.
 pub fn restore(data_dir: &Path, file: &Path) -> Result<Option<PathBuf>> {
     if server_running(data_dir)? {
-        return Err(Error::Internal(
+        return Err(Error::unexpected(
             "a Burrow server is running on this data folder; stop it before restoring".into(),
         ));
     }

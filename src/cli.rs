@@ -14,6 +14,7 @@ use crate::config::{
 use crate::crypto;
 use crate::db::{self, identity, keys};
 use crate::error::{Error, Result};
+use crate::users;
 
 /// Runs `f` in one write transaction on the data folder's database.
 fn with_db<T>(config: &Config, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -41,7 +42,7 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
     let password = password.or_else(|| generated.clone());
     let password_hash = password.as_deref().map(crypto::hash_password).transpose()?;
     let user = with_db(config, |c| {
-        identity::create_user(
+        users::create_user(
             c,
             &identity::NewUser {
                 email: &email,
@@ -78,7 +79,7 @@ fn set_password(config: &Config, email: &str, password: Option<String>) -> Resul
 
 pub fn project(config: &Config, cmd: ProjectCommand) -> Result<()> {
     let ProjectCommand::Create { name } = cmd;
-    let id = with_db(config, |c| identity::create_project(c, &name))?;
+    let id = with_db(config, |c| users::create_project(c, &name))?;
     println!("{id}");
     Ok(())
 }
@@ -102,7 +103,7 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
             let value = with_db(config, |c| {
                 let user = match identity::user_by_email(c, &email)? {
                     Some(u) => u,
-                    None => identity::create_user(
+                    None => users::create_user(
                         c,
                         &identity::NewUser {
                             email: &email,
@@ -174,9 +175,7 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
 
 pub fn integration(config: &Config, cmd: IntegrationCommand) -> Result<()> {
     let IntegrationCommand::Create { project, account } = cmd;
-    let id = with_db(config, |c| {
-        identity::create_integration(c, project, &account)
-    })?;
+    let id = with_db(config, |c| users::create_integration(c, project, &account))?;
     println!("{id}");
     Ok(())
 }

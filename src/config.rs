@@ -8,9 +8,9 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::client::Cidr;
 use crate::duration;
-use crate::webhooks::hosts::AllowedHosts;
+use crate::net::Cidr;
+use crate::net::hosts::AllowedHosts;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]

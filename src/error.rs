@@ -35,9 +35,14 @@ pub enum Error {
     /// Too many tries; the number is how many seconds to wait.
     #[error("Request was throttled. Expected available in {0} seconds.")]
     Throttled(u64),
-    /// Anything we did not expect. The message is logged, never sent.
-    #[error("{0}")]
-    Internal(String),
+    /// Anything we did not expect: what failed, and the error that caused it, kept so that
+    /// the log shows the whole chain. Logged, never sent.
+    #[error("{message}{}", source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl Error {
@@ -59,7 +64,23 @@ impl Error {
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        Error::Internal(e.to_string())
+        Error::unexpected(e.to_string())
+    }
+
+    /// Something we did not expect, said in words.
+    pub fn unexpected(message: String) -> Self {
+        Error::Internal {
+            message,
+            source: None,
+        }
+    }
+
+    /// `what` failed because of `source`.
+    pub fn caused(what: &str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Internal {
+            message: what.to_string(),
+            source: Some(Box::new(source)),
+        }
     }
 
     fn kind_and_code(&self) -> (&'static str, &'static str) {
@@ -73,7 +94,7 @@ impl Error {
             Error::TooLarge(_) => ("invalid_request", "too_large"),
             Error::UnsupportedMediaType(_) => ("invalid_request", "unsupported_media_type"),
             Error::Throttled(_) => ("throttled_error", "throttled"),
-            Error::Internal(_) => ("server_error", "error"),
+            Error::Internal { .. } => ("server_error", "error"),
         }
     }
 }
@@ -98,15 +119,15 @@ impl ResponseError for Error {
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let (kind, code) = self.kind_and_code();
         let detail = match self {
-            Error::Internal(msg) => {
-                tracing::error!(error = %msg, "internal error");
+            Error::Internal { .. } => {
+                tracing::error!(error = %chain(self), "internal error");
                 "A server error occurred.".to_string()
             }
             other => other.to_string(),
@@ -143,25 +164,36 @@ impl From<rusqlite::Error> for Error {
                     "An object with these values already exists.",
                 )
             }
-            other => Error::Internal(format!("database: {other}")),
+            other => Error::caused("database", other),
         }
     }
 }
 
 impl From<r2d2::Error> for Error {
     fn from(e: r2d2::Error) -> Self {
-        Error::Internal(format!("database pool: {e}"))
+        Error::caused("database pool", e)
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::Internal(format!("io: {e}"))
+        Error::caused("io", e)
     }
 }
 
 impl From<actix_web::error::BlockingError> for Error {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        Error::Internal(format!("blocking task: {e}"))
+        Error::caused("blocking task", e)
     }
+}
+
+/// An error and every cause below the one its own message names.
+fn chain(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e).and_then(|s| s.source());
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }

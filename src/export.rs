@@ -81,7 +81,7 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<u64> {
         |r| r.get(0),
     )?;
     if used > 0 {
-        return Err(Error::Internal(
+        return Err(Error::unexpected(
             "this data folder already has users or tasks; import into an empty one".into(),
         ));
     }
@@ -91,7 +91,7 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<u64> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| Error::Internal(format!("line {}: {why}", n + 1));
+        let bad = |why: String| Error::unexpected(format!("line {}: {why}", n + 1));
         let item: Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
         let table = item["table"].as_str().unwrap_or_default();
         if table == "burrow_export" {

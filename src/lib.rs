@@ -1,22 +1,26 @@
 //! Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 //!
-//! Map of the crate:
+//! Map of the crate. Dependencies point one way: `app` → `api` (parse, call, respond) →
+//! domain (`runs`, `tasks`, `artifacts`, `auth`, `webhooks`, `logs`) → `db`.
 //! - `config`: the command line and every setting; `cli`: the administrative commands.
-//! - `client`: a request's client address and public base, honouring `--trusted-proxies`.
-//! - `server`: starts the HTTP server; `app`: the state and the one route table.
+//! - `client`: a request's client address and public base, honouring `--trusted-proxies`;
+//!   `net`: address blocks and the hosts webhooks may reach; `links`: absolute and signed
+//!   links.
+//! - `server`: starts the HTTP server; `app`: the one route table; `state`: what handlers
+//!   and background jobs share.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
 //! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF and
 //!   same-site checks; `throttle`: sign-in throttling and the password hashing gate;
 //!   `crypto`: hashes, tokens and signatures.
-//! - `tasks`, `runs`: the rules of a task's and a run's fields; `answers`: what a person
+//! - `runs/`: the one home of a run: its statuses, field rules, lifecycle and operations.
+//!   `tasks/`: the rules of a task's fields and its list pages; `answers`: what a person
 //!   tells a run's agent (permission answers, follow-up messages); `fields`: DRF-style body
 //!   validation.
 //! - `artifacts/`: artifact rules and the object store (local folder or S3).
 //! - `logs`: run logs on the wire (NDJSON, Server-Sent Events); `events`: change notices.
-//! - `runner/`: starting queued runs (workers, a command, a webhook, an ACP agent) and the
-//!   stuck-run sweeper; `background/`: the ACP agent runner, its git workspaces and
-//!   `burrow worker`; `lifecycle`: cancellation and the endings Burrow decides; `webhooks/`: events
-//!   out, signed and retried from an outbox.
+//! - `webhooks`: events out, put in an outbox; `background/`: the command runner, the ACP
+//!   agent runner (`acp/`, its git workspaces and `burrow worker`), outbox delivery (and the
+//!   webhook runner) and the stuck-run sweeper.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
 //! - `metrics`: request counting for `/metrics`; `private`: the process not dumpable, the data
@@ -42,17 +46,19 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod fields;
-pub mod lifecycle;
+pub mod links;
 pub mod logs;
 pub mod metrics;
+pub mod net;
 pub mod private;
-pub mod runner;
 pub mod runs;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod tasks;
 pub mod throttle;
 pub mod ui;
+pub mod users;
 pub mod webhooks;
 
 use std::process::ExitCode;

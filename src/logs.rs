@@ -11,15 +11,15 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::Links;
-use crate::app::AppState;
 use crate::auth::Recheck;
 use crate::clock;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::events::Notice;
 use crate::fields::{Fields, not_a_dict};
+use crate::links::Links;
 use crate::runs::is_terminal;
+use crate::state::AppState;
 
 /// Longest client-chosen `append_log` batch id, in characters.
 pub const BATCH_ID_MAX_CHARS: usize = 100;

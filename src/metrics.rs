@@ -6,14 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::web;
-
-use crate::app::AppState;
+use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -54,6 +47,16 @@ pub struct Metrics {
 pub struct Route(pub String);
 
 impl Metrics {
+    /// Counts one answered request under its route pattern (`other` when it matched none).
+    pub fn observe(&self, route: Option<&Route>, method: &str, status: u16, took: Duration) {
+        self.record(
+            route.map_or(OTHER, |r| r.0.as_str()),
+            method_label(method),
+            status,
+            took,
+        );
+    }
+
     fn record(&self, route: &str, method: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,23 +169,4 @@ fn method_label(method: &str) -> &str {
         .find(|m| **m == method)
         .copied()
         .unwrap_or(OTHER)
-}
-
-/// Middleware: times every request and counts it under its route pattern.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let res = next.call(req).await?;
-    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        let route = res.request().app_data::<Route>();
-        state.metrics.record(
-            route.map_or(OTHER, |r| r.0.as_str()),
-            method_label(res.request().method().as_str()),
-            res.status().as_u16(),
-            started.elapsed(),
-        );
-    }
-    Ok(res)
 }

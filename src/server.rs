@@ -8,16 +8,17 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::api::BodyLimit;
-use crate::app::{self, AppState};
+use crate::app;
 use crate::artifacts::Store;
+use crate::background;
 use crate::backup::ServerLock;
 use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
-use crate::metrics::{self, Metrics};
-use crate::runner::{self, Runner};
+use crate::metrics::Metrics;
+use crate::state::{AppState, Runner};
 use crate::throttle::Throttle;
 
 pub async fn serve(config: Config) -> Result<()> {
@@ -26,9 +27,10 @@ pub async fn serve(config: Config) -> Result<()> {
     let store = Store::from_config(&config)?;
     let signer = Signer::new(db.read(identity::signing_key).await?);
     let listener = TcpListener::bind(config.addr)
-        .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.addr)))?;
+        .map_err(|e| Error::unexpected(format!("cannot listen on {}: {e}", config.addr)))?;
     let addr = listener.local_addr()?;
     let runner = Runner::new(&config, addr)?;
+    crate::background::check(&config)?;
     let json_limit = config.json_limit;
     tracing::info!(database = %db.path().display(), artifacts = ?store, "burrow {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     // Tests and scripts read this line to learn the port when --addr ends in :0.
@@ -45,7 +47,7 @@ pub async fn serve(config: Config) -> Result<()> {
         pages: Default::default(),
         runner,
     });
-    runner::start(state.clone()).await?;
+    background::start(state.clone()).await?;
     let shared = state.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -53,7 +55,7 @@ pub async fn serve(config: Config) -> Result<()> {
             .app_data(BodyLimit(json_limit))
             .configure(|cfg| app::routes(cfg, &shared.config))
             .wrap(from_fn(app::trim_path))
-            .wrap(from_fn(metrics::track))
+            .wrap(from_fn(app::track_metrics))
     })
     .listen(listener)?
     .disable_signals()

@@ -4,14 +4,14 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{JsonObject, Links};
+use super::JsonObject;
+use super::runs::run_ids;
 use crate::answers;
-use crate::app::AppState;
 use crate::auth::WriteAccess;
-use crate::db::runs as db_runs;
+use crate::db::runs::Run;
 use crate::error::Result;
-use crate::lifecycle;
 use crate::runs::RunChanges;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 type RunPath = web::Path<(String, String, String)>;
@@ -22,22 +22,10 @@ async fn change(
     access: WriteAccess,
     path: RunPath,
     req: HttpRequest,
-    change: impl FnOnce(&db_runs::Run) -> Result<RunChanges> + Send + 'static,
+    change: impl FnOnce(&Run) -> Result<RunChanges> + Send + 'static,
 ) -> Result<HttpResponse> {
-    let project_id = access.project.id;
-    let (_, task_id, run_id) = path.into_inner();
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
-    let mut run = state
-        .db
-        .write(move |c| {
-            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            let changes = change(&run)?;
-            lifecycle::patch(c, &run, changes, false, &announce)
-        })
-        .await?;
-    state.events.notify(run.pk);
-    links.run(&mut run);
+    let mut run = state.runs().tell(run_ids(&access, path), change).await?;
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Ok().json(run))
 }
 

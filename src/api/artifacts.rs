@@ -7,17 +7,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{JsonObject, Links};
-use crate::app::AppState;
+use super::JsonObject;
 use crate::artifacts::{self, Entry, Store, inline};
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::clock;
-use crate::db::artifacts as db_artifacts;
-use crate::db::runner as db_runner;
 use crate::db::runs::{self as db_runs, Run};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
-use crate::webhooks::Announcer;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 type RunPath = web::Path<(String, String, String)>;
@@ -55,13 +52,10 @@ pub async fn upload(
         state.store.put(&storage_path, bytes).await?;
         entries.push(described.entry(uuid::Uuid::new_v4().to_string(), storage_path, size));
     }
-    let pk = run.pk;
-    let announce = state.runner.background(&state.signer);
     let manifest = state
-        .db
-        .write(move |c| recorded(c, pk, &entries, &announce))
+        .runs()
+        .add_artifacts(run.pk, entries, |_| Ok(()))
         .await?;
-    state.events.notify(pk);
     manifest_response(&manifest)
 }
 
@@ -77,20 +71,6 @@ fn inline_items(body: JsonObject, max: u64) -> Result<Vec<inline::Item>> {
         parsed.push((described, inline::content(&item, max)?));
     }
     Ok(parsed)
-}
-
-/// Adds uploaded artifacts to the run's manifest, as activity, and announces them; returns
-/// the whole manifest.
-pub(super) fn recorded(
-    c: &rusqlite::Connection,
-    pk: i64,
-    entries: &[Entry],
-    announce: &Announcer,
-) -> Result<String> {
-    let manifest = db_artifacts::append(c, pk, entries)?;
-    db_runner::touch(c, pk)?;
-    announce.artifacts_uploaded(c, &db_runs::by_pk(c, pk)?, entries)?;
-    Ok(manifest)
 }
 
 /// The manifest entry a `{"storage_path"}` body names on this run, else 404.
@@ -119,7 +99,7 @@ pub async fn presign(
                 &download_purpose(&entry.storage_path),
                 clock::unix_now() + TTL_SECS,
             );
-            Links::new(&state, &req).absolute(&format!(
+            state.links(&req).absolute(&format!(
                 "/api/artifact_downloads?path={}&token={token}",
                 super::query::encode(&entry.storage_path)
             ))

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let answered = state

@@ -5,12 +5,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::{JsonObject, Links, Query};
-use crate::app::AppState;
+use super::{JsonObject, Query};
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::db::hooks as db_hooks;
 use crate::db::outbox;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 use crate::webhooks;
 
 type State = web::Data<AppState>;
@@ -104,5 +104,5 @@ async fn page(
         .db
         .read(move |c| outbox::deliveries(c, project_id, webhook, page.limit, page.offset))
         .await?;
-    Ok(page.respond(&req, &Links::new(&state, &req), count, list))
+    Ok(page.respond(&req, &state.links(&req), count, list))
 }

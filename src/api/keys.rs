@@ -6,11 +6,11 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::JsonObject;
-use crate::app::AppState;
 use crate::auth::{Caller, scope_grants, valid_scope};
 use crate::db::{identity, keys};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
+use crate::state::AppState;
 
 /// The longest key label, in characters.
 pub const LABEL_MAX_CHARS: usize = 40;

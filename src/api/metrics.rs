@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::app::AppState;
 use crate::crypto;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
     if let Some(token) = &state.config.metrics_token {

@@ -1,5 +1,5 @@
 //! Thin HTTP handlers, one file per resource, and what they share: the JSON body reader,
-//! query parameters, paging, and absolute links.
+//! query parameters and paging.
 
 pub mod agent;
 pub mod artifacts;
@@ -7,8 +7,6 @@ pub mod health;
 pub mod hooks;
 pub mod keys;
 pub mod metrics;
-pub mod page_stream;
-pub mod pages;
 pub mod projects;
 pub mod runner;
 pub mod runs;
@@ -20,11 +18,9 @@ pub mod uploads;
 pub mod users;
 
 mod body;
-mod links;
 pub mod query;
 
 pub use body::{BodyLimit, JsonObject};
-pub use links::{LINK_TTL_SECS, Links};
 pub use query::{Page, Query};
 
 use actix_web::{HttpRequest, HttpResponse};

@@ -2,12 +2,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{JsonObject, Links, Query};
-use crate::app::AppState;
+use super::{JsonObject, Query};
 use crate::auth::{Caller, ReadAccess};
 use crate::db::identity;
 use crate::error::Result;
 use crate::fields::Fields;
+use crate::state::AppState;
+use crate::users;
 
 /// The longest project name, in characters.
 pub const NAME_MAX_CHARS: usize = 200;
@@ -28,7 +29,7 @@ pub async fn list(state: State, caller: Caller, req: HttpRequest) -> Result<Http
         .skip(page.offset as usize)
         .take(page.limit as usize)
         .collect();
-    Ok(page.respond(&req, &Links::new(&state, &req), count, results))
+    Ok(page.respond(&req, &state.links(&req), count, results))
 }
 
 /// Any valid key may see the projects it reaches.
@@ -58,7 +59,7 @@ pub async fn create(state: State, caller: Caller, body: JsonObject) -> Result<Ht
     let project = state
         .db
         .write(move |c| {
-            let id = identity::create_project(c, &name)?;
+            let id = users::create_project(c, &name)?;
             identity::project_for_user(c, user_id, id)?.ok_or(crate::error::Error::NotFound)
         })
         .await?;

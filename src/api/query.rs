@@ -6,9 +6,9 @@ use std::num::IntErrorKind;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::Links;
 use crate::error::{Error, Result};
 use crate::fields::NULL_CHARACTERS;
+use crate::links::Links;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;

@@ -3,38 +3,20 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::Links;
-use crate::app::AppState;
+use super::runs::run_ids;
 use crate::auth::WriteAccess;
-use crate::db::runner as db_runner;
-use crate::db::runs as db_runs;
 use crate::error::Result;
-use crate::lifecycle;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 type RunPath = web::Path<(String, String, String)>;
 
 /// `POST runs/claim/`: 200 with the run, now `in_progress`, or 204 when nothing is queued.
 pub async fn claim(state: State, access: WriteAccess, req: HttpRequest) -> Result<HttpResponse> {
-    let project_id = access.project.id;
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
-    let claimed = state
-        .db
-        .write(move |c| {
-            let Some(pk) = db_runner::claim(c, Some(project_id))? else {
-                return Ok(None);
-            };
-            let run = db_runs::by_pk(c, pk)?;
-            announce.run_changed(c, "queued", &run)?;
-            Ok(Some(run))
-        })
-        .await?;
-    let Some(mut run) = claimed else {
+    let Some(mut run) = state.runs().claim(Some(access.project.id)).await? else {
         return Ok(HttpResponse::NoContent().finish());
     };
-    state.events.notify(run.pk);
-    links.run(&mut run);
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Ok().json(run))
 }
 
@@ -45,18 +27,7 @@ pub async fn cancel(
     path: RunPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let project_id = access.project.id;
-    let (_, task_id, run_id) = path.into_inner();
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
-    let mut run = state
-        .db
-        .write(move |c| {
-            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            lifecycle::cancel(c, &run, &announce)
-        })
-        .await?;
-    state.events.notify(run.pk);
-    links.run(&mut run);
+    let mut run = state.runs().cancel(run_ids(&access, path)).await?;
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Ok().json(run))
 }

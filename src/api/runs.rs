@@ -6,21 +6,17 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::page_stream::{self, CHUNK, Listed, WriteItem};
 use super::query::Pager;
-use super::{JsonObject, Links, Query};
-use crate::app::AppState;
+use super::{JsonObject, Query};
 use crate::auth::{self, Reader, Recheck, TASK_READ, WriteAccess};
 use crate::clock;
-use crate::db::logs::Appended;
-use crate::db::{
-    logs as db_logs, run_list as db_run_list, runner as db_runner, runs as db_runs,
-    tasks as db_tasks,
-};
+use crate::db::{run_list as db_run_list, runs as db_runs, tasks as db_tasks};
 use crate::error::{Error, Result};
-use crate::lifecycle;
+use crate::links::Links;
 use crate::logs::{self, Opener};
 use crate::runs::{self, RunChanges};
+use crate::state::AppState;
+use crate::tasks::page_stream::{self, CHUNK, Listed, WriteItem};
 
 type State = web::Data<AppState>;
 type TaskPath = web::Path<(String, String)>;
@@ -34,7 +30,7 @@ pub async fn list(
     path: TaskPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let links = Links::new(&state, &req);
+    let links = state.links(&req);
     // Parsed before the read, reported after the credentials are checked.
     let pager = Query::parse(&req)
         .and_then(|q| q.page())
@@ -68,7 +64,7 @@ pub async fn list(
         .transpose()
         .map(drop)
     });
-    Ok(listed.respond(state.clone(), write))
+    Ok(listed.respond(state.db.clone(), write))
 }
 
 pub async fn create(
@@ -79,21 +75,12 @@ pub async fn create(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let new = runs::parse_new(&body.object()?)?;
-    let project = access.project.clone();
     let task_id = path.into_inner().1;
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
     let mut run = state
-        .db
-        .write(move |c| {
-            let task = db_tasks::get(c, &project, &task_id)?;
-            let pk = db_runs::insert(c, task.pk, &new)?;
-            let run = db_runs::by_pk(c, pk)?;
-            announce.run_created(c, &run)?;
-            Ok(run)
-        })
+        .runs()
+        .create(access.project.clone(), task_id, new)
         .await?;
-    links.run(&mut run);
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Created().json(run))
 }
 
@@ -109,12 +96,11 @@ pub async fn retrieve(
             db_runs::find(c, access.project.id, &task_id, &run_id)
         })
         .await?;
-    Links::new(&state, &req).run(&mut run);
+    state.links(&req).run(&mut run);
     Ok(super::json(actix_web::http::StatusCode::OK, &run, 2048))
 }
 
-/// Merges `state` and `output` key by key inside the writer, so concurrent PATCHes that touch
-/// different keys all persist. A cancelled run stays cancelled (see `lifecycle::patch`).
+/// Merges `state` and `output` key by key (see `Runs::patch`).
 pub async fn update(
     state: State,
     access: WriteAccess,
@@ -123,20 +109,12 @@ pub async fn update(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let changes = RunChanges::parse(&body.object()?)?;
-    let project_id = access.project.id;
     let admin = access.caller.user.is_admin;
-    let (_, task_id, run_id) = path.into_inner();
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
     let mut run = state
-        .db
-        .write(move |c| {
-            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            lifecycle::patch(c, &run, changes, admin, &announce)
-        })
+        .runs()
+        .patch(run_ids(&access, path), changes, admin)
         .await?;
-    state.events.notify(run.pk);
-    links.run(&mut run);
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Ok().json(run))
 }
 
@@ -148,35 +126,15 @@ pub async fn set_output(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let output = runs::parse_output(&body.object()?)?;
-    let project_id = access.project.id;
-    let (_, task_id, run_id) = path.into_inner();
-    let (run, schema) = state
-        .db
-        .read(move |c| {
-            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            let schema = db_runs::task_schema(c, run.pk)?;
-            Ok((run, schema))
-        })
-        .await?;
-    if let Some(schema) = schema {
-        runs::validate_output(&schema, &output)?;
-    }
-    let pk = run.pk;
-    let text = output.to_string();
     let mut run = state
-        .db
-        .write(move |c| {
-            db_runner::touch(c, pk)?;
-            db_runs::set_output(c, pk, &text)
-        })
+        .runs()
+        .set_output(run_ids(&access, path), output)
         .await?;
-    state.events.notify(pk);
-    Links::new(&state, &req).run(&mut run);
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Ok().json(run))
 }
 
-/// Answers only once the entries are committed. An append that would cross the size cap is
-/// a 413, and the first such append leaves one marker entry in the log.
+/// Answers only once the entries are committed (see `Runs::append_log`).
 pub async fn append_log(
     state: State,
     access: WriteAccess,
@@ -203,33 +161,19 @@ pub async fn append_log(
             (entries, batch)
         }
     };
-    let project_id = access.project.id;
     let cap = state.config.log_max_bytes;
-    let (_, task_id, run_id) = path.into_inner();
-    let (mut run, appended, entries) = state
-        .db
-        .write(move |c| {
-            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            let appended = db_logs::append_batch(c, run.pk, &entries, cap, batch.as_deref())?;
-            if appended == Appended::OverCap {
-                db_runner::touch(c, run.pk)?;
-            }
-            Ok((run, appended, entries))
-        })
+    let mut run = state
+        .runs()
+        .append_log(run_ids(&access, path), entries, cap, batch)
         .await?;
-    match appended {
-        Appended::Stored { first, .. } => state.events.appended(run.pk, first, entries),
-        // The truncation marker was written: streams read it from the database.
-        Appended::OverCap => state.events.notify(run.pk),
-        Appended::Repeated => {}
-    }
-    if appended == Appended::OverCap {
-        return Err(Error::TooLarge(format!(
-            "This run's log has reached its limit of {cap} bytes."
-        )));
-    }
-    Links::new(&state, &req).run(&mut run);
+    state.links(&req).run(&mut run);
     Ok(HttpResponse::Ok().json(run))
+}
+
+/// The run a path names, in the caller's project: (project, task, run).
+pub fn run_ids(access: &WriteAccess, path: RunPath) -> (i64, String, String) {
+    let (_, task_id, run_id) = path.into_inner();
+    (access.project.id, task_id, run_id)
 }
 
 /// The project a log reader may read: from a valid `?token=` (the run's `log_url`), or from
@@ -295,7 +239,7 @@ pub async fn stream(state: State, path: RunPath, req: HttpRequest) -> Result<Htt
         },
         None => Opener::Credential {
             recheck: Recheck::of(&req, project_id)?,
-            links: Links::new(&state, &req),
+            links: state.links(&req),
         },
     };
     let live = logs::live(state.clone(), opener, run.pk, after)?;

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::JsonObject;
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::client;
 use crate::clock;
@@ -16,6 +15,8 @@ use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::session;
+use crate::state::AppState;
+use crate::users;
 
 type State = web::Data<AppState>;
 
@@ -128,7 +129,7 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
                     "Burrow already has an account; sign in instead.".into(),
                 ));
             }
-            identity::create_user(
+            users::create_user(
                 c,
                 &NewUser {
                     email: &email,

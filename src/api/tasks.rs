@@ -6,16 +6,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use actix_web::http::StatusCode;
 
-use super::page_stream::{self, CHUNK, Listed, WriteItem};
 use super::query::Pager;
-use super::{JsonObject, Links, Page, Query};
-use crate::app::AppState;
+use super::{JsonObject, Page, Query};
 use crate::auth::{Reader, WriteAccess};
-use crate::db::runs::NewRun;
+use crate::db::tasks as db_tasks;
 use crate::db::tasks::TaskFilter;
-use crate::db::{runs, tasks as db_tasks};
 use crate::error::{Error, Result};
-use crate::tasks::{Mode, TaskChanges};
+use crate::state::AppState;
+use crate::tasks::page_stream::{self, CHUNK, Listed, WriteItem};
+use crate::tasks::{self, Mode, TaskChanges};
 
 type State = web::Data<AppState>;
 type TaskPath = web::Path<(String, String)>;
@@ -24,7 +23,7 @@ type TaskPath = web::Path<(String, String)>;
 /// in one database read, in that order. A page larger than one buffer is streamed.
 pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<HttpResponse> {
     // Parsed before the read, reported after the credentials are checked.
-    let links = Links::new(&state, &req);
+    let links = state.links(&req);
     let parsed = list_query(req.query_string())
         .map(|(page, filter)| (Pager::new(page, &req, &links), filter));
     // An unfiltered page near the start walks a few hundred index entries; a filter or a
@@ -78,7 +77,7 @@ pub async fn list(state: State, reader: Reader, req: HttpRequest) -> Result<Http
         .transpose()
         .map(drop)
     });
-    Ok(listed.respond(state.clone(), write))
+    Ok(listed.respond(state.db.clone(), write))
 }
 
 fn list_query(raw: &str) -> Result<(Page, TaskFilter)> {
@@ -102,19 +101,9 @@ pub async fn create(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let changes = TaskChanges::parse(&body.object()?, Mode::Whole)?;
-    let project = access.project.clone();
-    let user = access.caller.user.clone();
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
-    let mut task = state
-        .db
-        .write(move |c| {
-            let task = db_tasks::create(c, &project, &user, changes)?;
-            announce.task_created(c, project.id, &task)?;
-            Ok(task)
-        })
-        .await?;
-    links.task(&mut task);
+    let (project, user) = (access.project.clone(), access.caller.user.clone());
+    let mut task = tasks::create(&state.db, state.announcer(), project, user, changes).await?;
+    state.links(&req).task(&mut task);
     Ok(HttpResponse::Created().json(task))
 }
 
@@ -125,7 +114,7 @@ pub async fn retrieve(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let id = path.into_inner().1;
-    let links = Links::new(&state, &req);
+    let links = state.links(&req);
     let (_, body) = reader
         .read(&state, move |c, access| {
             db_tasks::with_task(c, &access.project, &id, Some(&links), |t| {
@@ -157,7 +146,7 @@ pub async fn update(
         .db
         .write(move |c| db_tasks::update(c, &project, &id, changes))
         .await?;
-    Links::new(&state, &req).task(&mut task);
+    state.links(&req).task(&mut task);
     Ok(HttpResponse::Ok().json(task))
 }
 
@@ -179,24 +168,8 @@ pub async fn run(
     path: TaskPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let project = access.project.clone();
     let id = path.into_inner().1;
-    let links = Links::new(&state, &req);
-    let announce = state.runner.background(&state.signer);
-    let mut task = state
-        .db
-        .write(move |c| {
-            let task = db_tasks::get(c, &project, &id)?;
-            let new = NewRun {
-                status: "queued".into(),
-                environment: "cloud".into(),
-                ..NewRun::default()
-            };
-            let pk = runs::insert(c, task.pk, &new)?;
-            announce.run_created(c, &runs::by_pk(c, pk)?)?;
-            db_tasks::get(c, &project, &id)
-        })
-        .await?;
-    links.task(&mut task);
+    let mut task = state.runs().queue(access.project.clone(), id).await?;
+    state.links(&req).task(&mut task);
     Ok(HttpResponse::Ok().json(task))
 }

@@ -7,15 +7,15 @@ use futures_util::TryStreamExt;
 use object_store::WriteMultipart;
 use serde_json::{Value, json};
 
-use super::artifacts::{TTL_SECS, find_run, manifest_response, recorded};
+use super::JsonObject;
+use super::artifacts::{TTL_SECS, find_run, manifest_response};
 use super::upload_form::{Part, UploadForm};
-use super::{JsonObject, Links};
-use crate::app::AppState;
 use crate::artifacts;
 use crate::auth::WriteAccess;
 use crate::clock;
 use crate::db::artifacts::{self as db_artifacts, Pending};
 use crate::error::{Error, Result};
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 type RunPath = web::Path<(String, String, String)>;
@@ -66,7 +66,7 @@ pub async fn prepare_upload(
                 .try_for_each(|p| db_artifacts::add_pending(c, p))
         })
         .await?;
-    let links = Links::new(&state, &req);
+    let links = state.links(&req);
     let url = links.absolute("/api/artifact_uploads");
     let answer: Vec<Value> = pending
         .iter()
@@ -314,13 +314,11 @@ pub async fn finalize_upload(
         entries.push(described.entry(id.clone(), storage_path, pending.size));
         done.push((id, attr));
     }
-    let pk = run.pk;
-    let announce = state.runner.background(&state.signer);
     // Claiming each upload in the write itself makes finalize happen once: concurrent
     // finalize calls (a client retrying) all pass the checks above, one claims the upload.
     let manifest = state
-        .db
-        .write(move |c| {
+        .runs()
+        .add_artifacts(run.pk, entries, move |c| {
             for (id, attr) in &done {
                 if !db_artifacts::remove_pending(c, id)? {
                     return Err(Error::invalid(
@@ -330,9 +328,8 @@ pub async fn finalize_upload(
                     ));
                 }
             }
-            recorded(c, pk, &entries, &announce)
+            Ok(())
         })
         .await?;
-    state.events.notify(pk);
     manifest_response(&manifest)
 }

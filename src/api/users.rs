@@ -5,12 +5,13 @@ use serde_json::{Value, json};
 
 use super::JsonObject;
 use super::session::{EMAIL_MAX_CHARS, MAX_PASSWORD, MIN_PASSWORD, NAME_MAX_CHARS, user_json};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::crypto;
 use crate::db::identity::{self, NewUser};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
+use crate::state::AppState;
+use crate::users;
 
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse> {
     let user_id = caller.user.id;
@@ -102,7 +103,7 @@ pub async fn create(
     let user = state
         .db
         .write(move |c| {
-            identity::create_user(
+            users::create_user(
                 c,
                 &NewUser {
                     email: &email,

@@ -19,7 +19,7 @@ pub async fn check(store: &Store) -> Result<Vec<String>> {
     done.push(format!("wrote {probe}"));
     let read = store.get_bytes(&probe).await.map_err(|e| step("read", e))?;
     if read != body {
-        return Err(Error::Internal(
+        return Err(Error::unexpected(
             "read: the probe object came back with different bytes".into(),
         ));
     }
@@ -29,7 +29,7 @@ pub async fn check(store: &Store) -> Result<Vec<String>> {
         .await
         .map_err(|e| step("list", e))?;
     if !listed.iter().any(|(path, _)| *path == probe) {
-        return Err(Error::Internal(
+        return Err(Error::unexpected(
             "list: the probe object is missing from the listing".into(),
         ));
     }
@@ -41,7 +41,7 @@ pub async fn check(store: &Store) -> Result<Vec<String>> {
         .map_err(|e| step("delete", e))?
         .is_some()
     {
-        return Err(Error::Internal(
+        return Err(Error::unexpected(
             "delete: the probe object is still there".into(),
         ));
     }
@@ -85,7 +85,7 @@ fn step(what: &str, e: Error) -> Error {
     } else {
         "unexpected error"
     };
-    Error::Internal(format!("{what} failed: {cause} ({text})"))
+    Error::unexpected(format!("{what} failed: {cause} ({text})"))
 }
 
 /// What a collection removed (or would remove).

@@ -5,12 +5,11 @@ pub mod check;
 pub mod inline;
 mod store;
 
+pub use crate::db::artifacts::{Described, Entry, append_to_manifest};
 pub use store::{Store, explain};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::clock;
 use crate::crypto;
 use crate::db::runs::Run;
 use crate::error::{Error, Result};
@@ -32,20 +31,6 @@ pub const CONTENT_TYPE_MAX_CHARS: usize = 255;
 pub const SOURCE_MAX_CHARS: usize = 255;
 
 pub const ROOT: &str = "tasks/artifacts";
-
-/// One entry of a run's manifest, as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Entry {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub source: String,
-    pub size: u64,
-    pub content_type: String,
-    pub storage_path: String,
-    pub uploaded_at: String,
-}
 
 /// The base name of whatever name an agent sends: directories dropped, no `.`/`..`, no
 /// control characters; empty becomes `artifact`.
@@ -75,31 +60,6 @@ pub fn storage_path(run: &Run, name: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("{}/{tag}_{name}", run_prefix(run))
-}
-
-/// An artifact described in a request, checked.
-#[derive(Debug, Clone)]
-pub struct Described {
-    pub name: String,
-    pub kind: String,
-    pub content_type: String,
-    pub source: String,
-}
-
-impl Described {
-    /// The manifest entry for this artifact once stored.
-    pub fn entry(&self, id: String, storage_path: String, size: u64) -> Entry {
-        Entry {
-            id,
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-            source: self.source.clone(),
-            size,
-            content_type: self.content_type.clone(),
-            storage_path,
-            uploaded_at: clock::now(),
-        }
-    }
 }
 
 /// The `artifacts` list of a body: present, a list, not empty; each item an object.
@@ -145,15 +105,6 @@ pub fn describe(f: &Fields) -> Result<Described> {
 
 pub fn too_large(max: u64) -> Error {
     Error::TooLarge(format!("An artifact may be at most {max} bytes."))
-}
-
-/// The manifest (JSON text) with `entries` appended.
-pub fn append_to_manifest(manifest: &str, entries: &[Entry]) -> Result<String> {
-    let mut list: Vec<Value> = serde_json::from_str(manifest).unwrap_or_default();
-    for e in entries {
-        list.push(serde_json::to_value(e).map_err(Error::internal)?);
-    }
-    serde_json::to_string(&list).map_err(Error::internal)
 }
 
 /// The manifest entry with this storage path, if the run has one.

@@ -43,7 +43,7 @@ impl Store {
         if let Some(rest) = setting.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(Error::Internal(
+                return Err(Error::unexpected(
                     "--artifacts s3://BUCKET/PREFIX needs a bucket name".into(),
                 ));
             }
@@ -55,11 +55,10 @@ impl Store {
             if let Some(endpoint) = &config.s3_endpoint {
                 builder = builder.with_endpoint(endpoint);
             }
-            let s3 = Arc::new(
-                builder
-                    .build()
-                    .map_err(|e| Error::Internal(format!("S3 artifact store: {}", explain(&e))))?,
-            );
+            let s3 =
+                Arc::new(builder.build().map_err(|e| {
+                    Error::unexpected(format!("S3 artifact store: {}", explain(&e)))
+                })?);
             let endpoint = config.s3_endpoint.as_deref().unwrap_or("AWS");
             Ok(Store {
                 inner: s3.clone(),
@@ -75,13 +74,14 @@ impl Store {
                 setting.into()
             };
             std::fs::create_dir_all(&root).map_err(|e| {
-                Error::Internal(format!(
+                Error::unexpected(format!(
                     "cannot create the artifact folder {}: {e}",
                     root.display()
                 ))
             })?;
-            let local = LocalFileSystem::new_with_prefix(&root)
-                .map_err(|e| Error::Internal(format!("artifact folder {}: {e}", root.display())))?;
+            let local = LocalFileSystem::new_with_prefix(&root).map_err(|e| {
+                Error::unexpected(format!("artifact folder {}: {e}", root.display()))
+            })?;
             Ok(Store {
                 inner: Arc::new(local),
                 s3: None,
@@ -229,7 +229,7 @@ impl Store {
 fn store_error(e: object_store::Error) -> Error {
     match e {
         object_store::Error::NotFound { .. } => Error::NotFound,
-        other => Error::Internal(format!("artifact store: {}", explain(&other))),
+        other => Error::unexpected(format!("artifact store: {}", explain(&other))),
     }
 }
 

@@ -14,9 +14,9 @@ use rusqlite::Connection;
 use super::{
     Caller, Presented, TASK_READ, TASK_WRITE, after_lookup, authenticate, lookup, presented,
 };
-use crate::app::AppState;
 use crate::db::identity::Project;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
 

@@ -11,7 +11,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 use rusqlite::Connection;
 
-use crate::app::AppState;
 use crate::clock;
 use crate::crypto;
 use crate::db::identity::{self, Project, User};
@@ -19,6 +18,7 @@ use crate::db::keys::{self, ApiKey};
 use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::session;
+use crate::state::AppState;
 
 pub const TASK_READ: &str = "task:read";
 pub const TASK_WRITE: &str = "task:write";

@@ -84,7 +84,7 @@ impl Api {
                 Err(e) => e.to_string(),
             };
             if started.elapsed() + pause > self.patience {
-                return Err(Error::Internal(format!("{method} {url}: {why}")));
+                return Err(Error::unexpected(format!("{method} {url}: {why}")));
             }
             tracing::debug!("{method} {url}: {why}; retrying in {pause:?}");
             tokio::time::sleep(pause).await;
@@ -100,7 +100,7 @@ impl Api {
         let detail = value["detail"]
             .as_str()
             .map_or_else(|| value.to_string(), str::to_string);
-        Err(Error::Internal(format!(
+        Err(Error::unexpected(format!(
             "{method} {url} answered {status}: {detail}"
         )))
     }
@@ -116,7 +116,7 @@ impl Api {
                 task: run["task"].as_str().unwrap_or_default().to_string(),
                 run: run["id"].as_str().unwrap_or_default().to_string(),
             })),
-            _ => Err(Error::Internal(format!(
+            _ => Err(Error::unexpected(format!(
                 "POST {url} answered {status}: {run}"
             ))),
         }

@@ -1,9 +1,58 @@
-//! Work Burrow does away from any request. `acp/` runs coding agents (Agent Client Protocol)
-//! on queued runs, as a client of Burrow's own HTTP API (`api_client`), in git workspaces
-//! (`workspace`); `worker` is the same runner on another machine.
+//! Background work: the runner chosen by `--runner` (`command`; `agents`, which hands runs
+//! to the ACP agent runner in `acp/`; the webhook runner is a delivery of the outbox), the
+//! outbox of outgoing webhooks (`deliver`), and the stuck-run sweeper. Writes wake them
+//! through the runner's handle in the state. The ACP runner is a client of Burrow's own HTTP
+//! API (`api_client`) in git workspaces (`git`, `workspace`); `worker` is the same runner on
+//! another machine.
 
 pub mod acp;
+mod agents;
 pub mod api_client;
+pub mod command;
+pub mod deliver;
 pub mod git;
+mod guard;
+mod output;
+pub mod sweeper;
 pub mod worker;
 pub mod workspace;
+
+use actix_web::web::Data;
+
+use crate::config::RunnerKind;
+use crate::error::Result;
+use crate::state::AppState;
+
+/// Checks the settings of the runner `--runner` chose that `Runner::new` cannot: the ACP
+/// runner's agent command, author and sandbox.
+pub fn check(config: &crate::config::Config) -> Result<()> {
+    if config.runner == RunnerKind::Acp {
+        acp::Agents::new(config)?;
+    }
+    Ok(())
+}
+
+/// Starts the background tasks on the current runtime: the outbox, the sweeper and, with
+/// `--runner command`, the command runner. First fails the runs whose command was running
+/// when Burrow last stopped, since nothing watches them any more.
+pub async fn start(state: Data<AppState>) -> Result<()> {
+    let orphans = state.runs().fail_orphans().await?;
+    if !orphans.is_empty() {
+        tracing::warn!(
+            runs = orphans.len(),
+            "failed the runs whose command was running when Burrow stopped"
+        );
+    }
+    let outbox = state.runner.wake_outbox();
+    actix_web::rt::spawn(deliver::run(state.clone(), outbox));
+    actix_web::rt::spawn(sweeper::run(state.clone()));
+    if state.runner.kind() == RunnerKind::Command {
+        let wake = state.runner.wake_runner();
+        actix_web::rt::spawn(command::run(state.clone(), wake));
+    }
+    if state.runner.kind() == RunnerKind::Acp {
+        let wake = state.runner.wake_runner();
+        actix_web::rt::spawn(agents::run(state.clone(), wake));
+    }
+    Ok(())
+}

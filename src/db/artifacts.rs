@@ -1,12 +1,63 @@
-//! Artifact manifests (a JSON list on each run) and pending direct uploads: plain SQL.
+//! Artifact manifests (a JSON list on each run) and pending direct uploads: their entries
+//! and plain SQL.
 
 use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::artifacts::{Described, Entry, append_to_manifest};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
 use crate::clock;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// One entry of a run's manifest, as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub size: u64,
+    pub content_type: String,
+    pub storage_path: String,
+    pub uploaded_at: String,
+}
+
+/// An artifact described in a request, checked.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub name: String,
+    pub kind: String,
+    pub content_type: String,
+    pub source: String,
+}
+
+impl Described {
+    /// The manifest entry for this artifact once stored.
+    pub fn entry(&self, id: String, storage_path: String, size: u64) -> Entry {
+        Entry {
+            id,
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            source: self.source.clone(),
+            size,
+            content_type: self.content_type.clone(),
+            storage_path,
+            uploaded_at: clock::now(),
+        }
+    }
+}
+
+/// The manifest (JSON text) with `entries` appended.
+pub fn append_to_manifest(manifest: &str, entries: &[Entry]) -> Result<String> {
+    let mut list: Vec<Value> = serde_json::from_str(manifest).unwrap_or_default();
+    for e in entries {
+        list.push(serde_json::to_value(e).map_err(Error::internal)?);
+    }
+    serde_json::to_string(&list).map_err(Error::internal)
+}
 
 /// Appends entries to the run's manifest; returns the whole manifest (JSON text).
 pub fn append(conn: &Connection, run_pk: i64, entries: &[Entry]) -> Result<String> {

@@ -75,16 +75,9 @@ pub(crate) fn project_row(r: &Row) -> rusqlite::Result<Project> {
     })
 }
 
-/// Creates a project in the first organization; returns its id.
-pub fn create_project(conn: &Connection, name: &str) -> Result<i64> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::invalid(
-            "name",
-            "blank",
-            "This field may not be blank.",
-        ));
-    }
+/// Inserts a project (its name checked by `users::create_project`) in the first
+/// organization; returns its id.
+pub fn insert_project(conn: &Connection, name: &str) -> Result<i64> {
     conn.execute(
         "INSERT INTO projects (organization_id, uuid, name, created_at)
          VALUES ((SELECT MIN(id) FROM organizations), ?1, ?2, ?3)",
@@ -162,23 +155,10 @@ pub struct NewUser<'a> {
     pub admin: bool,
 }
 
-/// Creates a user, a member of the first organization. The first user is an admin.
-pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User> {
+/// Inserts a user (checked by `users::create_user`), a member of the first organization.
+/// The first user is an admin.
+pub fn insert_user(conn: &Connection, new: &NewUser) -> Result<User> {
     let email = new.email.trim();
-    if !valid_email(email) {
-        return Err(Error::invalid(
-            "email",
-            "invalid_input",
-            "Enter a valid email address.",
-        ));
-    }
-    if user_by_email(conn, email)?.is_some() {
-        return Err(Error::invalid(
-            "email",
-            "invalid_input",
-            "There is already an account with this email address.",
-        ));
-    }
     let now = clock::now();
     let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -206,18 +186,6 @@ pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User> {
     user_by_id(conn, id)?.ok_or(Error::NotFound)
 }
 
-fn valid_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && email.len() <= 254
-                && !email.chars().any(|c| c.is_whitespace())
-        }
-        None => false,
-    }
-}
-
 pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = ?1");
     Ok(conn
@@ -242,19 +210,17 @@ pub struct Integration {
     pub created_at: String,
 }
 
-pub fn create_integration(conn: &Connection, project_id: i64, account: &str) -> Result<i64> {
-    let exists: bool = conn.query_row(
+/// Whether project `id` exists.
+pub fn project_exists(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1)",
-        [project_id],
+        [id],
         |r| r.get(0),
-    )?;
-    if !exists {
-        return Err(Error::invalid(
-            "project",
-            "does_not_exist",
-            "No such project.",
-        ));
-    }
+    )?)
+}
+
+/// Inserts a GitHub integration of an existing project.
+pub fn insert_integration(conn: &Connection, project_id: i64, account: &str) -> Result<i64> {
     conn.execute(
         "INSERT INTO integrations (project_id, kind, account, created_at) VALUES (?1, 'github', ?2, ?3)",
         params![project_id, account, clock::now()],
@@ -315,4 +281,14 @@ pub fn users(conn: &Connection) -> Result<Vec<User>> {
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], user_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A project by id, for payloads made outside a request.
+pub fn project_by_id(conn: &Connection, id: i64) -> Result<Project> {
+    let sql = format!(
+        "SELECT {} FROM projects p JOIN organizations o ON o.id = p.organization_id
+         WHERE p.id = ?1",
+        PROJECT_COLUMNS
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([id], project_row)?)
 }

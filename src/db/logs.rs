@@ -65,10 +65,9 @@ pub fn append_batch(
         insert(conn, run_pk, count + 1 + i as i64, entry)?;
     }
     let last = count + entries.len() as i64;
-    // The counters and the run's last activity (as `runner::touch` records it) at once.
+    // The counters and the run's last activity (as `run_status::touch` records it) at once.
     conn.prepare_cached(
         "UPDATE task_runs SET log_count = ?1, log_bytes = ?2, last_activity_at = ?4,
-             started_at = COALESCE(started_at, CASE WHEN status = 'in_progress' THEN ?4 END),
              log_batch = ?5
          WHERE pk = ?3",
     )?

@@ -16,8 +16,9 @@ pub mod identity;
 pub mod keys;
 pub mod logs;
 pub mod outbox;
+pub mod run_keys;
 pub mod run_list;
-pub mod runner;
+pub mod run_status;
 pub mod runs;
 pub mod sessions;
 pub mod stats;
@@ -161,14 +162,14 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// Creates the data folder, applies the schema and seeds a fresh database; returns the file.
 fn prepare(data_dir: &Path) -> Result<PathBuf> {
     private::folder(data_dir).map_err(|e| {
-        Error::Internal(format!(
+        Error::unexpected(format!(
             "cannot create data folder {}: {e}",
             data_dir.display()
         ))
     })?;
     let path = data_dir.join("burrow.db");
     private_files(&path)
-        .map_err(|e| Error::Internal(format!("cannot protect {}: {e}", path.display())))?;
+        .map_err(|e| Error::unexpected(format!("cannot protect {}: {e}", path.display())))?;
     let mut conn = open_writer(&path)?;
     schema::migrate(&mut conn)?;
     identity::seed(&conn)?;
@@ -195,7 +196,7 @@ fn private_files(path: &Path) -> std::io::Result<()> {
 /// Opens a read-write connection, as the server's writer and the command line use.
 pub fn open_writer(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)
-        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| Error::unexpected(format!("cannot open {}: {e}", path.display())))?;
     configure(&conn, true)?;
     Ok(conn)
 }

@@ -8,7 +8,6 @@ use serde_json::value::RawValue;
 
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::runs::{RunChanges, is_terminal};
 
 /// A run as the API shows it. `log_url` is filled in by the HTTP layer, which knows the
 /// public address and the signing key.
@@ -188,16 +187,38 @@ pub struct NewRun {
     pub error_message: Option<String>,
     pub output: Option<String>,
     pub state: Option<String>,
+    /// The status is final: `completed_at` is set.
+    pub finished: bool,
+    /// The status is `in_progress`: `started_at` is set.
+    pub started: bool,
+}
+
+/// A PATCH with its merges done (see `runs::RunChanges`). `None` leaves a field alone;
+/// `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct RunUpdate {
+    pub status: Option<&'static str>,
+    pub stage: Option<Option<String>>,
+    pub branch: Option<Option<String>>,
+    pub error_message: Option<Option<String>>,
+    /// JSON text.
+    pub state: String,
+    pub output: Option<String>,
+    /// The new status is final: `completed_at` is set unless it already was.
+    pub finished: bool,
+    /// The new status is `in_progress`: `started_at` is set unless it already was.
+    pub started: bool,
 }
 
 /// Inserts a run for the task with rowid `task_pk`; returns its rowid.
 pub fn insert(conn: &Connection, task_pk: i64, new: &NewRun) -> Result<i64> {
     let now = clock::now();
-    let completed_at = is_terminal(&new.status).then_some(&now);
+    let completed_at = new.finished.then_some(&now);
+    let started_at = new.started.then_some(&now);
     conn.prepare_cached(
         "INSERT INTO task_runs (id, task_pk, stage, branch, status, environment, error_message,
-                                output, state, created_at, updated_at, completed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?9, '{}'), ?10, ?10, ?11)",
+                                output, state, created_at, updated_at, completed_at, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?9, '{}'), ?10, ?10, ?11, ?12)",
     )?
     .execute(params![
         uuid::Uuid::new_v4().to_string(),
@@ -211,6 +232,7 @@ pub fn insert(conn: &Connection, task_pk: i64, new: &NewRun) -> Result<i64> {
         new.state,
         now,
         completed_at,
+        started_at,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -244,15 +266,24 @@ pub fn find(conn: &Connection, project_id: i64, task_id: &str, run_id: &str) -> 
     run.ok_or(Error::NotFound)
 }
 
-/// Applies a PATCH inside the writer's transaction, so concurrent merges never lose a key.
-pub fn update(conn: &Connection, pk: i64, changes: &RunChanges) -> Result<Run> {
-    let (state, output): (String, Option<String>) = conn
+/// The run's stored `state` and `output` (JSON text), for a PATCH to merge into.
+pub fn stored_json(conn: &Connection, pk: i64) -> Result<(String, Option<String>)> {
+    Ok(conn
         .prepare_cached("SELECT state, output FROM task_runs WHERE pk = ?1")?
-        .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let state = changes.merged_state(&state)?;
-    let output = changes.merged_output(output.as_deref())?;
+        .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// The run's status as `S` reads it.
+pub fn status_of<S: rusqlite::types::FromSql>(conn: &Connection, pk: i64) -> Result<S> {
+    Ok(conn
+        .prepare_cached("SELECT status FROM task_runs WHERE pk = ?1")?
+        .query_row([pk], |r| r.get(0))?)
+}
+
+/// Applies a merged PATCH; run inside the writer's transaction that read `stored_json`, so
+/// concurrent merges never lose a key.
+pub fn update(conn: &Connection, pk: i64, changes: &RunUpdate) -> Result<Run> {
     let now = clock::now();
-    let finished = changes.status.as_deref().is_some_and(is_terminal);
     conn.prepare_cached(
         "UPDATE task_runs SET
              status = COALESCE(?1, status),
@@ -260,7 +291,8 @@ pub fn update(conn: &Connection, pk: i64, changes: &RunChanges) -> Result<Run> {
              branch = CASE WHEN ?4 THEN ?5 ELSE branch END,
              error_message = CASE WHEN ?6 THEN ?7 ELSE error_message END,
              state = ?8, output = ?9, updated_at = ?10,
-             completed_at = COALESCE(completed_at, CASE WHEN ?11 THEN ?10 END)
+             completed_at = COALESCE(completed_at, CASE WHEN ?11 THEN ?10 END),
+             started_at = COALESCE(started_at, CASE WHEN ?13 THEN ?10 END)
          WHERE pk = ?12",
     )?
     .execute(params![
@@ -271,11 +303,12 @@ pub fn update(conn: &Connection, pk: i64, changes: &RunChanges) -> Result<Run> {
         changes.branch.clone().flatten(),
         changes.error_message.is_some(),
         changes.error_message.clone().flatten(),
-        state,
-        output,
+        changes.state,
+        changes.output,
         now,
-        finished,
-        pk
+        changes.finished,
+        pk,
+        changes.started,
     ])?;
     by_pk(conn, pk)
 }

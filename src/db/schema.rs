@@ -105,7 +105,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
-        return Err(Error::Internal(format!(
+        return Err(Error::unexpected(format!(
             "this database was written by a newer Burrow (schema version {found}; this binary \
              knows up to {VERSION}). Upgrade Burrow or restore a backup; refusing to start."
         )));

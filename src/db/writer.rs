@@ -81,12 +81,12 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, restart: &AtomicBool) {
         }
         let committed = exec(&conn, "COMMIT").map_err(|e| {
             let _ = conn.execute_batch("ROLLBACK");
-            Error::Internal(format!("database: commit failed: {e}"))
+            Error::unexpected(format!("database: commit failed: {e}"))
         });
         for reply in replies.drain(..) {
             reply(match &committed {
                 Ok(()) => Ok(()),
-                Err(e) => Err(Error::Internal(e.to_string())),
+                Err(e) => Err(Error::unexpected(e.to_string())),
             });
         }
         if restart.swap(false, Ordering::Relaxed) {

@@ -1,6 +1,7 @@
 //! The README cannot drift from the binary: its configuration table lists exactly the flags
 //! and `BURROW_*` variables `burrow --help` prints, with the same defaults and meanings, and
-//! its command table exactly the commands the binary has.
+//! its command table exactly the commands the binary has, and its Layout section exactly
+//! what is at the top of `src/`.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -223,4 +224,35 @@ fn the_command_table_matches_the_commands() {
             );
         }
     }
+}
+
+/// The README's Layout section names every file and folder at the top of `src/`, and
+/// nothing that is not there.
+#[test]
+fn the_layout_lists_every_module() {
+    let layout = between(README, "## Layout", "\n## ")
+        .or_else(|| README.split("## Layout").nth(1))
+        .expect("a Layout section");
+    let listed: BTreeSet<String> = layout
+        .lines()
+        .skip_while(|l| l.trim_end() != "src/")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let present: BTreeSet<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().unwrap();
+            if e.file_type().unwrap().is_dir() {
+                Some(format!("{name}/"))
+            } else {
+                name.ends_with(".rs").then_some(name)
+            }
+        })
+        .collect();
+    assert_eq!(listed, present, "the README's Layout vs src/");
 }

@@ -48,7 +48,7 @@ pub struct Agents {
 impl Agents {
     /// Checks the settings: an agent command, a usable author, bubblewrap when asked for.
     pub fn new(config: &Config) -> Result<Agents> {
-        let setting = |what: String| Error::Internal(what);
+        let setting = |what: String| Error::unexpected(what);
         let command = config
             .agent_command
             .clone()

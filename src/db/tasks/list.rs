@@ -6,12 +6,12 @@ use std::sync::LazyLock;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params, params_from_iter};
 
+use super::slug_prefix;
 use super::view::task_view;
 use super::{TASK_FROM, TASK_SELECT, TaskView};
 use crate::db::identity::Project;
 use crate::db::runs::{LogLinks, RUN_COLUMNS};
 use crate::error::Result;
-use crate::tasks::slug_prefix;
 
 /// The list filters of `GET tasks/`; `None` means no filter.
 #[derive(Debug, Default, Clone)]

@@ -10,11 +10,12 @@ use super::identity::{Project, User};
 use super::runs::{LogLinks, RUN_COLUMNS, Run};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::tasks::{TaskChanges, derive_title, slug_prefix};
 
+mod derived;
 mod list;
 mod view;
 
+pub use derived::{TaskChanges, derive_title, slug_prefix};
 pub use list::{TaskFilter, count, each_on_page, page_rest, with_live_task};
 pub use view::TaskView;
 use view::{Slug, task_view};

@@ -73,7 +73,7 @@ fn expected(schema: &str, prop: &str, keyword: &str) -> Option<Value> {
         }
         ("enum", _, "origin_product") => list(tasks::ORIGIN_PRODUCTS),
         ("enum", _, "events") => list(webhooks::EVENTS),
-        ("const", "Presigned", "expires_in") => json!(api::LINK_TTL_SECS),
+        ("const", "Presigned", "expires_in") => json!(burrow::links::LINK_TTL_SECS),
         ("const", _, "project_id") => json!("@current"),
         ("maxLength", _, "description") => json!(tasks::DESCRIPTION_MAX_CHARS),
         ("maxLength", _, "title") => json!(tasks::TITLE_MAX_CHARS),

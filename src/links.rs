@@ -3,9 +3,9 @@
 
 use actix_web::HttpRequest;
 
-use crate::app::AppState;
 use crate::client;
 use crate::clock;
+use crate::config::Config;
 use crate::crypto::Signer;
 use crate::db::runs::{LogLinks, Run};
 use crate::db::tasks::Task;
@@ -30,10 +30,10 @@ impl Links {
 
     /// Links for the answer to this request only (see `client::public_base`): a request's
     /// Host must never reach links sent elsewhere, such as webhook payloads.
-    pub fn new(state: &AppState, req: &HttpRequest) -> Links {
+    pub fn for_request(config: &Config, signer: &Signer, req: &HttpRequest) -> Links {
         Links {
-            base: client::public_base(&state.config, req),
-            signer: state.signer.clone(),
+            base: client::public_base(config, req),
+            signer: signer.clone(),
         }
     }
 

@@ -8,13 +8,11 @@ use std::sync::Arc;
 use actix_web::web::Data;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
+use super::acp::{self, Agents};
+use super::api_client::{Api, RunRef};
 use super::command::claim_loop;
-use crate::app::AppState;
-use crate::background::acp::{self, Agents};
-use crate::background::api_client::{Api, RunRef};
-use crate::db::runner as db_runner;
 use crate::db::runs::Run;
-use crate::lifecycle;
+use crate::state::AppState;
 
 /// How long the in-server runner retries its own server before giving up on a request.
 const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -53,17 +51,8 @@ async fn work(
         Err(e) => tracing::warn!(run = %run.id, "acp runner: {e}"),
     }
     drop(key);
-    let announce = state.runner.background(&state.signer);
-    let settled = state
-        .db
-        .write(move |c| {
-            let why = "The agent runner stopped without settling the run.";
-            lifecycle::end(c, pk, "failed", Some(why), why, &announce)?;
-            db_runner::revoke_key(c, pk)
-        })
-        .await;
-    if let Err(e) = settled {
+    let why = "The agent runner stopped without settling the run.";
+    if let Err(e) = state.runs().abandon(pk, why).await {
         tracing::warn!(run = %run.id, "acp runner: cannot settle a run: {e}");
     }
-    state.events.notify(pk);
 }

@@ -1,11 +1,8 @@
 //! Events out: the events Burrow announces, their payloads, and the `Announcer` that puts
 //! deliveries in the outbox inside the transaction of the change they announce (so a
 //! committed change is always announced, and nothing is announced that did not commit).
-//! `deliver` sends them.
-
-pub mod deliver;
-mod guard;
-pub mod hosts;
+//! `background::deliver` sends them. Which run events happen is the run's to decide
+//! (`runs`); this file knows how each is put in the outbox.
 
 use std::sync::Arc;
 
@@ -13,19 +10,18 @@ use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
-use crate::api::Links;
 use crate::artifacts::Entry;
 use crate::clock;
 use crate::crypto;
 use crate::db::hooks::{self as db_hooks, Webhook};
+use crate::db::identity;
 use crate::db::outbox::{self, NewDelivery};
-use crate::db::runner as db_runner;
 use crate::db::runs::Run;
 use crate::db::tasks::{self as db_tasks, Task};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
-use crate::runs::is_terminal;
-use hosts::AllowedHosts;
+use crate::links::Links;
+use crate::net::hosts::AllowedHosts;
 
 /// The events a project's webhook may take.
 pub const EVENTS: &[&str] = &[
@@ -62,44 +58,33 @@ impl Announcer {
         })
     }
 
-    /// A new run; a queued cloud run also goes to the runner.
     pub fn run_created(&self, c: &Connection, run: &Run) -> Result<()> {
         self.emit(
             c,
             run.project_id,
             "run.created",
             || json!({ "run": self.linked(run) }),
-        )?;
-        if run.status == "queued" {
-            self.queued(c, run)?;
-        }
-        Ok(())
+        )
     }
 
-    /// A run that was `before` and now is as given: announces a status change, a finish,
-    /// and hands a run that became queued to the runner.
-    pub fn run_changed(&self, c: &Connection, before: &str, run: &Run) -> Result<()> {
-        if before == run.status {
-            return Ok(());
-        }
+    /// A run whose status was `before`.
+    pub fn run_status_changed(&self, c: &Connection, before: &str, run: &Run) -> Result<()> {
         self.emit(
             c,
             run.project_id,
             "run.status_changed",
             || json!({ "run": self.linked(run), "previous_status": before }),
-        )?;
-        if is_terminal(&run.status) && !is_terminal(before) {
-            self.emit(
-                c,
-                run.project_id,
-                "run.completed",
-                || json!({ "run": self.linked(run) }),
-            )?;
-        }
-        if run.status == "queued" {
-            self.queued(c, run)?;
-        }
-        Ok(())
+        )
+    }
+
+    /// A run that has just finished.
+    pub fn run_completed(&self, c: &Connection, run: &Run) -> Result<()> {
+        self.emit(
+            c,
+            run.project_id,
+            "run.completed",
+            || json!({ "run": self.linked(run) }),
+        )
     }
 
     pub fn artifacts_uploaded(&self, c: &Connection, run: &Run, entries: &[Entry]) -> Result<()> {
@@ -117,18 +102,16 @@ impl Announcer {
         run
     }
 
-    /// Wakes the command runner and, when the webhook runner is on, hands it the run.
-    fn queued(&self, c: &Connection, run: &Run) -> Result<()> {
-        if run.environment != "cloud" {
-            return Ok(());
-        }
+    /// A run waiting for Burrow's runner: wakes the command runner and, when the webhook
+    /// runner is on, hands it the run.
+    pub fn run_queued(&self, c: &Connection, run: &Run) -> Result<()> {
         // Notified before the commit is safe: the runner claims through the writer, which
         // runs its claim after this transaction.
         self.runner.notify_one();
         let Some(url) = &self.runner_url else {
             return Ok(());
         };
-        let project = db_runner::project(c, run.project_id)?;
+        let project = identity::project_by_id(c, run.project_id)?;
         let mut task = db_tasks::get(c, &project, &run.task).ok();
         if let Some(task) = task.as_mut() {
             self.links.task(task);

@@ -8,10 +8,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
 use crate::clock;
-use crate::db::logs as db_logs;
-use crate::db::runner as db_runner;
+use crate::state::AppState;
 
 /// Longer lines are cut into several entries.
 const MAX_LINE: u64 = 16 * 1024;
@@ -47,17 +45,9 @@ where
                     Err(_) => break,
                 }
             }
-            let written = state
-                .db
-                .write(move |c| {
-                    db_logs::append(c, run_pk, &batch, cap)?;
-                    db_runner::touch(c, run_pk)
-                })
-                .await;
-            if let Err(e) = written {
+            if let Err(e) = state.runs().log_output(run_pk, batch, cap).await {
                 tracing::warn!("runner: cannot log a command's output: {e}");
             }
-            state.events.notify(run_pk);
         }
     })
 }

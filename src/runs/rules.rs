@@ -1,22 +1,14 @@
-//! The rules of a run: which fields a request may set, how `state` and `output` merge key by
-//! key, when `completed_at` is set, and checking output against the task's JSON Schema.
+//! The rules of a run's fields: which a request may set, how `state` and `output` merge key
+//! by key, when `completed_at` and `started_at` are set, and checking output against the
+//! task's JSON Schema.
 
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::db::runs::NewRun;
+use super::status::{ENVIRONMENTS, Environment, STATUSES, Status};
+use crate::db::runs::{self as db_runs, NewRun, Run, RunUpdate};
 use crate::error::{Error, Result};
 use crate::fields::{Fields, not_a_dict};
-
-pub const STATUSES: &[&str] = &[
-    "not_started",
-    "queued",
-    "in_progress",
-    "completed",
-    "failed",
-    "cancelled",
-];
-pub const TERMINAL: &[&str] = &["completed", "failed", "cancelled"];
-pub const ENVIRONMENTS: &[&str] = &["local", "cloud"];
 
 /// The largest `state` and `output`, in bytes of JSON: what a run keeps after every merge,
 /// and so a bound on what a task list page carries for its latest run.
@@ -64,14 +56,10 @@ fn check_value(attr: &str, v: &impl serde::Serialize, max: usize) -> Result<()> 
     Ok(())
 }
 
-pub fn is_terminal(status: &str) -> bool {
-    TERMINAL.contains(&status)
-}
-
 /// Validated changes to a run. `None` leaves a field alone; `Some(None)` clears it.
 #[derive(Debug, Default)]
 pub struct RunChanges {
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub stage: Option<Option<String>>,
     pub branch: Option<Option<String>>,
     pub error_message: Option<Option<String>>,
@@ -85,7 +73,10 @@ pub struct RunChanges {
 impl RunChanges {
     pub fn parse(body: &Map<String, Value>) -> Result<RunChanges> {
         let f = Fields::new(body);
-        let status = f.choice("status", STATUSES)?.optional()?;
+        let status = f
+            .choice("status", STATUSES)?
+            .optional()?
+            .map(|s| Status::of(&s));
         let stage = f.text("stage", Some(STAGE_MAX_CHARS), false)?.nullable();
         let branch = f.text("branch", Some(BRANCH_MAX_CHARS), false)?.nullable();
         let error_message = f.text("error_message", None, true)?.nullable();
@@ -124,6 +115,23 @@ impl RunChanges {
             state,
             state_remove_keys,
         })
+    }
+
+    /// Writes the change to run `pk`, merging into what is stored: inside the writer's
+    /// transaction, so concurrent merges never lose a key.
+    pub fn apply(&self, c: &Connection, pk: i64) -> Result<Run> {
+        let (state, output) = db_runs::stored_json(c, pk)?;
+        let update = RunUpdate {
+            status: self.status.map(Status::as_str),
+            stage: self.stage.clone(),
+            branch: self.branch.clone(),
+            error_message: self.error_message.clone(),
+            state: self.merged_state(&state)?,
+            output: self.merged_output(output.as_deref())?,
+            finished: self.status.is_some_and(Status::is_terminal),
+            started: self.status == Some(Status::InProgress),
+        };
+        db_runs::update(c, pk, &update)
     }
 
     /// The stored state (JSON text) after this change: merged, then keys removed. Refused
@@ -200,15 +208,29 @@ pub fn parse_new(body: &Map<String, Value>) -> Result<NewRun> {
     if let Some(text) = &state {
         check_text("state", text, STATE_MAX_BYTES)?;
     }
+    let status = status.map_or(Status::NotStarted, |s| Status::of(&s));
+    let environment = environment
+        .and_then(|e| Environment::parse(&e))
+        .unwrap_or(Environment::Cloud);
     Ok(NewRun {
-        status: status.unwrap_or_else(|| "not_started".into()),
-        environment: environment.unwrap_or_else(|| "cloud".into()),
         stage,
         branch,
         error_message,
         output,
         state,
+        ..new_run(status, environment)
     })
+}
+
+/// A new run with nothing but its status and environment.
+pub fn new_run(status: Status, environment: Environment) -> NewRun {
+    NewRun {
+        status: status.as_str().into(),
+        environment: environment.as_str().into(),
+        finished: status.is_terminal(),
+        started: status == Status::InProgress,
+        ..NewRun::default()
+    }
 }
 
 /// The body of `set_output/`: `{"output": {...}}`, a missing output being `{}`.
@@ -221,17 +243,6 @@ pub fn parse_output(body: &Map<String, Value>) -> Result<Value> {
         }
         Some(other) => Err(not_a_dict("output", other)),
     }
-}
-
-/// Checks a task's `json_schema` is itself a usable JSON Schema.
-pub fn check_schema(schema: &Value) -> Result<()> {
-    jsonschema::validator_for(schema).map(|_| ()).map_err(|e| {
-        Error::invalid(
-            "json_schema",
-            "invalid_input",
-            format!("Not a valid JSON Schema: {e}"),
-        )
-    })
 }
 
 /// Checks `output` against the task's schema; the error names the first violation.

@@ -10,14 +10,14 @@ use serde_json::json;
 use tokio::sync::{Notify, Semaphore};
 
 use super::guard::{Guard, REFUSED, is_refusal};
-use super::hosts::{self, AllowedHosts};
-use super::{SIGNATURE_HEADER, signature};
-use crate::app::AppState;
 use crate::clock;
 use crate::db::outbox::{self, Due};
 use crate::db::runs as db_runs;
 use crate::duration::humane;
-use crate::lifecycle;
+use crate::net::hosts::{self, AllowedHosts};
+use crate::runs::{Status, lifecycle};
+use crate::state::AppState;
+use crate::webhooks::{SIGNATURE_HEADER, signature};
 
 /// Deliveries taken per look at the outbox, and sent at once at most.
 const BATCH: i64 = 16;
@@ -238,7 +238,6 @@ async fn attempt(state: &Data<AppState>, client: &Clients, d: Due) {
         "duration_ms": started.elapsed().as_millis() as u64,
     })
     .to_string();
-    let announce = state.runner.background(&state.signer);
     let pk = d.pk;
     let retry_at = retry.map(|p| clock::offset(p, false));
     let run_pk = if d.webhook_id.is_none() {
@@ -247,8 +246,8 @@ async fn attempt(state: &Data<AppState>, client: &Clients, d: Due) {
         None
     };
     let written = state
-        .db
-        .write(move |c| {
+        .runs()
+        .write(d.run_pk, move |c, announce| {
             outbox::record(c, pk, &record, outcome.delivered, retry_at.as_deref())?;
             let Some(run_pk) = run_pk else {
                 return Ok(());
@@ -271,22 +270,24 @@ async fn attempt(state: &Data<AppState>, client: &Clients, d: Due) {
                     format!("The runner webhook failed ({e}) after {n} attempt(s); giving up.")
                 }
             };
-            let queued = db_runs::by_pk(c, run_pk)?.status == "queued";
+            let queued = Status::of(&db_runs::by_pk(c, run_pk)?.status) == Status::Queued;
             if retry.is_none() && queued {
-                lifecycle::end(c, run_pk, "failed", Some(&message), &message, &announce)?;
+                lifecycle::end(
+                    c,
+                    run_pk,
+                    Status::Failed,
+                    Some(&message),
+                    &message,
+                    announce,
+                )?;
             } else {
                 lifecycle::note(c, run_pk, "warn", &message)?;
             }
             Ok::<_, crate::error::Error>(())
         })
         .await;
-    match written {
-        Ok(()) => {
-            if let Some(run_pk) = d.run_pk {
-                state.events.notify(run_pk);
-            }
-        }
-        Err(e) => tracing::warn!(delivery = %d.id, "webhooks: cannot record an attempt: {e}"),
+    if let Err(e) = written {
+        tracing::warn!(delivery = %d.id, "webhooks: cannot record an attempt: {e}");
     }
 }
 

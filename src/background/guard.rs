@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::hosts::AllowedHosts;
+use crate::net::hosts::AllowedHosts;
 
 /// The refusal a delivery records: nothing about the host's addresses or ports, so the
 /// delivery log cannot be used to map an inside network.

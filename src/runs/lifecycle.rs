@@ -1,17 +1,18 @@
 //! How a run's status moves beyond a plain field update: a cancelled run stays cancelled
 //! (only an admin may still force it to failed), every API write counts as activity, and the
-//! endings Burrow itself decides (runners, the stuck-run sweeper) leave a log entry. Each
-//! function runs inside a `Db::write` and announces what changed.
+//! endings Burrow itself decides (runners, the stuck-run sweeper) leave a log entry, and which
+//! events a change announces. Each function runs inside a `Db::write` and announces what
+//! changed.
 
 use rusqlite::Connection;
 use serde_json::json;
 
+use super::{Environment, RunChanges, Status, is_terminal};
 use crate::clock;
 use crate::db::logs as db_logs;
-use crate::db::runner as db_runner;
+use crate::db::run_status as db_run_status;
 use crate::db::runs::{self as db_runs, Run};
 use crate::error::Result;
-use crate::runs::{RunChanges, is_terminal};
 use crate::webhooks::Announcer;
 
 /// Applies a PATCH. Workers that missed a cancellation keep working (their other fields
@@ -23,15 +24,15 @@ pub fn patch(
     admin: bool,
     announce: &Announcer,
 ) -> Result<Run> {
-    if let Some(status) = changes.status.as_deref() {
-        let forced = admin && status == "failed";
-        if run.status == "cancelled" && status != "cancelled" && !forced {
+    if let Some(status) = changes.status {
+        let forced = admin && status == Status::Failed;
+        if Status::of(&run.status) == Status::Cancelled && status != Status::Cancelled && !forced {
             changes.status = None;
         }
     }
-    let after = db_runs::update(c, run.pk, &changes)?;
-    db_runner::touch(c, run.pk)?;
-    announce.run_changed(c, &run.status, &after)?;
+    let after = changes.apply(c, run.pk)?;
+    db_run_status::touch(c, run.pk)?;
+    changed(c, &run.status, &after, announce)?;
     Ok(after)
 }
 
@@ -43,7 +44,7 @@ pub fn cancel(c: &Connection, run: &Run, announce: &Announcer) -> Result<Run> {
     let ended = end(
         c,
         run.pk,
-        "cancelled",
+        Status::Cancelled,
         None,
         "Cancelled through the API.",
         announce,
@@ -59,24 +60,54 @@ pub fn cancel(c: &Connection, run: &Run, announce: &Announcer) -> Result<Run> {
 pub fn end(
     c: &Connection,
     run_pk: i64,
-    status: &str,
+    status: Status,
     error: Option<&str>,
     why: &str,
     announce: &Announcer,
 ) -> Result<Option<Run>> {
     let before = db_runs::by_pk(c, run_pk)?;
-    if !db_runner::finish(c, run_pk, status, error)? {
+    if is_terminal(&before.status) {
         return Ok(None);
     }
-    let level = if status == "completed" {
+    db_run_status::finish(c, run_pk, status, error)?;
+    let level = if status == Status::Completed {
         "info"
     } else {
         "error"
     };
     note(c, run_pk, level, why)?;
     let after = db_runs::by_pk(c, run_pk)?;
-    announce.run_changed(c, &before.status, &after)?;
+    changed(c, &before.status, &after, announce)?;
     Ok(Some(after))
+}
+
+/// Announces a new run; a queued cloud run also goes to Burrow's runner.
+pub fn created(c: &Connection, run: &Run, announce: &Announcer) -> Result<()> {
+    announce.run_created(c, run)?;
+    queued(c, run, announce)
+}
+
+/// Announces a run that was `before` and now is as given: a status change, a finish, and
+/// hands a run that became queued to the runner.
+pub fn changed(c: &Connection, before: &str, run: &Run, announce: &Announcer) -> Result<()> {
+    if before == run.status {
+        return Ok(());
+    }
+    announce.run_status_changed(c, before, run)?;
+    if is_terminal(&run.status) && !is_terminal(before) {
+        announce.run_completed(c, run)?;
+    }
+    queued(c, run, announce)
+}
+
+/// Only queued cloud runs go to Burrow's runners: a local run is the caller's own.
+fn queued(c: &Connection, run: &Run, announce: &Announcer) -> Result<()> {
+    if Status::of(&run.status) == Status::Queued
+        && Environment::parse(&run.environment) == Some(Environment::Cloud)
+    {
+        announce.run_queued(c, run)?;
+    }
+    Ok(())
 }
 
 /// Adds a log entry of Burrow's own to a run. These few entries are not held to the log's

@@ -20,25 +20,17 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
 use super::output;
-use crate::app::AppState;
 use crate::crypto;
-use crate::db::runner as db_runner;
-use crate::db::runs::{self as db_runs, Run};
+use crate::db::runs::Run;
 use crate::duration::humane;
-use crate::error::Result;
-use crate::lifecycle;
+use crate::runs::{Claimed, Status};
+use crate::state::AppState;
 
 /// How often an idle runner looks for queued runs it was not woken for (a restart, a run
 /// queued by PATCH on another path).
 const LOOK_EVERY: Duration = Duration::from_secs(5);
 /// How long the output may take to drain after the command exits.
 const DRAIN: Duration = Duration::from_secs(5);
-
-enum Claimed {
-    Nothing,
-    Refused,
-    Started(Box<Run>, String),
-}
 
 pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
     let slots = state.config.runner_concurrency;
@@ -62,9 +54,8 @@ pub async fn claim_loop(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        match claim(&state).await {
+        match state.runs().claim_with_key().await {
             Ok(Claimed::Started(run, key)) => {
-                state.events.notify(run.pk);
                 actix_web::rt::spawn(start(state.clone(), *run, key, slot));
             }
             Ok(Claimed::Refused) => {}
@@ -82,29 +73,6 @@ pub async fn claim_loop(
             }
         }
     }
-}
-
-/// Takes the oldest queued run and issues its key, in one write.
-async fn claim(state: &Data<AppState>) -> Result<Claimed> {
-    let announce = state.runner.background(&state.signer);
-    state
-        .db
-        .write(move |c| {
-            let Some(pk) = db_runner::claim(c, None)? else {
-                return Ok(Claimed::Nothing);
-            };
-            let run = db_runs::by_pk(c, pk)?;
-            announce.run_changed(c, "queued", &run)?;
-            match db_runner::issue_key(c, pk) {
-                Ok(key) => Ok(Claimed::Started(Box::new(run), key)),
-                Err(e) => {
-                    let why = format!("The runner could not make the run's key: {e}");
-                    lifecycle::end(c, pk, "failed", Some(&why), &why, &announce)?;
-                    Ok(Claimed::Refused)
-                }
-            }
-        })
-        .await
 }
 
 /// The process group of a command, killed whole when it is dropped, so nothing it started
@@ -222,28 +190,14 @@ async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSem
     if let Ok(folder) = folder {
         folder.remove().await;
     }
-    let announce = state.runner.background(&state.signer);
-    let settled = state
-        .db
-        .write(move |c| {
-            let (status, why) = match &ended {
-                Ok(exit) if exit.success() => {
-                    ("completed", "The command exited with code 0.".into())
-                }
-                Ok(exit) => ("failed", exit_message(exit)),
-                Err(why) => ("failed", why.clone()),
-            };
-            let error = (status == "failed").then_some(why.as_str());
-            if lifecycle::end(c, pk, status, error, &why, &announce)?.is_none() {
-                lifecycle::note(c, pk, "info", &why)?;
-            }
-            db_runner::revoke_key(c, pk)
-        })
-        .await;
-    if let Err(e) = settled {
+    let (status, why) = match &ended {
+        Ok(exit) if exit.success() => (Status::Completed, "The command exited with code 0.".into()),
+        Ok(exit) => (Status::Failed, exit_message(exit)),
+        Err(why) => (Status::Failed, why.clone()),
+    };
+    if let Err(e) = state.runs().settle(pk, status, why).await {
         tracing::warn!(run = %run.id, "runner: cannot settle a run: {e}");
     }
-    state.events.notify(pk);
 }
 
 fn exit_message(exit: &ExitStatus) -> String {
@@ -271,13 +225,9 @@ async fn watch_over(
     let mut watching = true;
     loop {
         if look && !stopping {
-            let status = state
-                .db
-                .read(move |c| Ok(db_runs::by_pk(c, pk)?.status))
-                .await;
-            next = match status.as_deref() {
-                Ok("cancelled" | "failed") => Some((Instant::now(), Signal::SIGTERM)),
-                Ok("completed") => Some((Instant::now() + grace, Signal::SIGTERM)),
+            next = match state.runs().status(pk).await {
+                Ok(Status::Cancelled | Status::Failed) => Some((Instant::now(), Signal::SIGTERM)),
+                Ok(Status::Completed) => Some((Instant::now() + grace, Signal::SIGTERM)),
                 _ => None,
             };
             stopping = next.is_some();
@@ -312,12 +262,7 @@ async fn watch_over(
 }
 
 async fn note(state: &Data<AppState>, pk: i64, level: &'static str, message: String) {
-    let written = state
-        .db
-        .write(move |c| lifecycle::note(c, pk, level, &message))
-        .await;
-    if let Err(e) = written {
+    if let Err(e) = state.runs().note(pk, level, message).await {
         tracing::warn!("runner: cannot write to a run's log: {e}");
     }
-    state.events.notify(pk);
 }

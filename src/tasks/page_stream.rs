@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
+use actix_web::web::Bytes;
 use futures_util::Stream;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::app::AppState;
+use crate::db::Db;
 use crate::error::{Error, Result};
 
 /// A buffer is sent once it holds this much. Most pages fit in one and are answered whole
@@ -42,12 +42,14 @@ impl Listed {
 
     /// The response: the page at once, or its start and then the rest, each part read by
     /// `write` as the client takes the previous one.
-    pub fn respond(self, state: web::Data<AppState>, write: WriteItem) -> HttpResponse {
+    pub fn respond(self, db: Db, write: WriteItem) -> HttpResponse {
         match self {
-            Listed::Whole(body) => super::json_body(StatusCode::OK, body),
+            Listed::Whole(body) => HttpResponse::build(StatusCode::OK)
+                .content_type("application/json")
+                .body(body),
             Listed::Started(start, rest) => HttpResponse::Ok()
                 .content_type("application/json")
-                .streaming(body(state, write, start, rest)),
+                .streaming(body(db, write, start, rest)),
         }
     }
 }
@@ -70,18 +72,18 @@ enum Step {
 /// open while a slow client reads: an item deleted meanwhile is left out, one changed shows
 /// as it is now (as with a count and a page read in separate queries).
 fn body(
-    state: web::Data<AppState>,
+    db: Db,
     write: WriteItem,
     first: Bytes,
     rest: Vec<i64>,
 ) -> impl Stream<Item = Result<Bytes>> {
     futures_util::stream::unfold(Step::First(first, rest), move |step| {
-        let (state, write) = (state.clone(), write.clone());
+        let (db, write) = (db.clone(), write.clone());
         async move {
             match step {
                 Step::First(first, rest) => Some((Ok(first), Step::Rest(rest))),
                 Step::Rest(pks) => {
-                    let read = state.db.read(move |c| next_chunk(c, &write, pks)).await;
+                    let read = db.read(move |c| next_chunk(c, &write, pks)).await;
                     match read {
                         Ok((chunk, left)) if left.is_empty() => Some((Ok(chunk), Step::Done)),
                         Ok((chunk, left)) => Some((Ok(chunk), Step::Rest(left))),

@@ -1,29 +1,59 @@
-//! Starting runs and watching them: the runner chosen by `--runner` (none, command, webhook
-//! or acp), the outbox of outgoing webhooks, and the stuck-run sweeper, all background
-//! tasks started with the server. Handlers reach them through `Runner` in the app state.
-
-pub mod acp;
-pub mod command;
-mod output;
-pub mod sweeper;
+//! What handlers and background jobs share: the application state, and the runner's handle
+//! (how a write wakes the runners, and the server's own address for work done outside a
+//! request).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actix_web::web::Data;
+use actix_web::HttpRequest;
 use tokio::sync::Notify;
 
-use crate::api::Links;
-use crate::app::AppState;
+use crate::artifacts::Store;
 use crate::config::{Config, RunnerKind};
 use crate::crypto::Signer;
-use crate::db::runner as db_runner;
+use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::lifecycle;
+use crate::events::Events;
+use crate::links::Links;
+use crate::metrics::Metrics;
+use crate::runs::Runs;
+use crate::tasks::pages::Pages;
+use crate::throttle::Throttle;
 use crate::webhooks::{self, Announcer};
 
-/// The runner's handle: how handlers wake the runners, and the server's own address for
-/// work done outside a request.
+/// What every handler can reach, shared through `web::Data`.
+pub struct AppState {
+    pub db: Db,
+    pub config: Config,
+    pub signer: Signer,
+    pub events: Events,
+    pub store: Store,
+    pub throttle: Throttle,
+    pub metrics: Metrics,
+    /// Recently answered task list pages.
+    pub pages: Pages,
+    pub runner: Runner,
+}
+
+impl AppState {
+    /// The run operations, wired to this server.
+    pub fn runs(&self) -> Runs<'_> {
+        Runs::new(&self.db, &self.events, self.runner.background(&self.signer))
+    }
+
+    /// What a write needs to announce its changes (see `Runner::background`).
+    pub fn announcer(&self) -> Announcer {
+        self.runner.background(&self.signer)
+    }
+
+    /// Links for the answer to this request only (see `Links::for_request`).
+    pub fn links(&self, req: &HttpRequest) -> Links {
+        Links::for_request(&self.config, &self.signer, req)
+    }
+}
+
+/// The runner's handle: how writes wake the runners, and the server's own address for work
+/// done outside a request.
 pub struct Runner {
     kind: RunnerKind,
     base_url: String,
@@ -36,7 +66,7 @@ impl Runner {
     /// Checks the runner settings. `addr` is where the server listens: the runner's
     /// processes and links reach Burrow there unless `--public-url` says otherwise.
     pub fn new(config: &Config, addr: SocketAddr) -> Result<Runner> {
-        let setting = |what: &str| Error::Internal(format!("--runner {what}"));
+        let setting = |what: &str| Error::unexpected(format!("--runner {what}"));
         let runner_url = match config.runner {
             RunnerKind::None => None,
             RunnerKind::Command => {
@@ -51,10 +81,8 @@ impl Runner {
                 }
                 None
             }
-            RunnerKind::Acp => {
-                crate::background::acp::Agents::new(config)?;
-                None
-            }
+            // Its settings are checked by the server, which starts it (`background::check`).
+            RunnerKind::Acp => None,
             RunnerKind::Webhook => {
                 let url = config.runner_webhook_url.as_deref().ok_or_else(|| {
                     setting("webhook needs --runner-webhook-url (BURROW_RUNNER_WEBHOOK_URL)")
@@ -94,9 +122,24 @@ impl Runner {
         })
     }
 
+    /// Which runner `--runner` chose.
+    pub fn kind(&self) -> RunnerKind {
+        self.kind
+    }
+
     /// Burrow's base URL as the runner's processes should use it.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Notified when a run is queued for the command runner.
+    pub fn wake_runner(&self) -> Arc<Notify> {
+        self.wake_runner.clone()
+    }
+
+    /// Notified when a delivery is put in the outbox.
+    pub fn wake_outbox(&self) -> Arc<Notify> {
+        self.wake_outbox.clone()
     }
 
     /// What a write, in a handler or in background work, needs to announce its changes.
@@ -110,43 +153,4 @@ impl Runner {
             runner_url: self.runner_url.clone(),
         }
     }
-}
-
-/// Starts the background tasks on the current runtime: the outbox, the sweeper and, with
-/// `--runner command`, the command runner. First fails the runs whose command was running
-/// when Burrow last stopped, since nothing watches them any more.
-pub async fn start(state: Data<AppState>) -> Result<()> {
-    let announce = state.runner.background(&state.signer);
-    let orphans = state
-        .db
-        .write(move |c| {
-            let mut ended = Vec::new();
-            for pk in db_runner::orphans(c)? {
-                let why = "Burrow stopped while this run's command was running.";
-                if lifecycle::end(c, pk, "failed", Some(why), why, &announce)?.is_some() {
-                    ended.push(pk);
-                }
-                db_runner::revoke_key(c, pk)?;
-            }
-            Ok(ended)
-        })
-        .await?;
-    if !orphans.is_empty() {
-        tracing::warn!(
-            runs = orphans.len(),
-            "failed the runs whose command was running when Burrow stopped"
-        );
-    }
-    let outbox = state.runner.wake_outbox.clone();
-    actix_web::rt::spawn(webhooks::deliver::run(state.clone(), outbox));
-    actix_web::rt::spawn(sweeper::run(state.clone()));
-    if state.runner.kind == RunnerKind::Command {
-        let wake = state.runner.wake_runner.clone();
-        actix_web::rt::spawn(command::run(state.clone(), wake));
-    }
-    if state.runner.kind == RunnerKind::Acp {
-        let wake = state.runner.wake_runner.clone();
-        actix_web::rt::spawn(acp::run(state.clone(), wake));
-    }
-    Ok(())
 }

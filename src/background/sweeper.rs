@@ -6,14 +6,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Data;
 
-use crate::app::AppState;
 use crate::clock;
 use crate::config::Config;
 use crate::db::outbox;
-use crate::db::runner::{self as db_runner, Limit};
+use crate::db::run_status::Limit;
 use crate::duration::humane;
 use crate::error::Result;
-use crate::lifecycle;
+use crate::state::AppState;
 
 /// How long settled webhook deliveries are kept, and how often old ones are looked for.
 const KEEP_DELIVERIES: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -66,10 +65,7 @@ async fn sweep(state: &Data<AppState>) -> Result<()> {
     if queued.is_none() && idle.is_none() && started.is_none() {
         return Ok(());
     }
-    let stuck = state
-        .db
-        .read(move |c| db_runner::stuck(c, queued.as_deref(), idle.as_deref(), started.as_deref()))
-        .await?;
+    let stuck = state.runs().stuck((queued, idle, started)).await?;
     if stuck.is_empty() {
         return Ok(());
     }
@@ -77,32 +73,11 @@ async fn sweep(state: &Data<AppState>) -> Result<()> {
         .into_iter()
         .map(|(pk, limit)| (pk, message(limit, config)))
         .collect();
-    let announce = state.runner.background(&state.signer);
-    let (queued, idle, started) = (
+    let again = (
         before(config.queued_timeout),
         before(config.idle_timeout),
         before(config.run_timeout),
     );
-    let ended = state
-        .db
-        .write(move |c| {
-            // Check again in the writer: an append may have landed since the read.
-            let still =
-                db_runner::stuck(c, queued.as_deref(), idle.as_deref(), started.as_deref())?;
-            let mut ended = Vec::new();
-            for (pk, why) in failing {
-                if !still.iter().any(|(p, _)| *p == pk) {
-                    continue;
-                }
-                if lifecycle::end(c, pk, "failed", Some(&why), &why, &announce)?.is_some() {
-                    ended.push(pk);
-                }
-            }
-            Ok(ended)
-        })
-        .await?;
-    for pk in ended {
-        state.events.notify(pk);
-    }
+    state.runs().fail_stuck(failing, again).await?;
     Ok(())
 }

@@ -1,11 +1,20 @@
-//! The rules of a task: which fields a request may set and how they are checked, the title
-//! derived from the description, and the slug prefix derived from the project's name.
+//! The rules of a task: which fields a request may set and how they are checked (its JSON
+//! Schema among them), and creating one, announced. Task lists: `pages` keeps recently
+//! answered pages, `page_stream` writes a large page a buffer at a time.
 
 use serde_json::{Map, Value};
 
+use crate::db::Db;
+use crate::db::identity::{Project, User};
+use crate::db::tasks::{self as db_tasks, Task};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
-use crate::runs::check_schema;
+use crate::webhooks::Announcer;
+
+pub mod page_stream;
+pub mod pages;
+
+pub use crate::db::tasks::{TaskChanges, derive_title, slug_prefix};
 
 pub const ORIGIN_PRODUCTS: &[&str] = &[
     "error_tracking",
@@ -23,20 +32,6 @@ pub const TITLE_MAX_CHARS: usize = 255;
 pub const REPOSITORY_MAX_CHARS: usize = 255;
 pub const ASSIGNEE_MAX_CHARS: usize = 255;
 pub const DESCRIPTION_MAX_CHARS: usize = 1 << 20;
-
-/// Validated changes to a task. `None` leaves a field alone; for nullable fields
-/// `Some(None)` clears it.
-#[derive(Debug, Default)]
-pub struct TaskChanges {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub origin_product: Option<String>,
-    pub repository: Option<Option<String>>,
-    pub github_integration: Option<Option<i64>>,
-    /// JSON text.
-    pub json_schema: Option<Option<String>>,
-    pub assignee: Option<Option<String>>,
-}
 
 /// How much of a task a request must give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +83,33 @@ impl TaskChanges {
     }
 }
 
+/// Creates a task in the project, made by `user`, and announces it.
+pub async fn create(
+    db: &Db,
+    announce: Announcer,
+    project: Project,
+    user: User,
+    changes: TaskChanges,
+) -> Result<Task> {
+    db.write(move |c| {
+        let task = db_tasks::create(c, &project, &user, changes)?;
+        announce.task_created(c, project.id, &task)?;
+        Ok(task)
+    })
+    .await
+}
+
+/// Checks a task's `json_schema` is itself a usable JSON Schema.
+pub fn check_schema(schema: &Value) -> Result<()> {
+    jsonschema::validator_for(schema).map(|_| ()).map_err(|e| {
+        Error::invalid(
+            "json_schema",
+            "invalid_input",
+            format!("Not a valid JSON Schema: {e}"),
+        )
+    })
+}
+
 /// `org/repo`, lower-cased; an empty string means no repository.
 fn normalize_repository(value: &str) -> Result<Option<String>> {
     let value = value.trim();
@@ -113,70 +135,9 @@ fn normalize_repository(value: &str) -> Result<Option<String>> {
     Ok(Some(value.to_lowercase()))
 }
 
-/// The title a task shows: the given one, or else the description's first line (cut to 57
-/// characters and `...` when longer than 60), or else "Untitled Task".
-pub fn derive_title(title: &str, description: &str) -> String {
-    if !title.trim().is_empty() {
-        return title.to_string();
-    }
-    let first = description
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    if first.is_empty() {
-        return "Untitled Task".to_string();
-    }
-    if first.chars().count() > 60 {
-        let cut: String = first.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        first.to_string()
-    }
-}
-
-/// Three letters from the project's name: its first three capitals when it has three or
-/// more, else its first three letters or digits upper-cased; `TSK` when nothing is left.
-pub fn slug_prefix(name: &str) -> String {
-    let kept: Vec<char> = name.chars().filter(|c| c.is_alphanumeric()).collect();
-    let capitals: Vec<char> = kept.iter().copied().filter(|c| c.is_uppercase()).collect();
-    let prefix: String = if capitals.len() >= 3 {
-        capitals[..3].iter().collect()
-    } else {
-        kept.iter().take(3).flat_map(|c| c.to_uppercase()).collect()
-    };
-    if prefix.is_empty() {
-        "TSK".to_string()
-    } else {
-        prefix
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slug_prefixes_follow_the_contract() {
-        assert_eq!(slug_prefix("Test Team"), "TES");
-        assert_eq!(slug_prefix("PostHog"), "POS");
-        assert_eq!(slug_prefix("my team"), "MYT");
-        assert_eq!(slug_prefix("Default project"), "DEF");
-        assert_eq!(slug_prefix("Acme Big Corp"), "ABC");
-        assert_eq!(slug_prefix("--"), "TSK");
-        assert_eq!(slug_prefix(""), "TSK");
-    }
-
-    #[test]
-    fn titles_fall_back_to_the_description() {
-        assert_eq!(derive_title("Mine", "x"), "Mine");
-        assert_eq!(derive_title("", "Fix it\nmore"), "Fix it");
-        assert_eq!(derive_title("  ", ""), "Untitled Task");
-        let long = "a".repeat(61);
-        assert_eq!(derive_title("", &long), format!("{}...", "a".repeat(57)));
-        let sixty = "b".repeat(60);
-        assert_eq!(derive_title("", &sixty), sixty);
-    }
 
     #[test]
     fn repositories_are_checked_and_lower_cased() {
