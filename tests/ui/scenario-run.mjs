@@ -26,6 +26,7 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
   });
 
   await steps.run("log entries appended through the API appear live, by kind", async () => {
+    await page.getByRole("tab", { name: "Raw" }).click();
     const note = (update) => ({ type: "notification", timestamp: new Date().toISOString(), notification: { jsonrpc: "2.0", method: "session/update", params: { sessionId: "s1", update } } });
     await api("POST", `${runApi}append_log/`, {
       entries: [
@@ -231,7 +232,7 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(wide <= 390, `the task list fits a phone (scrollWidth ${wide})`);
     await page.goto(`${base}${runApi.replace(/\/$/, "")}`);
-    await page.locator(".log-row").first().waitFor();
+    await page.locator(".conv-item").first().waitFor();
     await shot(page, "10-run-phone", { fullPage: false });
     const runWide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(runWide <= 390, `the run page fits a phone (scrollWidth ${runWide})`);
