@@ -102,7 +102,10 @@ fn browser_conversation() {
     let (email, password) = ("ops@example.com", "a long enough password");
     s.cli_ok(&["user", "create", "--email", email, "--password", password]);
     let key = s.key_for(email, "*", &[]);
-    let task = s.task(&key, &task_body(json!({"title": "Fix the flaky login test"})));
+    let task = s.task(
+        &key,
+        &task_body(json!({"title": "Fix the flaky login test"})),
+    );
     let task_id = task["id"].as_str().unwrap();
     let runs = format!("/api/projects/1/tasks/{task_id}/runs/");
     let run = expect_json(s.post(&key, &runs, &json!({"status": "in_progress"})), 201);
@@ -111,10 +114,7 @@ fn browser_conversation() {
         run["id"].as_str().unwrap()
     );
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    e2e(
-        &s.base,
-        &["conversation", email, password, &run_path, &key],
-    );
+    e2e(&s.base, &["conversation", email, password, &run_path, &key]);
 }
 
 /// A run with 100,000 log entries of every kind, seeded through the API, loads fast and
@@ -158,9 +158,11 @@ fn browser_long_log() {
                         "content": text(format!("thinking {}", n / 50))})),
                     10 => update(json!({"sessionUpdate": "tool_call", "toolCallId": call,
                         "title": "Edit src/app.ts", "kind": "edit", "status": "pending"})),
-                    11 => update(json!({"sessionUpdate": "tool_call_update", "toolCallId": call,
+                    11 => update(
+                        json!({"sessionUpdate": "tool_call_update", "toolCallId": call,
                         "status": "completed", "content": [{"type": "diff", "path": "src/app.ts",
-                        "oldText": "a\nb\nc\n", "newText": format!("a\nB{n}\nc\n")}]})),
+                        "oldText": "a\nb\nc\n", "newText": format!("a\nB{n}\nc\n")}]}),
+                    ),
                     12 => update(json!({"sessionUpdate": "plan", "entries": [
                         {"content": "Read", "status": "completed", "priority": "high"},
                         {"content": "Fix", "status": "in_progress", "priority": "high"}]})),

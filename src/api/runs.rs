@@ -248,7 +248,10 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
         .db
         .read(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-            Ok((run, db_tasks::slug_including_deleted(c, project_id, &task_id)?))
+            Ok((
+                run,
+                db_tasks::slug_including_deleted(c, project_id, &task_id)?,
+            ))
         })
         .await?;
     // A browser opening the log (it asks for HTML) gets text it can show in the tab; saving
@@ -258,9 +261,17 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    let disposition = if query.get("download").is_some() { "attachment" } else { "inline" };
+    let disposition = if query.get("download").is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
     Ok(HttpResponse::Ok()
-        .content_type(if browser { "text/plain; charset=utf-8" } else { "application/jsonl" })
+        .content_type(if browser {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/jsonl"
+        })
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("{disposition}; filename=\"{slug}-{}.jsonl\"", run.id),

@@ -17,7 +17,7 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
     await page.goto(`${base}/projects/1/tasks/${taskId()}`);
     await page.getByRole("button", { name: "Start run" }).click();
     await page.locator(".head-badge").getByText("Queued").waitFor();
-    await page.getByText("No log entries yet").waitFor();
+    await page.getByText("Nothing yet. The agent").waitFor();
     await page.locator(".live-state", { hasText: "Live" }).waitFor();
     const rid = page.url().split("/runs/")[1];
     runApi = `/projects/1/tasks/${taskId()}/runs/${rid}/`;

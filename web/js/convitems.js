@@ -7,7 +7,8 @@ import { markdown, codeBlock } from "./markdown.js";
 import { renderEdit } from "./diff.js";
 import { blockText } from "./convmodel.js";
 
-const ICONS = { read: "📖", edit: "✏️", delete: "🗑", move: "↔", search: "🔍", execute: "▶", think: "💭", fetch: "🌐", switch_mode: "⇄", other: "⚙" };
+// Plain symbols that common fonts have (emoji fonts are often missing on servers and Linux).
+const ICONS = { read: "▤", edit: "✎", delete: "✕", move: "⇄", search: "⌕", execute: "▶", think: "✱", fetch: "⇣", switch_mode: "⇆", other: "⚙" };
 const STATUS = { pending: "Pending", in_progress: "Running", completed: "Done", failed: "Failed" };
 const PLAN_MARK = { completed: "☑", in_progress: "◐", pending: "☐" };
 
