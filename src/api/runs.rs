@@ -204,12 +204,38 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
     let after = query.count("after")?.unwrap_or(0);
     let limit = query.count("limit")?;
     let (_, task_id, run_id) = path.into_inner();
-    let run = state
+    let (run, slug) = state
         .db
-        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
+        .read(move |c| {
+            let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+            Ok((
+                run,
+                db_tasks::slug_including_deleted(c, project_id, &task_id)?,
+            ))
+        })
         .await?;
+    // A browser opening the log (it asks for HTML) gets text it can show in the tab; saving
+    // it, or `?download=1`, gives `<slug>-<run>.jsonl` rather than a file called `logs`.
+    let browser = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let disposition = if query.get("download").is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
     Ok(HttpResponse::Ok()
-        .content_type("application/jsonl")
+        .content_type(if browser {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/jsonl"
+        })
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("{disposition}; filename=\"{slug}-{}.jsonl\"", run.id),
+        ))
         .streaming(logs::ndjson(state.clone(), run.pk, after, limit)))
 }
 

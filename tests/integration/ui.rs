@@ -89,7 +89,34 @@ fn browser_end_to_end() {
     e2e(&s.base, &["main"]);
 }
 
-/// A run with 100,000 log entries, seeded through the API, loads fast and stays usable.
+/// A run page reads as the agent's session: messages, tool calls with diffs, plans, notes,
+/// hostile text, log levels, the Raw log link and Cancel, over an in-progress run.
+#[test]
+fn browser_conversation() {
+    if !ready("browser_conversation") {
+        return;
+    }
+    let s = Server::start();
+    let (email, password) = ("ops@example.com", "a long enough password");
+    s.cli_ok(&["user", "create", "--email", email, "--password", password]);
+    let key = s.key_for(email, "*", &[]);
+    let task = s.task(
+        &key,
+        &task_body(json!({"title": "Fix the flaky login test"})),
+    );
+    let task_id = task["id"].as_str().unwrap();
+    let runs = format!("/api/projects/1/tasks/{task_id}/runs/");
+    let run = expect_json(s.post(&key, &runs, &json!({"status": "in_progress"})), 201);
+    let run_path = format!(
+        "/projects/1/tasks/{task_id}/runs/{}",
+        run["id"].as_str().unwrap()
+    );
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    e2e(&s.base, &["conversation", email, password, &run_path, &key]);
+}
+
+/// A run with 100,000 log entries of every kind, seeded through the API, loads fast and
+/// stays usable in both views.
 #[test]
 fn browser_long_log() {
     if !ready("browser_long_log") {
@@ -112,13 +139,36 @@ fn browser_long_log() {
         let entries: Vec<_> = (1..=1000)
             .map(|i| {
                 let n = batch * 1000 + i;
+                let update = |u: serde_json::Value| {
+                    json!({"type": "notification", "timestamp": "2025-06-01T10:00:00Z",
+                    "notification": {"jsonrpc": "2.0", "method": "session/update",
+                    "params": {"sessionId": "s", "update": u}}})
+                };
+                let text = |t: String| json!({"type": "text", "text": t});
+                let call = format!("call-{}", n / 50);
                 match n % 50 {
                     0 => json!({"type": "error", "message": format!("entry {n}")}),
-                    7 => {
-                        json!({"type": "notification", "notification": {"method": "session/update",
-                        "params": {"update": {"sessionUpdate": "agent_message_chunk",
-                        "content": {"type": "text", "text": format!("entry {n}")}}}}})
-                    }
+                    7 => update(json!({"sessionUpdate": "agent_message_chunk",
+                        "content": text(format!("entry {n}"))})),
+                    8 => update(json!({"sessionUpdate": "agent_message_chunk",
+                        "content": text(format!(" and **more** `code` {}", n / 50))})),
+                    9 => update(json!({"sessionUpdate": "agent_thought_chunk",
+                        "content": text(format!("thinking {}", n / 50))})),
+                    10 => update(json!({"sessionUpdate": "tool_call", "toolCallId": call,
+                        "title": "Edit src/app.ts", "kind": "edit", "status": "pending"})),
+                    11 => update(
+                        json!({"sessionUpdate": "tool_call_update", "toolCallId": call,
+                        "status": "completed", "content": [{"type": "diff", "path": "src/app.ts",
+                        "oldText": "a\nb\nc\n", "newText": format!("a\nB{n}\nc\n")}]}),
+                    ),
+                    12 => update(json!({"sessionUpdate": "plan", "entries": [
+                        {"content": "Read", "status": "completed", "priority": "high"},
+                        {"content": "Fix", "status": "in_progress", "priority": "high"}]})),
+                    13 => json!({"type": "notification", "notification": {"jsonrpc": "2.0",
+                        "method": "_posthog/console", "params": {"level": "warn",
+                        "message": format!("console {}", n / 50)}}}),
+                    14 => update(json!({"sessionUpdate": "usage_update", "used": n,
+                        "size": 200_000})),
                     _ => json!({"type": "info", "message": format!("entry {n}")}),
                 }
             })

@@ -1,12 +1,14 @@
 // End-to-end tests of Burrow's web UI in headless Chromium (Debian's /usr/bin/chromium driven
 // by playwright-core; no browser is downloaded). Started by tests/ui.rs:
 //   node tests/ui/e2e.mjs BASE_URL SCREENSHOT_DIR [SCENARIO ARGS...]
-// Scenarios: `main` (default, a fresh server) and `biglog EMAIL PASSWORD RUN_PATH`.
+// Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL` and
+// `conversation EMAIL PASSWORD RUN_PATH KEY`.
 
 import { chromium } from "playwright-core";
 import { Steps, screenshots } from "./lib.mjs";
 import { mainScenario } from "./scenario-main.mjs";
 import { bigLogScenario } from "./scenario-biglog.mjs";
+import { conversationScenario } from "./scenario-conversation.mjs";
 
 const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
 if (!base) {
@@ -45,11 +47,15 @@ const t0 = Date.now();
 try {
   if (scenario === "main") await mainScenario({ base, page, context, browser, steps, shot });
   else if (scenario === "biglog") await bigLogScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "conversation") await conversationScenario({ base, page, steps, shot, args: rest });
   else throw new Error(`unknown scenario ${scenario}`);
   await steps.run("no script errors and nothing loaded from elsewhere", async () => {
     if (problems.length) throw new Error(problems.join("\n"));
   });
 } finally {
+  // A failed step often has its cause here: print it with the failure.
+  if (steps.failed && problems.length) console.log(`# page problems:\n#   ${problems.join("\n#   ")}`);
+  if (steps.failed) await shot(page, "failed").catch(() => {});
   await browser.close();
 }
 const total = steps.passed + (steps.failed ? 1 : 0);

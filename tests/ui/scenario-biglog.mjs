@@ -18,9 +18,32 @@ export async function bigLogScenario({ base, page, steps, shot, args }) {
     await page.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
   });
 
+  await steps.run(`${fmt(total)} entries of every kind read as a conversation, fast`, async () => {
+    let t0 = Date.now();
+    await page.goto(`${base}${runPath}`);
+    const last = `entry ${total}`;
+    await until(page, (t) => [...document.querySelectorAll(".conv-text")].some((e) => e.textContent === t), last, "the last entry in the conversation", 60000);
+    const open = Date.now() - t0;
+    console.log(`# conversation: ${fmt(total)} entries shown in ${open} ms`);
+    const inDom = await page.locator(".conv-item").count();
+    assert(inDom < 300, `only items near the view are in the DOM (${inDom})`);
+    t0 = Date.now();
+    await page.locator(".conv-viewport").evaluate((vp) => (vp.scrollTop = 0));
+    await until(page, () => [...document.querySelectorAll(".conv-text")].some((e) => e.textContent === "entry 1"), null, "the first entry in view");
+    const top = Date.now() - t0;
+    t0 = Date.now();
+    await page.locator(".conv-viewport").evaluate((vp) => (vp.scrollTop = vp.scrollHeight));
+    await until(page, (t) => [...document.querySelectorAll(".conv-text")].some((e) => e.textContent === t), last, "the end in view again");
+    const end = Date.now() - t0;
+    console.log(`# conversation: scrolled to the top in ${top} ms, to the end in ${end} ms`);
+    assert(top < 2000 && end < 2000, `scrolling takes under 2 s (${top}, ${end} ms)`);
+    await page.locator(".tool-card .diff").first().waitFor();
+    await shot(page, "14-run-long-conversation", { fullPage: false });
+  });
+
   await steps.run(`${fmt(total)} log entries load and stay virtualised`, async () => {
     const t0 = Date.now();
-    await page.goto(`${base}${runPath}`);
+    await page.goto(`${base}${runPath}?view=raw`);
     await until(page, (n) => document.querySelector(".log-count")?.textContent === n, `${fmt(total)} entries`, "the whole log", 60000);
     const ms = Date.now() - t0;
     console.log(`# ${fmt(total)} entries shown in ${ms} ms`);

@@ -17,7 +17,7 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
     await page.goto(`${base}/projects/1/tasks/${taskId()}`);
     await page.getByRole("button", { name: "Start run" }).click();
     await page.locator(".head-badge").getByText("Queued").waitFor();
-    await page.getByText("No log entries yet").waitFor();
+    await page.getByText("Nothing yet. The agent").waitFor();
     await page.locator(".live-state", { hasText: "Live" }).waitFor();
     const rid = page.url().split("/runs/")[1];
     runApi = `/projects/1/tasks/${taskId()}/runs/${rid}/`;
@@ -26,6 +26,7 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
   });
 
   await steps.run("log entries appended through the API appear live, by kind", async () => {
+    await page.getByRole("tab", { name: "Raw" }).click();
     const note = (update) => ({ type: "notification", timestamp: new Date().toISOString(), notification: { jsonrpc: "2.0", method: "session/update", params: { sessionId: "s1", update } } });
     await api("POST", `${runApi}append_log/`, {
       entries: [
@@ -231,7 +232,7 @@ export async function runScenario({ base, page, steps, shot, api, taskId, headin
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(wide <= 390, `the task list fits a phone (scrollWidth ${wide})`);
     await page.goto(`${base}${runApi.replace(/\/$/, "")}`);
-    await page.locator(".log-row").first().waitFor();
+    await page.locator(".conv-item").first().waitFor();
     await shot(page, "10-run-phone", { fullPage: false });
     const runWide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(runWide <= 390, `the run page fits a phone (scrollWidth ${runWide})`);

@@ -72,7 +72,8 @@ export function describe(entry) {
     return { ...d, text: oneLine(d.text) };
   }
   const type = String(entry.type ?? entry.level ?? "");
-  const level = LEVELS[type.toLowerCase()] || (type ? "info" : "info");
+  // `level` says how bad it is (the runner's stderr, Burrow's own notes); `type` what it is.
+  const level = LEVELS[String(entry.level ?? type).toLowerCase()] || "info";
   const message = entry.message ?? entry.msg ?? entry.text;
   if (message !== undefined) return { level, kind: type || "log", text: oneLine(message) };
   return { level, kind: type || "entry", text: oneLine(entry) };

@@ -60,16 +60,10 @@ export class LogView {
     });
   }
 
-  /** Adds entries: [{seq, data}] with `data` the entry's JSON text. */
+  /** Adds entries: [{seq, data, entry}]: the entry's JSON text and its parsed value. */
   push(items) {
     const q = this.query;
-    for (const { seq, data } of items) {
-      let entry;
-      try {
-        entry = JSON.parse(data);
-      } catch {
-        entry = { message: data };
-      }
+    for (const { seq, data, entry } of items) {
       const d = describe(entry);
       const time = entryTime(entry);
       const e = { seq, data, time, level: d.level, kind: d.kind, text: d.text, lower: `${d.kind} ${d.text}`.toLowerCase() };
@@ -103,7 +97,13 @@ export class LogView {
   }
 
   schedule() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+    if (!this.frame && this.active !== false) this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  /** A hidden view does no work; shown again, it draws where it was. */
+  setActive(active) {
+    this.active = active;
+    if (active) this.schedule();
   }
 
   size() {

@@ -85,6 +85,19 @@ pub fn pk_including_deleted(conn: &Connection, project_id: i64, id: &str) -> Res
         .ok_or(Error::NotFound)
 }
 
+/// A task's slug (`<project prefix>-<task number>`), deleted or not: names a run's log file.
+pub fn slug_including_deleted(conn: &Connection, project_id: i64, id: &str) -> Result<String> {
+    let (name, number): (String, i64) = conn
+        .prepare_cached(
+            "SELECT p.name, t.task_number FROM tasks t JOIN projects p ON p.id = t.project_id
+             WHERE t.id = ?1 AND t.project_id = ?2",
+        )?
+        .query_row(params![id, project_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or(Error::NotFound)?;
+    Ok(format!("{}-{number}", slug_prefix(&name)))
+}
+
 fn check_integration(conn: &Connection, project_id: i64, id: Option<i64>) -> Result<()> {
     if let Some(id) = id
         && !super::identity::integration_in_project(conn, project_id, id)?

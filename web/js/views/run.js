@@ -1,11 +1,28 @@
 // One run, live: status and details, error, the streaming log, artifacts, output and state.
 
-import { get, runPath, taskPath, ApiError } from "../api.js";
+import { get, post, runPath, taskPath, ApiError } from "../api.js";
 import { h, mount, empty, notice } from "../dom.js";
 import { absolute, duration, statusBadge, timeAgo } from "../format.js";
 import { LogView } from "../logview.js";
+import { ConversationView } from "../conversation.js";
 import { followRun } from "../logstream.js";
+import { confirmDialog } from "../dialog.js";
+import { setQuery } from "../router.js";
 import { renderArtifacts } from "./artifacts.js";
+
+const ACTIVE = new Set(["queued", "in_progress"]);
+
+function parsed(items) {
+  return items.map(({ seq, data }) => {
+    let entry;
+    try {
+      entry = JSON.parse(data);
+    } catch {
+      entry = { message: data };
+    }
+    return { seq, data, entry };
+  });
+}
 
 function meta(label, value, name) {
   return h("div", { class: "meta-item", dataset: { field: name } }, h("dt", { text: label }), h("dd", {}, value));
@@ -41,7 +58,7 @@ function dataPanel(title, value, emptyText) {
   );
 }
 
-export async function runView({ main, params, ctx, onLeave }) {
+export async function runView({ main, params, query, ctx, onLeave }) {
   const { pid, tid, rid } = params;
   const ids = { pid, tid, rid };
   let run;
@@ -63,11 +80,60 @@ export async function runView({ main, params, ctx, onLeave }) {
   const artifactsCard = h("section", { class: "card flush", "aria-label": "Artifacts" });
   const panels = h("div", { class: "panels" });
   const log = new LogView();
+  const progress = h("span", { class: "run-progress muted", "aria-live": "polite" });
+  const conv = new ConversationView({
+    onSummary: ({ plan, usage }) => (progress.textContent = [plan, usage].filter(Boolean).join(" · ")),
+  });
+  const cancel = h("button", { type: "button", class: "button small danger", text: "Cancel run" });
+  cancel.addEventListener("click", async () => {
+    const sure = await confirmDialog("Cancel this run?", "The agent is stopped (its command gets SIGTERM, then SIGKILL after the grace period) and the run ends as cancelled.", "Cancel run");
+    if (!sure) return;
+    cancel.disabled = true;
+    try {
+      update(await post(`${runPath(pid, tid, rid)}cancel/`));
+    } catch (err) {
+      mount(errorBox, notice("error", err.message));
+    } finally {
+      cancel.disabled = false;
+    }
+  });
+
+  // Two views of one log: the conversation (default) and the raw lines. Each keeps its
+  // scroll position while the other is shown.
+  const views = { conversation: conv, raw: log };
+  let shown = query && query.get("view") === "raw" ? "raw" : "conversation";
+  const tabs = {};
+  const saved = {};
+  const viewport = (v) => v.viewport;
+  function show(name) {
+    if (views[shown] && shown !== name) saved[shown] = viewport(views[shown]).scrollTop;
+    shown = name;
+    for (const [key, v] of Object.entries(views)) {
+      const on = key === name;
+      v.el.hidden = !on;
+      v.setActive(on);
+      tabs[key].setAttribute("aria-selected", String(on));
+      if (on && saved[key] !== undefined && !v.follow) viewport(v).scrollTop = saved[key];
+    }
+    setQuery(name === "raw" ? { view: "raw" } : {});
+  }
+  const tabBar = h(
+    "div",
+    { class: "view-tabs", role: "tablist", "aria-label": "Log view" },
+    ["conversation", "raw"].map((key) => {
+      tabs[key] = h("button", { type: "button", role: "tab", class: "view-tab", text: key === "raw" ? "Raw" : "Conversation" });
+      tabs[key].addEventListener("click", () => show(key));
+      return tabs[key];
+    }),
+    log.state, // one live indicator for both views
+    progress,
+  );
 
   let artifactsKey = "";
   function update(r) {
     run = r;
     mount(badge, statusBadge(r.status));
+    cancel.hidden = !ACTIVE.has(r.status);
     mount(summaryCard, summary(r));
     mount(errorBox, r.error_message ? notice("error", h("strong", { text: "Error: " }), r.error_message) : null);
     const key = JSON.stringify(r.artifacts);
@@ -93,18 +159,32 @@ export async function runView({ main, params, ctx, onLeave }) {
       "div",
       { class: "page-head" },
       h("div", { class: "head-text" }, h("p", { class: "slug mono", text: `${slug} · run ${rid.slice(0, 8)}` }), h("h1", { class: "task-heading", text: task ? task.title : "Run" })),
-      h("div", { class: "actions" }, badge, h("a", { class: "button small", href: run.log_url, target: "_blank", rel: "noopener", text: "Raw log" })),
+      h(
+        "div",
+        { class: "actions" },
+        badge,
+        cancel,
+        h("a", { class: "button small", href: run.log_url, target: "_blank", rel: "noopener", text: "Raw log" }),
+        h("a", { class: "button small ghost", href: `${run.log_url}${run.log_url.includes("?") ? "&" : "?"}download=1`, download: `${slug}-${rid}.jsonl`, text: "Download" }),
+      ),
     ),
     errorBox,
     summaryCard,
+    tabBar,
+    conv.el,
     log.el,
     artifactsCard,
     panels,
   );
   update(run);
+  show(shown);
 
   const stop = followRun(`/api${runPath(pid, tid, rid)}stream/`, {
-    onEntries: (items) => log.push(items),
+    onEntries: (items) => {
+      const batch = parsed(items);
+      log.push(batch);
+      conv.push(batch);
+    },
     onRun: update,
     onState: (s) => log.setState(s),
   });

@@ -1,0 +1,191 @@
+// The run log read as the agent's session, virtualised for items of varying height: each
+// item has an estimated height until it has been drawn and measured; offsets are prefix sums
+// recomputed from the first height that changed; only the items in view (plus a margin) are
+// in the DOM, and an item is redrawn only when its version changes. Follows new items until
+// the reader scrolls up, keeping the item at the top of the view still while heights settle.
+
+import { h } from "./dom.js";
+import { count } from "./format.js";
+import { Conversation } from "./convmodel.js";
+import { renderItem, estimate } from "./convitems.js";
+
+const MARGIN = 600; // px drawn above and below the view
+
+export class ConversationView {
+  constructor({ onSummary } = {}) {
+    this.model = new Conversation();
+    this.heights = [];
+    this.offsets = new Float64Array(1024);
+    this.valid = 0; // offsets[0..valid] are right
+    this.drawn = new Map(); // item index → {el, v}
+    this.follow = true;
+    this.frame = 0;
+    this.onSummary = onSummary || (() => {});
+    this.active = true;
+    this.placed = -1;
+
+    this.counter = h("span", { class: "conv-count muted", "aria-live": "polite" });
+    this.spacer = h("div", { class: "conv-spacer" });
+    this.list = h("div", { class: "conv-items" });
+    this.placeholder = h("div", { class: "log-empty muted", text: "Nothing yet. The agent's messages, tool calls and plan appear here live." });
+    this.viewport = h("div", { class: "conv-viewport", tabindex: "0", role: "log", "aria-label": "Conversation" }, this.spacer, this.list, this.placeholder);
+    this.jump = h("button", { type: "button", class: "button small jump", hidden: true, text: "Jump to latest" });
+    this.permission = h("div", { class: "conv-permission", hidden: true });
+    this.head = h("div", { class: "card-head log-head" }, h("h2", { text: "Conversation" }), this.counter);
+    this.el = h("section", { class: "card flush log-card conv-card", "aria-label": "Conversation" }, this.head, h("div", { class: "log-frame" }, this.viewport, this.jump), this.permission);
+
+    this.viewport.addEventListener("scroll", () => {
+      const vp = this.viewport;
+      // A scroll the view made itself (following, or holding the anchor) changes nothing.
+      if (Math.abs(vp.scrollTop - this.placed) < 1) return;
+      this.follow = vp.scrollTop + vp.clientHeight >= vp.scrollHeight - 8;
+      this.schedule();
+    });
+    this.jump.addEventListener("click", () => {
+      this.follow = true;
+      this.schedule();
+      this.viewport.focus();
+    });
+    // Opening a thought or a tool card changes its height: measure again.
+    this.list.addEventListener("toggle", () => this.schedule(), true);
+    this.list.addEventListener("click", (e) => {
+      if (e.target.closest("button")) requestAnimationFrame(() => this.schedule());
+    });
+  }
+
+  /** Adds entries: [{seq, entry}] with `entry` the parsed JSON. */
+  push(batch) {
+    const before = this.model.items.length;
+    const changed = this.model.push(batch);
+    const items = this.model.items;
+    for (let i = before; i < items.length; i += 1) this.heights.push(estimate(items[i]));
+    if (items.length >= this.offsets.length) {
+      const grown = new Float64Array(Math.max(items.length + 1, this.offsets.length * 2));
+      grown.set(this.offsets.subarray(0, this.valid + 1));
+      this.offsets = grown;
+    }
+    // Changed items that are drawn get redrawn; the rest are estimated again when seen.
+    for (const i of changed) {
+      const d = this.drawn.get(i);
+      if (d) d.v = -1;
+    }
+    if (this.model.changed) {
+      this.model.changed = false;
+      this.renderPermission();
+      this.onSummary({ plan: this.model.planText(), usage: this.model.usageText() });
+    }
+    this.schedule();
+  }
+
+  setActive(active) {
+    this.active = active;
+    if (active) this.schedule();
+  }
+
+  schedule() {
+    if (!this.frame && this.active) this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  setHeight(i, px) {
+    if (this.heights[i] === px) return;
+    this.heights[i] = px;
+    if (i < this.valid) this.valid = i;
+  }
+
+  /** Brings offsets up to date through item `upto`. */
+  offsetsTo(upto) {
+    const n = this.heights.length;
+    upto = Math.min(upto, n);
+    for (let i = this.valid; i < upto; i += 1) this.offsets[i + 1] = this.offsets[i] + this.heights[i];
+    if (upto > this.valid) this.valid = upto;
+  }
+
+  /** The item at pixel `y` (binary search over the offsets). */
+  indexAt(y) {
+    const n = this.heights.length;
+    this.offsetsTo(n);
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.offsets[mid] <= y) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  render() {
+    this.frame = 0;
+    const n = this.heights.length;
+    const vp = this.viewport;
+    this.placeholder.hidden = n > 0;
+    this.counter.textContent = `${count(this.model.items.length)} ${this.model.items.length === 1 ? "item" : "items"}`;
+    if (!n) return;
+    // The item at the top of the view, and how far into it the view starts.
+    this.offsetsTo(n);
+    const anchor = this.indexAt(vp.scrollTop);
+    const into = vp.scrollTop - this.offsets[anchor];
+    for (let pass = 0; pass < 4; pass += 1) {
+      this.offsetsTo(n);
+      const total = this.offsets[n];
+      this.spacer.style.height = `${total}px`;
+      if (this.follow) vp.scrollTop = total - vp.clientHeight;
+      else vp.scrollTop = this.offsets[anchor] + into;
+      this.placed = vp.scrollTop;
+      const top = vp.scrollTop;
+      const first = this.indexAt(Math.max(0, top - MARGIN));
+      const last = this.indexAt(top + vp.clientHeight + MARGIN);
+      const keep = new Set();
+      for (let i = first; i <= last; i += 1) {
+        keep.add(i);
+        const item = this.model.items[i];
+        let d = this.drawn.get(i);
+        if (!d || d.v !== item.v) {
+          const el = renderItem(item);
+          el.classList.add("conv-item");
+          el.dataset.index = String(i);
+          if (d) d.el.replaceWith(el);
+          else this.list.appendChild(el);
+          d = { el, v: item.v };
+          this.drawn.set(i, d);
+        }
+        d.el.style.transform = `translateY(${this.offsets[i]}px)`;
+      }
+      for (const [i, d] of this.drawn) {
+        if (!keep.has(i)) {
+          d.el.remove();
+          this.drawn.delete(i);
+        }
+      }
+      // Measure what is drawn (one layout), then settle again if any estimate was off.
+      let moved = false;
+      for (const i of keep) {
+        const px = this.drawn.get(i).el.offsetHeight;
+        if (px && px !== this.heights[i]) {
+          this.setHeight(i, px);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    this.jump.hidden = this.follow;
+  }
+
+  renderPermission() {
+    const p = this.model.permission;
+    this.permission.hidden = !p;
+    if (!p) {
+      this.permission.replaceChildren();
+      return;
+    }
+    // Answering belongs to the agent runner; until it serves answers, the options are shown.
+    this.permission.replaceChildren(
+      h("p", {}, h("strong", { text: "The agent asks: " }), String(p.toolCall.title || "May it run this tool call?")),
+      h(
+        "div",
+        { class: "conv-permission-options" },
+        p.options.map((o) => h("button", { type: "button", class: `button small${/allow/.test(o.kind || "") ? " primary" : ""}`, disabled: true, title: "Answering from the browser needs Burrow's agent runner", dataset: { option: o.optionId || "" }, text: o.name || o.optionId })),
+      ),
+    );
+  }
+}
