@@ -28,6 +28,7 @@ mod keys_api;
 mod list_cache_isolation;
 mod list_memory;
 mod log_appends;
+mod log_download;
 mod logs;
 mod metrics_labels;
 mod openapi;

@@ -1,9 +1,7 @@
 //! The run log as a browser opens and saves it: text in the tab when it asks for HTML, and a
 //! file named `<slug>-<run>.jsonl` rather than `logs`.
 
-mod common;
-
-use common::Server;
+use crate::harness::Server;
 use reqwest::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::{Value, json};
 
