@@ -94,6 +94,19 @@ pub fn revoke_key(conn: &Connection, run_pk: i64) -> Result<()> {
     Ok(())
 }
 
+/// Whether the command runner still holds the run (its temporary key is live): it has yet
+/// to write the entries the run's ending brings (stopping the command, its exit).
+pub fn attached(conn: &Connection, run_pk: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM task_runs r JOIN personal_api_keys k ON k.id = r.runner_key_id
+             WHERE r.pk = ?1 AND k.revoked_at IS NULL",
+        )?
+        .query_row([run_pk], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Runs whose command was running when Burrow last stopped: in progress with a temporary
 /// key that is still live.
 pub fn orphans(conn: &Connection) -> Result<Vec<i64>> {

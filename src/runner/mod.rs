@@ -3,6 +3,7 @@
 //! tasks started with the server. Handlers reach them through `Runner` in the app state.
 
 pub mod command;
+mod group;
 mod output;
 pub mod sweeper;
 
@@ -10,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::web::Data;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::api::Links;
 use crate::app::AppState;
@@ -29,6 +30,8 @@ pub struct Runner {
     runner_url: Option<String>,
     wake_runner: Arc<Notify>,
     wake_outbox: Arc<Notify>,
+    /// One permit per command that may run at once; held while a command runs.
+    slots: Arc<Semaphore>,
 }
 
 impl Runner {
@@ -86,6 +89,7 @@ impl Runner {
             runner_url,
             wake_runner: Arc::new(Notify::new()),
             wake_outbox: Arc::new(Notify::new()),
+            slots: Arc::new(Semaphore::new(config.runner_concurrency as usize)),
         })
     }
 
@@ -111,6 +115,13 @@ impl Runner {
 /// `--runner command`, the command runner. First fails the runs whose command was running
 /// when Burrow last stopped, since nothing watches them any more.
 pub async fn start(state: Data<AppState>) -> Result<()> {
+    let leftovers = group::stop_leftovers(&state.config.data_dir, state.config.runner_grace).await;
+    if leftovers > 0 {
+        tracing::warn!(
+            groups = leftovers,
+            "stopped the commands left running when Burrow last stopped"
+        );
+    }
     let announce = state.runner.background(&state.signer);
     let orphans = state
         .db
@@ -137,7 +148,21 @@ pub async fn start(state: Data<AppState>) -> Result<()> {
     actix_web::rt::spawn(sweeper::run(state.clone()));
     if state.runner.kind == RunnerKind::Command {
         let wake = state.runner.wake_runner.clone();
-        actix_web::rt::spawn(command::run(state.clone(), wake));
+        let slots = state.runner.slots.clone();
+        actix_web::rt::spawn(command::run(state.clone(), wake, slots));
     }
     Ok(())
+}
+
+/// On shutdown, once `Events::stop` has been called: waits until every command has been
+/// stopped (SIGTERM, grace, SIGKILL) and its run settled, and starts no new ones.
+pub async fn stop(state: &AppState) {
+    if state.runner.kind != RunnerKind::Command {
+        return;
+    }
+    let all = state.config.runner_concurrency;
+    if let Ok(permits) = state.runner.slots.acquire_many(all).await {
+        permits.forget();
+    }
+    state.runner.slots.close();
 }
