@@ -46,6 +46,7 @@ pub mod runner;
 pub mod runs;
 pub mod server;
 pub mod session;
+pub mod setting_values;
 pub mod tasks;
 pub mod throttle;
 pub mod ui;
