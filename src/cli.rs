@@ -183,7 +183,7 @@ pub fn integration(config: &Config, cmd: IntegrationCommand) -> Result<()> {
 
 pub fn storage(config: &Config, cmd: StorageCommand) -> Result<()> {
     let StorageCommand::Check = cmd;
-    let store = Store::from_config(config)?;
+    let store = Store::for_check(config)?;
     println!("checking {}", store.describe());
     let steps = actix_web::rt::System::new().block_on(artifacts::check::check(&store))?;
     for s in steps {
