@@ -37,6 +37,9 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
             return set_password(config, &email, password);
         }
     };
+    if let Some(p) = &password {
+        crypto::check_password(p)?;
+    }
     let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
     let password = password.or_else(|| generated.clone());
     let password_hash = password.as_deref().map(crypto::hash_password).transpose()?;
@@ -61,6 +64,9 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
 
 /// Sets a user's password (an imported user has none) and ends their sessions.
 fn set_password(config: &Config, email: &str, password: Option<String>) -> Result<()> {
+    if let Some(p) = &password {
+        crypto::check_password(p)?;
+    }
     let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
     let password = password.or_else(|| generated.clone()).unwrap_or_default();
     let hash = crypto::hash_password(&password)?;
@@ -174,6 +180,13 @@ pub fn key(config: &Config, cmd: KeyCommand) -> Result<()> {
 
 pub fn integration(config: &Config, cmd: IntegrationCommand) -> Result<()> {
     let IntegrationCommand::Create { project, account } = cmd;
+    if account.trim().is_empty() {
+        return Err(Error::invalid(
+            "account",
+            "blank",
+            "The GitHub account may not be blank.",
+        ));
+    }
     let id = with_db(config, |c| {
         identity::create_integration(c, project, &account)
     })?;
@@ -244,7 +257,15 @@ pub fn export(config: &Config, file: Option<&Path>, secrets: bool) -> Result<()>
     conn.execute_batch("BEGIN")?;
     let rows = match file {
         Some(path) => {
-            let mut out = std::io::BufWriter::new(crate::private::file(path)?);
+            // As `backup`: never overwrite a file that is already there.
+            let file = crate::private::new_file(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::Internal(format!(
+                    "{} already exists; choose a new file",
+                    path.display()
+                )),
+                _ => Error::Internal(format!("cannot create {}: {e}", path.display())),
+            })?;
+            let mut out = std::io::BufWriter::new(file);
             crate::export::export(&conn, &mut out, secrets)?
         }
         None => crate::export::export(
@@ -259,11 +280,28 @@ pub fn export(config: &Config, file: Option<&Path>, secrets: bool) -> Result<()>
 }
 
 pub fn import(config: &Config, file: &Path) -> Result<()> {
-    let mut conn = db::open_for_admin(&config.data_dir)?;
-    let input = std::io::BufReader::new(std::fs::File::open(file)?);
-    let rows = crate::export::import(&mut conn, input)?;
-    println!("imported {rows} rows from {}", file.display());
-    Ok(())
+    let input = std::fs::File::open(file)
+        .map_err(|e| Error::Internal(format!("cannot read {}: {e}", file.display())))?;
+    let database = config.data_dir.join("burrow.db");
+    let fresh = !database.exists();
+    let imported = db::open_for_admin(&config.data_dir)
+        .and_then(|mut conn| crate::export::import(&mut conn, std::io::BufReader::new(input)));
+    match imported {
+        Ok(rows) => {
+            println!("imported {rows} rows from {}", file.display());
+            Ok(())
+        }
+        Err(e) => {
+            // A failed import into a new data folder leaves no half-made database behind,
+            // so it can simply be run again.
+            if fresh {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+                }
+            }
+            Err(e)
+        }
+    }
 }
 
 /// One line for the terminal: the field (when there is one) and what is wrong.

@@ -19,7 +19,7 @@ use crate::session;
 
 type State = web::Data<AppState>;
 
-pub const MIN_PASSWORD: usize = 8;
+pub const MIN_PASSWORD: usize = crate::crypto::MIN_PASSWORD;
 
 /// The user as the UI sees them.
 pub fn user_json(user: &User) -> Value {
