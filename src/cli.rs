@@ -251,46 +251,61 @@ pub fn restore(config: &Config, file: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn export(config: &Config, file: Option<&Path>, secrets: bool) -> Result<()> {
+pub fn export(config: &Config, file: Option<&Path>, secrets: bool, artifacts: bool) -> Result<()> {
+    let store = artifacts.then(|| Store::from_config(config)).transpose()?;
     let conn = db::open_for_admin(&config.data_dir)?;
-    // One read transaction: the export is one consistent snapshot.
-    conn.execute_batch("BEGIN")?;
-    let rows = match file {
-        Some(path) => {
-            // As `backup`: never overwrite a file that is already there.
-            let file = crate::private::new_file(path).map_err(|e| match e.kind() {
+    let mut out: Box<dyn std::io::Write> = match file {
+        // As `backup`: never overwrite a file that is already there.
+        Some(path) => Box::new(std::io::BufWriter::new(
+            crate::private::new_file(path).map_err(|e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => Error::Internal(format!(
                     "{} already exists; choose a new file",
                     path.display()
                 )),
                 _ => Error::Internal(format!("cannot create {}: {e}", path.display())),
-            })?;
-            let mut out = std::io::BufWriter::new(file);
-            crate::export::export(&conn, &mut out, secrets)?
-        }
-        None => crate::export::export(
-            &conn,
-            &mut std::io::BufWriter::new(std::io::stdout().lock()),
-            secrets,
-        )?,
+            })?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    // One read transaction: the export is one consistent snapshot.
+    conn.execute_batch("BEGIN")?;
+    let rows = crate::export::export(&conn, &mut out, secrets)?;
+    let paths = match store {
+        Some(_) => db::artifacts::in_manifests(&conn)?,
+        None => Vec::new(),
     };
     conn.execute_batch("COMMIT")?;
     eprintln!("exported {rows} rows");
+    if let Some(store) = store {
+        let (objects, missing) = actix_web::rt::System::new()
+            .block_on(artifacts::carry::write(&store, &paths, &mut out))?;
+        out.flush()?;
+        eprintln!("exported {objects} artifacts");
+        for path in &missing {
+            eprintln!("warning: artifact {path} is not in the store; left out");
+        }
+    }
     Ok(())
 }
 
 pub fn import(config: &Config, file: &Path) -> Result<()> {
     let input = std::fs::File::open(file)
         .map_err(|e| Error::Internal(format!("cannot read {}: {e}", file.display())))?;
+    let store = Store::from_config(config)?;
     let database = config.data_dir.join("burrow.db");
     let fresh = !database.exists();
-    let imported = db::open_for_admin(&config.data_dir)
-        .and_then(|mut conn| crate::export::import(&mut conn, std::io::BufReader::new(input)));
-    match imported {
-        Ok(rows) => {
-            println!("imported {rows} rows from {}", file.display());
-            Ok(())
-        }
+    let runtime = actix_web::rt::System::new();
+    let mut objects = 0;
+    let mut put = |path: String, bytes: Vec<u8>| {
+        objects += 1;
+        runtime.block_on(store.put(&path, bytes))
+    };
+    let imported = db::open_for_admin(&config.data_dir).and_then(|mut conn| {
+        let rows = crate::export::import(&mut conn, std::io::BufReader::new(input), &mut put)?;
+        Ok((rows, db::artifacts::in_manifests(&conn)?))
+    });
+    let (rows, paths) = match imported {
+        Ok(done) => done,
         Err(e) => {
             // A failed import into a new data folder leaves no half-made database behind,
             // so it can simply be run again.
@@ -299,9 +314,26 @@ pub fn import(config: &Config, file: &Path) -> Result<()> {
                     let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
                 }
             }
-            Err(e)
+            return Err(e);
+        }
+    };
+    println!(
+        "imported {rows} rows and {objects} artifacts from {}",
+        file.display()
+    );
+    let missing = runtime.block_on(artifacts::carry::missing(&store, &paths))?;
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} artifacts are listed on runs but not in {}; export with \
+             --with-artifacts, or copy the old store's objects to the same paths:",
+            missing.len(),
+            store.describe()
+        );
+        for path in &missing {
+            eprintln!("  {path}");
         }
     }
+    Ok(())
 }
 
 /// One line for the terminal: the field (when there is one) and what is wrong.

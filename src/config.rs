@@ -288,6 +288,9 @@ pub enum Command {
         /// Also write users' password hashes (without them, imported users set a new password)
         #[arg(long)]
         include_secrets: bool,
+        /// Also write the artifacts' contents, so that `import` puts them in its own store
+        #[arg(long)]
+        with_artifacts: bool,
     },
     /// Read an export into an empty data folder
     Import {

@@ -74,7 +74,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export {
             file,
             include_secrets,
-        } => cli::export(&config, file.as_deref(), include_secrets),
+            with_artifacts,
+        } => cli::export(&config, file.as_deref(), include_secrets, with_artifacts),
         Command::Import { file } => cli::import(&config, &file),
     };
     match outcome {
