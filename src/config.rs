@@ -93,7 +93,7 @@ pub struct Config {
     #[arg(long, env = "BURROW_LOG", default_value = "info", global = true)]
     pub log: String,
 
-    /// Largest accepted JSON request body, in bytes (at least 4096)
+    /// Largest accepted JSON request body, in bytes (at least 1024)
     #[arg(long, env = "BURROW_JSON_LIMIT", default_value_t = 10 * 1024 * 1024, value_parser = setting_values::json_limit, global = true)]
     pub json_limit: usize,
 

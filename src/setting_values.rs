@@ -5,7 +5,7 @@
 use reqwest::Url;
 
 /// The smallest `--json-limit`: below it even signing in or creating a task is refused.
-pub const JSON_LIMIT_MIN: usize = 4096;
+pub const JSON_LIMIT_MIN: usize = 1024;
 
 /// An absolute `http://` or `https://` URL with a host, and no query or fragment.
 fn web_url(value: &str) -> Result<String, String> {
@@ -96,6 +96,6 @@ mod tests {
         assert!(artifacts("s3:///p").is_err());
         assert!(artifacts("/var/lib/burrow/artifacts").is_ok());
         assert!(json_limit("0").is_err());
-        assert_eq!(json_limit("4096").unwrap(), 4096);
+        assert_eq!(json_limit("1024").unwrap(), 1024);
     }
 }

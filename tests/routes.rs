@@ -126,7 +126,7 @@ fn unknown_paths_and_methods_answer_json() {
 
 #[test]
 fn who_you_are_is_checked_before_what_you_sent() {
-    let s = Server::start_with(&["--json-limit", "1000"]);
+    let s = Server::start_with(&["--json-limit", "1024"]);
     let tasks = "/api/projects/1/tasks/";
     let write = s.key("task:write");
     let read = s.key("task:read");

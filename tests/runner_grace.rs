@@ -172,8 +172,18 @@ fn the_next_start_after_a_crash_stops_the_commands_left_running() {
         "outlived the crash"
     );
     let again = server(work.path(), Some(&s.dir));
-    // Start-up stops them before it serves.
+    // Start-up stops them before it serves, and removes their working folder.
     assert!(process_gone(&pid) && process_gone(&child));
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("burrow-run-{run}-"))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let key = again.key("task:write");
     let after = get_run(&again, &key, &task, &run);
     assert_eq!(after["status"], "failed");

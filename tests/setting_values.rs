@@ -73,7 +73,7 @@ fn bad_settings_stop_every_command_with_one_line() {
             "--public-url",
         );
     }
-    for limit in ["0", "100", "4095"] {
+    for limit in ["0", "100", "1023"] {
         refused(
             &burrow(
                 d,
@@ -102,7 +102,7 @@ fn bad_settings_stop_every_command_with_one_line() {
             "--public-url",
             "https://burrow.example/",
             "--json-limit",
-            "4096",
+            "1024",
             "storage",
             "check",
         ],

@@ -49,7 +49,7 @@ fn bodies_must_be_json_objects() {
 
 #[test]
 fn bodies_over_the_json_limit_are_refused() {
-    let s = Server::start_with(&["--json-limit", "1000"]);
+    let s = Server::start_with(&["--json-limit", "1024"]);
     let key = s.key("task:write");
     let fits = task_body(json!({"description": "x".repeat(900)}));
     assert!(serde_json::to_vec(&fits).unwrap().len() <= 1000);

@@ -139,6 +139,7 @@ pub async fn stop_leftovers(data_dir: &Path, grace: Duration) -> usize {
         let path = entry.path();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let _ = std::fs::remove_file(&path);
+        remove_work_folders(&entry.file_name().to_string_lossy());
         let mut fields = text.split_whitespace();
         let (Some(Ok(pgid)), Some(Ok(start)), Some(recorded_boot)) = (
             fields.next().map(str::parse::<i32>),
@@ -168,4 +169,18 @@ pub async fn stop_leftovers(data_dir: &Path, grace: Duration) -> usize {
         }
     }
     stopped.len()
+}
+
+/// Removes the working folders (`burrow-run-<run id>-…` in the temporary folder) that a
+/// crash left behind with their command.
+fn remove_work_folders(run_id: &str) {
+    let prefix = format!("burrow-run-{run_id}-");
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in dir.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
