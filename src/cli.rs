@@ -38,6 +38,9 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
             return set_password(config, &email, password);
         }
     };
+    if let Some(p) = &password {
+        crypto::check_password(p)?;
+    }
     let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
     let password = password.or_else(|| generated.clone());
     let password_hash = password.as_deref().map(crypto::hash_password).transpose()?;
@@ -62,6 +65,9 @@ pub fn user(config: &Config, cmd: UserCommand) -> Result<()> {
 
 /// Sets a user's password (an imported user has none) and ends their sessions.
 fn set_password(config: &Config, email: &str, password: Option<String>) -> Result<()> {
+    if let Some(p) = &password {
+        crypto::check_password(p)?;
+    }
     let generated = password.is_none().then(|| crypto::random_alphanumeric(20));
     let password = password.or_else(|| generated.clone()).unwrap_or_default();
     let hash = crypto::hash_password(&password)?;
@@ -182,7 +188,7 @@ pub fn integration(config: &Config, cmd: IntegrationCommand) -> Result<()> {
 
 pub fn storage(config: &Config, cmd: StorageCommand) -> Result<()> {
     let StorageCommand::Check = cmd;
-    let store = Store::from_config(config)?;
+    let store = Store::for_check(config)?;
     println!("checking {}", store.describe());
     let steps = actix_web::rt::System::new().block_on(artifacts::check::check(&store))?;
     for s in steps {
@@ -237,31 +243,88 @@ pub fn restore(config: &Config, file: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn export(config: &Config, file: Option<&Path>, secrets: bool) -> Result<()> {
+pub fn export(config: &Config, file: Option<&Path>, secrets: bool, artifacts: bool) -> Result<()> {
+    let store = artifacts.then(|| Store::from_config(config)).transpose()?;
     let conn = db::open_for_admin(&config.data_dir)?;
+    let mut out: Box<dyn std::io::Write> = match file {
+        // As `backup`: never overwrite a file that is already there.
+        Some(path) => Box::new(std::io::BufWriter::new(
+            crate::private::new_file(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::unexpected(format!(
+                    "{} already exists; choose a new file",
+                    path.display()
+                )),
+                _ => Error::unexpected(format!("cannot create {}: {e}", path.display())),
+            })?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
     // One read transaction: the export is one consistent snapshot.
     conn.execute_batch("BEGIN")?;
-    let rows = match file {
-        Some(path) => {
-            let mut out = std::io::BufWriter::new(crate::private::file(path)?);
-            crate::export::export(&conn, &mut out, secrets)?
-        }
-        None => crate::export::export(
-            &conn,
-            &mut std::io::BufWriter::new(std::io::stdout().lock()),
-            secrets,
-        )?,
+    let rows = crate::export::export(&conn, &mut out, secrets)?;
+    let paths = match store {
+        Some(_) => db::artifacts::in_manifests(&conn)?,
+        None => Vec::new(),
     };
     conn.execute_batch("COMMIT")?;
     eprintln!("exported {rows} rows");
+    if let Some(store) = store {
+        let (objects, missing) = actix_web::rt::System::new()
+            .block_on(artifacts::carry::write(&store, &paths, &mut out))?;
+        out.flush()?;
+        eprintln!("exported {objects} artifacts");
+        for path in &missing {
+            eprintln!("warning: artifact {path} is not in the store; left out");
+        }
+    }
     Ok(())
 }
 
 pub fn import(config: &Config, file: &Path) -> Result<()> {
-    let mut conn = db::open_for_admin(&config.data_dir)?;
-    let input = std::io::BufReader::new(std::fs::File::open(file)?);
-    let rows = crate::export::import(&mut conn, input)?;
-    println!("imported {rows} rows from {}", file.display());
+    let input = std::fs::File::open(file)
+        .map_err(|e| Error::unexpected(format!("cannot read {}: {e}", file.display())))?;
+    let store = Store::from_config(config)?;
+    let database = config.data_dir.join("burrow.db");
+    let fresh = !database.exists();
+    let runtime = actix_web::rt::System::new();
+    let mut objects = 0;
+    let mut put = |path: String, bytes: Vec<u8>| {
+        objects += 1;
+        runtime.block_on(store.put(&path, bytes))
+    };
+    let imported = db::open_for_admin(&config.data_dir).and_then(|mut conn| {
+        let rows = crate::export::import(&mut conn, std::io::BufReader::new(input), &mut put)?;
+        Ok((rows, db::artifacts::in_manifests(&conn)?))
+    });
+    let (rows, paths) = match imported {
+        Ok(done) => done,
+        Err(e) => {
+            // A failed import into a new data folder leaves no half-made database behind,
+            // so it can simply be run again.
+            if fresh {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+                }
+            }
+            return Err(e);
+        }
+    };
+    println!(
+        "imported {rows} rows and {objects} artifacts from {}",
+        file.display()
+    );
+    let missing = runtime.block_on(artifacts::carry::missing(&store, &paths))?;
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} artifacts are listed on runs but not in {}; export with \
+             --with-artifacts, or copy the old store's objects to the same paths:",
+            missing.len(),
+            store.describe()
+        );
+        for path in &missing {
+            eprintln!("  {path}");
+        }
+    }
     Ok(())
 }
 

@@ -5,12 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration;
 use crate::net::Cidr;
 use crate::net::hosts::AllowedHosts;
+use crate::setting_values;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]
@@ -75,7 +77,7 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Base URL for absolute links, e.g. https://burrow.example.com; with it set, browser sign-in is refused under any other Host (default: from the request's Host, and the listen address in webhook and runner payloads)
-    #[arg(long, env = "BURROW_PUBLIC_URL", global = true)]
+    #[arg(long, env = "BURROW_PUBLIC_URL", value_parser = setting_values::public_url, global = true)]
     pub public_url: Option<String>,
 
     /// Proxies whose forwarding headers (Forwarded, X-Forwarded-*) are believed, as comma-separated address blocks, e.g. 10.0.0.0/8,::1 (default: none)
@@ -91,16 +93,16 @@ pub struct Config {
     #[arg(long, env = "BURROW_LOG", default_value = "info", global = true)]
     pub log: String,
 
-    /// Largest accepted JSON request body, in bytes
-    #[arg(long, env = "BURROW_JSON_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
+    /// Largest accepted JSON request body, in bytes (at least 1024)
+    #[arg(long, env = "BURROW_JSON_LIMIT", default_value_t = 10 * 1024 * 1024, value_parser = setting_values::json_limit, global = true)]
     pub json_limit: usize,
 
     /// Where artifacts are stored: a folder, or s3://bucket/prefix (default: artifacts/ in the data folder)
-    #[arg(long, env = "BURROW_ARTIFACTS", global = true)]
+    #[arg(long, env = "BURROW_ARTIFACTS", value_parser = setting_values::artifacts, global = true)]
     pub artifacts: Option<String>,
 
     /// S3 endpoint URL, for MinIO, Ceph, R2 and other S3-compatible stores (default: AWS)
-    #[arg(long, env = "BURROW_S3_ENDPOINT", global = true)]
+    #[arg(long, env = "BURROW_S3_ENDPOINT", value_parser = setting_values::s3_endpoint, global = true)]
     pub s3_endpoint: Option<String>,
 
     /// S3 region
@@ -113,11 +115,11 @@ pub struct Config {
     pub s3_region: String,
 
     /// Address S3 buckets by path (endpoint/bucket/key) instead of by virtual host (default: off)
-    #[arg(long, env = "BURROW_S3_PATH_STYLE", global = true)]
+    #[arg(long, env = "BURROW_S3_PATH_STYLE", value_parser = BoolishValueParser::new(), global = true)]
     pub s3_path_style: bool,
 
     /// Allow a plain-HTTP S3 endpoint (default: off)
-    #[arg(long, env = "BURROW_S3_ALLOW_HTTP", global = true)]
+    #[arg(long, env = "BURROW_S3_ALLOW_HTTP", value_parser = BoolishValueParser::new(), global = true)]
     pub s3_allow_http: bool,
 
     /// Largest artifact, in bytes
@@ -374,6 +376,9 @@ pub enum Command {
         /// Also write users' password hashes (without them, imported users set a new password)
         #[arg(long)]
         include_secrets: bool,
+        /// Also write the artifacts' contents, so that `import` puts them in its own store
+        #[arg(long)]
+        with_artifacts: bool,
     },
     /// Read an export into an empty data folder
     Import {

@@ -155,6 +155,21 @@ fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&buf[i..]).expect("ASCII digits")
 }
 
+/// The fewest characters a password may have, wherever it is set (API, sign-up, CLI).
+pub const MIN_PASSWORD: usize = 8;
+
+/// The password rule: at least `MIN_PASSWORD` characters.
+pub fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(Error::invalid(
+            "password",
+            "invalid_input",
+            format!("The password must have at least {MIN_PASSWORD} characters."),
+        ));
+    }
+    Ok(())
+}
+
 pub fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(Error::internal)?;
     Argon2::default()

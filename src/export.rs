@@ -3,6 +3,7 @@
 //! import` reads such a file into an empty data folder, keeping every id. Keys, sessions and
 //! the signing key are not exported: they are secrets of one installation. Password hashes
 //! are left out too unless asked for; users imported without one set a new password.
+//! Artifact contents follow the rows with `--with-artifacts` (see `artifacts::carry`).
 
 use std::io::{BufRead, Write};
 
@@ -10,6 +11,7 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, TransactionBehavior, params_from_iter};
 use serde_json::{Map, Value, json};
 
+use crate::artifacts::carry;
 use crate::error::{Error, Result};
 
 /// The tables exported, in an order that satisfies their foreign keys on import.
@@ -73,7 +75,12 @@ pub fn export(conn: &Connection, out: &mut impl Write, secrets: bool) -> Result<
 }
 
 /// Reads an export into this database, which must hold no users and no tasks yet.
-pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<u64> {
+/// Artifact objects in the file (`export --with-artifacts`) go to `put`.
+pub fn import(
+    conn: &mut Connection,
+    input: impl BufRead,
+    put: &mut dyn FnMut(String, Vec<u8>) -> Result<()>,
+) -> Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let used: i64 = tx.query_row(
         "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM tasks)",
@@ -99,6 +106,11 @@ pub fn import(conn: &mut Connection, input: impl BufRead) -> Result<u64> {
             if version > crate::db::SCHEMA_VERSION {
                 return Err(bad(format!("written by a newer Burrow (schema {version})")));
             }
+            continue;
+        }
+        if table == carry::TABLE {
+            let (path, bytes) = carry::decode(&item["row"]).map_err(bad)?;
+            put(path, bytes)?;
             continue;
         }
         if !TABLES.contains(&table) {

@@ -54,6 +54,7 @@ pub mod private;
 pub mod runs;
 pub mod server;
 pub mod session;
+pub mod setting_values;
 pub mod state;
 pub mod tasks;
 pub mod throttle;
@@ -89,7 +90,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export {
             file,
             include_secrets,
-        } => cli::export(&config, file.as_deref(), include_secrets),
+            with_artifacts,
+        } => cli::export(&config, file.as_deref(), include_secrets, with_artifacts),
         Command::Import { file } => cli::import(&config, &file),
     };
     match outcome {

@@ -326,12 +326,15 @@ impl Live {
             // The run first, then the entries: when the run reads as finished, every entry
             // committed before it finished is visible to the later read, so `end` never
             // comes before an acknowledged entry.
-            let (mut run, rows) = self
+            // A run the command runner still holds gets more entries (stopping the command,
+            // its exit) after its status is final: it ends once the runner lets go.
+            let (mut run, attached, rows) = self
                 .state
                 .db
                 .read(move |c| {
                     let run = db::runs::by_pk(c, run_pk)?;
-                    Ok((run, db::logs::page(c, run_pk, after, PAGE)?))
+                    let attached = db::run_keys::attached(c, run_pk)?;
+                    Ok((run, attached, db::logs::page(c, run_pk, after, PAGE)?))
                 })
                 .await?;
             let mut out = String::new();
@@ -349,7 +352,7 @@ impl Live {
                 self.last_run = Some(signature);
             }
             let more = rows.len() as i64 == PAGE;
-            if !more && is_terminal(&run.status) {
+            if !more && is_terminal(&run.status) && !attached {
                 // A token reads the log, not the run: its `end` says only where the log ends.
                 let end = match self.opener {
                     Opener::Token { .. } => format!("{{\"last_event_id\":{}}}", self.after),

@@ -1,5 +1,6 @@
 //! Starting the HTTP server: open the database, bind, announce the address, serve until
-//! SIGINT/SIGTERM (actix finishes in-flight requests first).
+//! SIGINT/SIGTERM (running commands are stopped and their runs settled, then actix finishes
+//! in-flight requests).
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -66,6 +67,8 @@ pub async fn serve(config: Config) -> Result<()> {
         stop_signal().await;
         tracing::info!("stopping: finishing requests in flight, closing live streams");
         state.events.stop();
+        // Commands first, while their API calls are still served.
+        crate::background::stop(&state).await;
         handle.stop(true).await;
     });
     server.await?;

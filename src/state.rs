@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::artifacts::Store;
 use crate::config::{Config, RunnerKind};
@@ -60,6 +60,8 @@ pub struct Runner {
     runner_url: Option<String>,
     wake_runner: Arc<Notify>,
     wake_outbox: Arc<Notify>,
+    /// One permit per command that may run at once; held while a command runs.
+    slots: Arc<Semaphore>,
 }
 
 impl Runner {
@@ -119,6 +121,7 @@ impl Runner {
             runner_url,
             wake_runner: Arc::new(Notify::new()),
             wake_outbox: Arc::new(Notify::new()),
+            slots: Arc::new(Semaphore::new(config.runner_concurrency as usize)),
         })
     }
 
@@ -135,6 +138,11 @@ impl Runner {
     /// Notified when a run is queued for the command runner.
     pub fn wake_runner(&self) -> Arc<Notify> {
         self.wake_runner.clone()
+    }
+
+    /// The command runner's slots: one permit per command that may run at once.
+    pub fn slots(&self) -> Arc<Semaphore> {
+        self.slots.clone()
     }
 
     /// Notified when a delivery is put in the outbox.

@@ -42,6 +42,13 @@ pub fn create_project(conn: &Connection, name: &str) -> Result<i64> {
 
 /// Adds a GitHub integration to an existing project; returns its id.
 pub fn create_integration(conn: &Connection, project_id: i64, account: &str) -> Result<i64> {
+    if account.trim().is_empty() {
+        return Err(Error::invalid(
+            "account",
+            "blank",
+            "The GitHub account may not be blank.",
+        ));
+    }
     if !identity::project_exists(conn, project_id)? {
         return Err(Error::invalid(
             "project",

@@ -20,7 +20,7 @@ use crate::users;
 
 type State = web::Data<AppState>;
 
-pub const MIN_PASSWORD: usize = 8;
+pub const MIN_PASSWORD: usize = crate::crypto::MIN_PASSWORD;
 pub const MAX_PASSWORD: usize = 1024;
 /// The longest email and first or last name, in characters (Django's limits).
 pub const EMAIL_MAX_CHARS: usize = 254;

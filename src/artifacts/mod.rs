@@ -1,6 +1,7 @@
 //! Artifacts: what agents upload to a run. The rules of names, types and storage paths,
 //! the manifest entry, and the store they live in (`store`).
 
+pub mod carry;
 pub mod check;
 pub mod inline;
 mod store;

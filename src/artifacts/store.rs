@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::Signer;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    ClientConfigKey, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    WriteMultipart,
+};
 use percent_encoding::percent_decode_str;
 
 use crate::config::Config;
@@ -35,10 +38,43 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The endpoint of a bucket addressed by virtual host, as S3 does it: `http://host:port`
+/// becomes `http://BUCKET.host:port` (object_store takes a custom endpoint as the bucket's
+/// own). An endpoint already naming the bucket is kept; an IP address cannot carry one.
+fn bucket_host(endpoint: &str, bucket: &str) -> Result<String> {
+    let refuse = |why: &str| {
+        Error::unexpected(format!(
+            "--s3-endpoint {endpoint}: {why}; add --s3-path-style (BURROW_S3_PATH_STYLE=1) \
+             to address the bucket by path, as MinIO and most self-hosted stores expect"
+        ))
+    };
+    let mut url = reqwest::Url::parse(endpoint).map_err(|e| refuse(&e.to_string()))?;
+    let Some(host) = url.domain().map(str::to_string) else {
+        return Err(refuse(
+            "virtual-host addressing puts the bucket in the host name, and an IP address has none",
+        ));
+    };
+    if !host.starts_with(&format!("{bucket}.")) {
+        url.set_host(Some(&format!("{bucket}.{host}")))
+            .map_err(|e| refuse(&e.to_string()))?;
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 impl Store {
     /// The store the configuration names. Credentials for S3 come from the standard `AWS_*`
     /// variables and are never logged.
     pub fn from_config(config: &Config) -> Result<Store> {
+        Self::open(config, false)
+    }
+
+    /// The store for `burrow storage check`: a failed request fails at once, with no retries
+    /// (and none of their log lines) before the verdict.
+    pub fn for_check(config: &Config) -> Result<Store> {
+        Self::open(config, true)
+    }
+
+    fn open(config: &Config, probe: bool) -> Result<Store> {
         let setting = config.artifacts.clone().unwrap_or_default();
         if let Some(rest) = setting.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -52,7 +88,23 @@ impl Store {
                 .with_region(&config.s3_region)
                 .with_allow_http(config.s3_allow_http)
                 .with_virtual_hosted_style_request(!config.s3_path_style);
+            if probe {
+                builder = builder
+                    .with_retry(RetryConfig {
+                        max_retries: 0,
+                        ..RetryConfig::default()
+                    })
+                    .with_config(
+                        AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+                        "5s",
+                    );
+            }
             if let Some(endpoint) = &config.s3_endpoint {
+                let endpoint = if config.s3_path_style {
+                    endpoint.clone()
+                } else {
+                    bucket_host(endpoint, bucket)?
+                };
                 builder = builder.with_endpoint(endpoint);
             }
             let s3 =

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use actix_web::web::Data;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::acp::{self, Agents};
 use super::api_client::{Api, RunRef};
@@ -26,7 +26,7 @@ pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
         }
     };
     actix_web::rt::spawn(acp::sweep_workspaces(agents.clone()));
-    let slots = state.config.agent_concurrency;
+    let slots = Arc::new(Semaphore::new(state.config.agent_concurrency as usize));
     claim_loop(state, wake, slots, move |state, run, key, slot| {
         Box::pin(work(state, agents.clone(), run, key, slot))
     })

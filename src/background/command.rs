@@ -1,7 +1,8 @@
 //! The command runner: claims queued cloud runs while fewer than `--runner-concurrency`
 //! commands run, starts `sh -c "$BURROW_RUNNER_COMMAND"` for each with a temporary API key,
-//! stops it when the run is cancelled or failed (SIGTERM, then SIGKILL after the grace
-//! period), and settles the run from the exit code unless the command already did. The
+//! stops it when the run is cancelled or failed or Burrow shuts down (SIGTERM to its whole
+//! process group, then SIGKILL once the grace period is over and any process of the group
+//! is left), and settles the run from the exit code unless the command already did. The
 //! command gets a clean environment and a fresh working folder of its own.
 
 use std::os::unix::fs::DirBuilderExt;
@@ -13,12 +14,12 @@ use std::time::Duration;
 
 use actix_web::web::Data;
 use futures_util::future::LocalBoxFuture;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
+use super::group::Group;
 use super::output;
 use crate::crypto;
 use crate::db::runs::Run;
@@ -32,28 +33,31 @@ const LOOK_EVERY: Duration = Duration::from_secs(5);
 /// How long the output may take to drain after the command exits.
 const DRAIN: Duration = Duration::from_secs(5);
 
-pub async fn run(state: Data<AppState>, wake: Arc<Notify>) {
-    let slots = state.config.runner_concurrency;
+pub async fn run(state: Data<AppState>, wake: Arc<Notify>, slots: Arc<Semaphore>) {
     claim_loop(state, wake, slots, |state, run, key, slot| {
         Box::pin(supervise(state, run, key, slot))
     })
     .await
 }
 
-/// Claims queued runs while fewer than `slots` are being worked, and starts each with its
-/// temporary key; the slot frees when the started work ends. Shared by the command and
-/// ACP runners.
+/// Claims queued runs while a permit of `slots` is free, and starts each with its temporary
+/// key; the permit frees when the started work ends. Stops claiming when Burrow shuts down.
+/// Shared by the command and ACP runners.
 pub async fn claim_loop(
     state: Data<AppState>,
     wake: Arc<Notify>,
-    slots: u32,
+    slots: Arc<Semaphore>,
     start: impl Fn(Data<AppState>, Run, String, OwnedSemaphorePermit) -> LocalBoxFuture<'static, ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(slots as usize));
+    let stopping = state.events.stopping();
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
+        // Shutting down: no new run; `background::stop` waits for the running commands.
+        if *stopping.borrow() {
+            return;
+        }
         match state.runs().claim_with_key().await {
             Ok(Claimed::Started(run, key)) => {
                 actix_web::rt::spawn(start(state.clone(), *run, key, slot));
@@ -72,25 +76,6 @@ pub async fn claim_loop(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-}
-
-/// The process group of a command, killed whole when it is dropped, so nothing it started
-/// outlives the run (or the server).
-struct Group(Option<Pid>);
-
-impl Group {
-    fn signal(&self, signal: Signal) {
-        // Never pid 0: killpg(0) would signal Burrow's own group. ESRCH: already gone.
-        if let Some(pid) = self.0.filter(|p| p.as_raw() > 0) {
-            let _ = killpg(pid, signal);
-        }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        self.signal(Signal::SIGKILL);
     }
 }
 
@@ -166,13 +151,14 @@ async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSem
         )),
     };
     drop(key);
+    let mut shutdown = false;
     let ended = match spawned {
         Err(e) => Err(format!(
             "The command runner could not start the command: {e}"
         )),
         Ok(mut child) => {
             let pid = child.id().unwrap_or_default();
-            let group = Group(child.id().map(|id| Pid::from_raw(id as i32)));
+            let group = Group::new(pid, &state.config.data_dir, &run.id);
             note(
                 &state,
                 pk,
@@ -181,8 +167,11 @@ async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSem
             )
             .await;
             let out = output::capture(state.clone(), pk, child.stdout.take(), child.stderr.take());
-            let exit = watch_over(&state, pk, &mut child, &group, &mut changes).await;
+            let mut stop = Stop::default();
+            let exit = watch_over(&state, pk, &mut child, &group, &mut changes, &mut stop).await;
+            stop_group(&state, pk, &group, &mut stop).await;
             drop(group);
+            shutdown = stop.shutdown;
             let _ = tokio::time::timeout(DRAIN, out).await;
             exit.map_err(|e| format!("The command runner lost the command: {e}"))
         }
@@ -191,6 +180,14 @@ async fn supervise(state: Data<AppState>, run: Run, key: String, _slot: OwnedSem
         folder.remove().await;
     }
     let (status, why) = match &ended {
+        // Whatever the command's exit, it did not get to finish its work.
+        Ok(exit) if shutdown => (
+            Status::Failed,
+            format!(
+                "Burrow was shutting down, so it stopped the command. {}",
+                exit_message(exit)
+            ),
+        ),
         Ok(exit) if exit.success() => (Status::Completed, "The command exited with code 0.".into()),
         Ok(exit) => (Status::Failed, exit_message(exit)),
         Err(why) => (Status::Failed, why.clone()),
@@ -208,54 +205,111 @@ fn exit_message(exit: &ExitStatus) -> String {
     }
 }
 
-/// Waits for the command, stopping it once the run is cancelled or failed (at once) or
-/// completed (after the grace period, if it has not exited by then).
+/// Where stopping a command has got to.
+#[derive(Default)]
+struct Stop {
+    /// The next signal to send and when; set once the run has ended.
+    next: Option<(Instant, Signal)>,
+    /// Burrow itself is shutting down.
+    shutdown: bool,
+}
+
+/// Waits for the command's shell, stopping it once the run is cancelled or failed (at once),
+/// completed (after the grace period, if it has not exited by then) or Burrow is shutting
+/// down (at once).
 async fn watch_over(
     state: &Data<AppState>,
     pk: i64,
     child: &mut Child,
     group: &Group,
     changes: &mut watch::Receiver<crate::events::Notice>,
+    stop: &mut Stop,
 ) -> std::io::Result<ExitStatus> {
     let grace = state.config.runner_grace;
-    // The next signal to send and when; set once the run has ended.
-    let mut next: Option<(Instant, Signal)> = None;
+    let mut shutdown = state.events.stopping();
     let mut stopping = false;
     let mut look = true;
     let mut watching = true;
     loop {
+        if *shutdown.borrow_and_update() && !stop.shutdown {
+            stop.shutdown = true;
+            // Sooner than a completed run's grace, never later than a SIGKILL already due.
+            if !matches!(stop.next, Some((_, Signal::SIGKILL))) {
+                stop.next = Some((Instant::now(), Signal::SIGTERM));
+            }
+            stopping = true;
+        }
         if look && !stopping {
-            next = match state.runs().status(pk).await {
+            stop.next = match state.runs().status(pk).await {
                 Ok(Status::Cancelled | Status::Failed) => Some((Instant::now(), Signal::SIGTERM)),
                 Ok(Status::Completed) => Some((Instant::now() + grace, Signal::SIGTERM)),
                 _ => None,
             };
-            stopping = next.is_some();
+            stopping = stop.next.is_some();
         }
         look = false;
-        let at = next.map_or_else(|| Instant::now() + LOOK_EVERY, |(at, _)| at);
+        let at = stop
+            .next
+            .map_or_else(|| Instant::now() + LOOK_EVERY, |(at, _)| at);
         tokio::select! {
             exit = child.wait() => return exit,
             changed = changes.changed(), if watching && !stopping => {
                 watching = changed.is_ok();
                 look = true;
             }
+            _ = shutdown.changed(), if !stop.shutdown => {}
             _ = tokio::time::sleep_until(at) => {
-                let Some((_, signal)) = next.take() else {
+                if stop.next.is_none() {
                     look = true;
                     continue;
-                };
-                group.signal(signal);
-                let message = if signal == Signal::SIGTERM {
-                    next = Some((Instant::now() + grace, Signal::SIGKILL));
-                    "The run has ended: stopping the command (SIGTERM).".to_string()
-                } else {
-                    format!(
-                        "The command did not stop within {}: killing it (SIGKILL).",
-                        humane(grace)
-                    )
-                };
-                note(state, pk, "warn", message).await;
+                }
+                send_next(state, pk, group, stop).await;
+            }
+        }
+    }
+}
+
+/// Sends the planned signal and plans the next: SIGKILL one grace period after SIGTERM.
+async fn send_next(state: &Data<AppState>, pk: i64, group: &Group, stop: &mut Stop) {
+    let Some((_, signal)) = stop.next.take() else {
+        return;
+    };
+    let grace = state.config.runner_grace;
+    group.signal(signal);
+    let message = if signal == Signal::SIGTERM {
+        stop.next = Some((Instant::now() + grace, Signal::SIGKILL));
+        if stop.shutdown {
+            "Burrow is shutting down: stopping the command (SIGTERM).".to_string()
+        } else {
+            "The run has ended: stopping the command (SIGTERM).".to_string()
+        }
+    } else {
+        format!(
+            "The command did not stop within {}: killing it (SIGKILL).",
+            humane(grace)
+        )
+    };
+    note(state, pk, "warn", message).await;
+}
+
+/// Once the shell has exited, waits for the rest of its process group: a command being
+/// stopped keeps its grace period (a script's TERM handler runs even when the shell that
+/// started it is gone), and what a finished command left running gets SIGTERM and the
+/// same grace. SIGKILL for whatever is still there after.
+async fn stop_group(state: &Data<AppState>, pk: i64, group: &Group, stop: &mut Stop) {
+    let grace = state.config.runner_grace;
+    match stop.next {
+        Some((at, Signal::SIGKILL)) => {
+            if !group.gone_by(at).await {
+                send_next(state, pk, group, stop).await;
+            }
+        }
+        _ => {
+            if !group.gone_by(Instant::now()).await {
+                group.signal(Signal::SIGTERM);
+                if !group.gone_by(Instant::now() + grace).await {
+                    group.signal(Signal::SIGKILL);
+                }
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod api_client;
 pub mod command;
 pub mod deliver;
 pub mod git;
+mod group;
 mod guard;
 mod output;
 pub mod sweeper;
@@ -36,6 +37,13 @@ pub fn check(config: &crate::config::Config) -> Result<()> {
 /// `--runner command`, the command runner. First fails the runs whose command was running
 /// when Burrow last stopped, since nothing watches them any more.
 pub async fn start(state: Data<AppState>) -> Result<()> {
+    let leftovers = group::stop_leftovers(&state.config.data_dir, state.config.runner_grace).await;
+    if leftovers > 0 {
+        tracing::warn!(
+            groups = leftovers,
+            "stopped the commands left running when Burrow last stopped"
+        );
+    }
     let orphans = state.runs().fail_orphans().await?;
     if !orphans.is_empty() {
         tracing::warn!(
@@ -48,11 +56,24 @@ pub async fn start(state: Data<AppState>) -> Result<()> {
     actix_web::rt::spawn(sweeper::run(state.clone()));
     if state.runner.kind() == RunnerKind::Command {
         let wake = state.runner.wake_runner();
-        actix_web::rt::spawn(command::run(state.clone(), wake));
+        actix_web::rt::spawn(command::run(state.clone(), wake, state.runner.slots()));
     }
     if state.runner.kind() == RunnerKind::Acp {
         let wake = state.runner.wake_runner();
         actix_web::rt::spawn(agents::run(state.clone(), wake));
     }
     Ok(())
+}
+
+/// On shutdown, once `Events::stop` has been called: waits until every command has been
+/// stopped (SIGTERM, grace, SIGKILL) and its run settled, and starts no new ones.
+pub async fn stop(state: &AppState) {
+    if state.runner.kind() != RunnerKind::Command {
+        return;
+    }
+    let slots = state.runner.slots();
+    if let Ok(permits) = slots.acquire_many(state.config.runner_concurrency).await {
+        permits.forget();
+    }
+    slots.close();
 }

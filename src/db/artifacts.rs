@@ -155,3 +155,21 @@ pub fn referenced(conn: &Connection, now: i64) -> Result<HashSet<String>> {
 pub fn drop_expired(conn: &Connection, now: i64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM artifact_uploads WHERE expires_at < ?1", [now])?)
 }
+
+/// Every storage path a run's manifest refers to, in run order, each once.
+pub fn in_manifests(conn: &Connection) -> Result<Vec<String>> {
+    let mut paths = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stmt =
+        conn.prepare("SELECT artifacts FROM task_runs WHERE artifacts != '[]' ORDER BY pk")?;
+    let manifests = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for manifest in manifests {
+        let list: Vec<Entry> = serde_json::from_str(&manifest?).unwrap_or_default();
+        for e in list {
+            if seen.insert(e.storage_path.clone()) {
+                paths.push(e.storage_path);
+            }
+        }
+    }
+    Ok(paths)
+}

@@ -60,3 +60,16 @@ pub fn orphans(conn: &Connection) -> Result<Vec<i64>> {
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Whether the command runner still holds the run (its temporary key is live): it has yet
+/// to write the entries the run's ending brings (stopping the command, its exit).
+pub fn attached(conn: &Connection, run_pk: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM task_runs r JOIN personal_api_keys k ON k.id = r.runner_key_id
+             WHERE r.pk = ?1 AND k.revoked_at IS NULL",
+        )?
+        .query_row([run_pk], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

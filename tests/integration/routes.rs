@@ -124,7 +124,7 @@ fn unknown_paths_and_methods_answer_json() {
 
 #[test]
 fn who_you_are_is_checked_before_what_you_sent() {
-    let s = Server::build().arg("--json-limit").arg("1000").start();
+    let s = Server::build().arg("--json-limit").arg("1024").start();
     let tasks = "/api/projects/1/tasks/";
     let write = s.key("task:write");
     let read = s.key("task:read");

@@ -47,7 +47,7 @@ fn bodies_must_be_json_objects() {
 
 #[test]
 fn bodies_over_the_json_limit_are_refused() {
-    let s = Server::build().arg("--json-limit").arg("1000").start();
+    let s = Server::build().arg("--json-limit").arg("1024").start();
     let key = s.key("task:write");
     let fits = task_body(json!({"description": "x".repeat(900)}));
     assert!(serde_json::to_vec(&fits).unwrap().len() <= 1000);
