@@ -120,7 +120,16 @@ CREATE TABLE task_runs (
     runner_key_id   TEXT,
     -- The client's id of the last append_log batch stored, so that a retried batch that
     -- had landed is not stored twice.
-    log_batch       TEXT
+    log_batch       TEXT,
+    -- The last `seq` of the agent's event stream (event_stream/) stored in the log, so each
+    -- event is stored once however often the stream reconnects.
+    event_seq       INTEGER NOT NULL DEFAULT 0,
+    -- What the LLM gateway forwarded for this run's key: requests and tokens, by kind.
+    llm_requests    INTEGER NOT NULL DEFAULT 0,
+    llm_input_tokens INTEGER NOT NULL DEFAULT 0,
+    llm_output_tokens INTEGER NOT NULL DEFAULT 0,
+    llm_cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    llm_cache_creation_tokens INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;
@@ -237,4 +246,4 @@ CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
     UPDATE projects SET version = version + 1 WHERE id = NEW.id;
 END;
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

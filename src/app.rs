@@ -15,8 +15,8 @@ use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 
 use crate::api::BodyLimit;
 use crate::api::{
-    self, agent, artifacts, health, hooks, keys, metrics, projects, runner, runs, schema, session,
-    tasks, uploads, users,
+    self, agent, artifacts, health, hooks, ingest, keys, metrics, projects, runner, runs, schema,
+    session, tasks, uploads, users,
 };
 use crate::config::Config;
 use crate::metrics::Route;
@@ -206,6 +206,8 @@ fn table(cfg: &mut web::ServiceConfig, config: &Config, list: &Rc<RefCell<RouteL
                 .service(run("/cancel").post(runner::cancel))
                 .service(run("/permission").post(agent::permission))
                 .service(run("/message").post(agent::message))
+                .service(run("/relay_message").post(ingest::relay_message))
+                .service(run("/event_stream").post(ingest::event_stream))
                 .service(
                     run("/artifacts")
                         .app_data(BodyLimit(artifact_body))

@@ -29,6 +29,9 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A 409: the request does not fit the resource as it is now.
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
     /// A body sent as something other than JSON; the content type it claimed.
     #[error("Unsupported media type \"{0}\" in request.")]
     UnsupportedMediaType(String),
@@ -92,6 +95,7 @@ impl Error {
             Error::NotFound => ("invalid_request", "not_found"),
             Error::MethodNotAllowed(_) => ("invalid_request", "method_not_allowed"),
             Error::TooLarge(_) => ("invalid_request", "too_large"),
+            Error::Conflict { code, .. } => ("invalid_request", code),
             Error::UnsupportedMediaType(_) => ("invalid_request", "unsupported_media_type"),
             Error::Throttled(_) => ("throttled_error", "throttled"),
             Error::Internal { .. } => ("server_error", "error"),
@@ -117,6 +121,7 @@ impl ResponseError for Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,

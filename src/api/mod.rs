@@ -5,6 +5,7 @@ pub mod agent;
 pub mod artifacts;
 pub mod health;
 pub mod hooks;
+pub mod ingest;
 pub mod keys;
 pub mod metrics;
 pub mod projects;

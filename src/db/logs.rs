@@ -22,6 +22,30 @@ pub fn append(conn: &Connection, run_pk: i64, entries: &[String], cap: i64) -> R
     append_batch(conn, run_pk, entries, cap, None)
 }
 
+/// The last `seq` of the run's event stream stored in its log (0: none yet).
+pub fn event_seq(conn: &Connection, run_pk: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT event_seq FROM task_runs WHERE pk = ?1")?
+        .query_row([run_pk], |r| r.get(0))?)
+}
+
+/// `append` for events of the run's event stream, the last of them numbered `last_seq`:
+/// the run's `event_seq` moves with the entries, in the same write.
+pub fn append_events(
+    conn: &Connection,
+    run_pk: i64,
+    entries: &[String],
+    last_seq: i64,
+    cap: i64,
+) -> Result<Appended> {
+    let appended = append(conn, run_pk, entries, cap)?;
+    if matches!(appended, Appended::Stored { .. }) {
+        conn.prepare_cached("UPDATE task_runs SET event_seq = ?2 WHERE pk = ?1")?
+            .execute(params![run_pk, last_seq])?;
+    }
+    Ok(appended)
+}
+
 /// `append`, for a batch the client named: a batch named as the last one stored is a
 /// retry whose first attempt landed, and is not stored again.
 pub fn append_batch(

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod run_keys;
 pub mod run_list;
 pub mod run_status;
+pub mod run_usage;
 pub mod runs;
 pub mod sessions;
 pub mod stats;

@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The schema version this binary writes; `schema.sql` ends by setting it.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// Steps from version N to N+1, applied in order to older databases. Index 0 upgrades
 /// version 1 to 2, and so on; `schema.sql` always holds the result of all of them.
-const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3, UPGRADE_4];
+const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3, UPGRADE_4, UPGRADE_5];
 
 /// Version 2: the version counter behind the task list page cache.
 const UPGRADE_2: &str = "\
@@ -97,6 +97,16 @@ const UPGRADE_4: &str = "\
 -- The client's id of the last append_log batch stored, so that a retried batch that
 -- had landed is not stored twice.
 ALTER TABLE task_runs ADD COLUMN log_batch TEXT;
+";
+
+/// Version 5: the agent's event stream and the LLM gateway's usage, per run.
+const UPGRADE_5: &str = "\
+ALTER TABLE task_runs ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_runs ADD COLUMN llm_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_runs ADD COLUMN llm_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_runs ADD COLUMN llm_output_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_runs ADD COLUMN llm_cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_runs ADD COLUMN llm_cache_creation_tokens INTEGER NOT NULL DEFAULT 0;
 ";
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -202,6 +212,12 @@ mod tests {
              CREATE INDEX webhook_deliveries_project ON webhook_deliveries(project_id, pk);
              CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, pk);
              ALTER TABLE task_runs DROP COLUMN log_batch;
+             ALTER TABLE task_runs DROP COLUMN event_seq;
+             ALTER TABLE task_runs DROP COLUMN llm_requests;
+             ALTER TABLE task_runs DROP COLUMN llm_input_tokens;
+             ALTER TABLE task_runs DROP COLUMN llm_output_tokens;
+             ALTER TABLE task_runs DROP COLUMN llm_cache_read_tokens;
+             ALTER TABLE task_runs DROP COLUMN llm_cache_creation_tokens;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -59,6 +59,20 @@ impl<'a> Runs<'a> {
         Ok(out)
     }
 
+    /// A read, for the operations in sibling modules.
+    pub(super) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.db.read(f).await
+    }
+
+    /// Wakes run `run_pk`'s live streams, for writes that learn the run inside them.
+    pub(super) fn notify(&self, run_pk: i64) {
+        self.events.notify(run_pk);
+    }
+
     /// `POST runs/`: a new run of the project's task.
     pub async fn create(&self, project: Project, task_id: String, new: NewRun) -> Result<Run> {
         self.write(None, move |c, announce| {

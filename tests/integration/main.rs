@@ -10,6 +10,7 @@ mod acp_failures;
 mod acp_runner;
 mod acp_sandbox;
 mod acp_worker;
+mod agent_ingest;
 mod artifact_memory;
 mod artifacts_direct;
 mod artifacts_local;

@@ -140,4 +140,28 @@ fn talk_to_the_agent(w: &Walk, run: &str) {
         json!({"request_id": "q-1", "option_id": "allow"})
     );
     assert!(answered["state"].get("pending_permission").is_none());
+    let relay = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/relay_message/";
+    let relayed = w.expect(
+        200,
+        "post",
+        relay,
+        &format!("{run}/relay_message/"),
+        Some(json!({"text": "Done.", "text_parts": ["Done."], "message_id": "m-1"})),
+    );
+    assert_eq!(relayed["status"], "accepted");
+    let events = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/event_stream/";
+    let line = json!({"seq": 1, "event": {"type": "notification", "notification": {}}});
+    let r =
+        w.s.req(
+            &w.key,
+            reqwest::Method::POST,
+            &format!("{run}/event_stream/"),
+        )
+        .header("Content-Type", "application/x-ndjson")
+        .body(format!("{line}\n"))
+        .send()
+        .unwrap();
+    let c = w.doc.check("post", events, r);
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(c.json["last_accepted_seq"], 1);
 }

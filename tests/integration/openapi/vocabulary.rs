@@ -98,6 +98,11 @@ fn expected(schema: &str, prop: &str, keyword: &str) -> Option<Value> {
             json!(burrow::answers::OPTION_ID_MAX_CHARS)
         }
         ("maxLength", "UserMessage", "text") => json!(burrow::answers::MESSAGE_MAX_CHARS),
+        ("maxLength", "RelayMessage", "text") => json!(runs::RELAY_TEXT_MAX_CHARS),
+        ("maxLength", "RelayMessage", "message_id" | "trace_id") => {
+            json!(runs::RELAY_ID_MAX_CHARS)
+        }
+        ("enum", "RelayResult", "status") => list(&["accepted", "skipped"]),
         // Text the code takes with blanks refused.
         ("minLength", "AppendLog" | "PermissionAnswer" | "UserMessage", _) => json!(1),
         _ => return None,

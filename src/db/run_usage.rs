@@ -1,0 +1,74 @@
+//! What the LLM gateway forwarded for each run: requests and tokens by kind, kept on the
+//! run so a budget can be checked against them.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Result;
+
+/// Tokens of one model request, or a run's totals, as Anthropic's `usage` counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_creation: i64,
+}
+
+impl Usage {
+    /// Every token the model read or wrote.
+    pub fn total(&self) -> i64 {
+        self.input
+            .saturating_add(self.output)
+            .saturating_add(self.cache_read)
+            .saturating_add(self.cache_creation)
+    }
+}
+
+/// The run whose temporary key has id `key_id`, if it is a run's key.
+pub fn run_of_key(conn: &Connection, key_id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT pk FROM task_runs WHERE runner_key_id = ?1")?
+        .query_row([key_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// The run's requests and token totals so far.
+pub fn totals(conn: &Connection, run_pk: i64) -> Result<(i64, Usage)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT llm_requests, llm_input_tokens, llm_output_tokens, llm_cache_read_tokens,
+                    llm_cache_creation_tokens
+             FROM task_runs WHERE pk = ?1",
+        )?
+        .query_row([run_pk], |r| {
+            Ok((
+                r.get(0)?,
+                Usage {
+                    input: r.get(1)?,
+                    output: r.get(2)?,
+                    cache_read: r.get(3)?,
+                    cache_creation: r.get(4)?,
+                },
+            ))
+        })?)
+}
+
+/// Adds one request's usage to the run's totals.
+pub fn add(conn: &Connection, run_pk: i64, usage: &Usage) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE task_runs SET llm_requests = llm_requests + 1,
+             llm_input_tokens = llm_input_tokens + ?2,
+             llm_output_tokens = llm_output_tokens + ?3,
+             llm_cache_read_tokens = llm_cache_read_tokens + ?4,
+             llm_cache_creation_tokens = llm_cache_creation_tokens + ?5
+         WHERE pk = ?1",
+    )?
+    .execute(params![
+        run_pk,
+        usage.input,
+        usage.output,
+        usage.cache_read,
+        usage.cache_creation
+    ])?;
+    Ok(())
+}
