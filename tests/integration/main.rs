@@ -25,6 +25,7 @@ mod data_privacy;
 mod durability;
 mod export_artifacts;
 mod field_limits;
+mod first_run;
 mod forwarding;
 mod keys_api;
 mod list_cache_isolation;
