@@ -17,6 +17,7 @@ mod artifacts_s3;
 mod auth;
 mod bad_input;
 mod bad_queries;
+mod behind_nginx;
 mod cli;
 mod cli_rules;
 mod concurrency;

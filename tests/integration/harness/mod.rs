@@ -338,6 +338,15 @@ impl Drop for Server {
     }
 }
 
+/// A free loopback port, closed again at once for another process to take.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Runs `burrow --data-dir DIR ARGS…` to completion.
 pub fn cli(dir: &Path, args: &[&str]) -> Output {
     cli_env(dir, args, &[])
