@@ -9,6 +9,7 @@
 //! - `server`: starts the HTTP server; `app`: the one route table; `state`: what handlers
 //!   and background jobs share.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
+//! - `first_run`: the one-time setup token that guards the first account on a network.
 //! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF and
 //!   same-site checks; `throttle`: sign-in throttling and the password hashing gate;
 //!   `crypto`: hashes, tokens and signatures.
@@ -46,6 +47,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod fields;
+pub mod first_run;
 pub mod links;
 pub mod logs;
 pub mod metrics;

@@ -18,6 +18,7 @@ use crate::crypto::Signer;
 use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
+use crate::first_run;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Runner};
 use crate::throttle::Throttle;
@@ -33,6 +34,18 @@ pub async fn serve(config: Config) -> Result<()> {
     let runner = Runner::new(&config, addr)?;
     crate::background::check(&config)?;
     let json_limit = config.json_limit;
+    let guard = config.clone();
+    if let Some(token) = db.write(move |c| first_run::issue(c, &guard)).await? {
+        let base = match &config.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{addr}"),
+        };
+        // Printed, never logged as a field: it is the one way in until the admin exists.
+        println!(
+            "burrow setup link (one-time, creates the first administrator): {}",
+            first_run::link(&base, &token)
+        );
+    }
     tracing::info!(database = %db.path().display(), artifacts = ?store, "burrow {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
     // Tests and scripts read this line to learn the port when --addr ends in :0.
     println!("burrow listening on http://{addr}");

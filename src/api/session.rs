@@ -14,6 +14,7 @@ use crate::db::identity::{self, NewUser, User};
 use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
+use crate::first_run;
 use crate::session;
 use crate::state::AppState;
 use crate::users;
@@ -60,6 +61,7 @@ pub async fn current(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .await?;
     Ok(HttpResponse::Ok().json(json!({
         "needs_setup": users == 0,
+        "setup_token_required": users == 0 && first_run::guarded(&state.config),
         "user": found.as_ref().map(|(u, _)| user_json(u)),
         "csrf_token": found.map(|(_, csrf)| csrf),
     })))
@@ -100,7 +102,8 @@ fn password(f: &Fields) -> Result<String> {
     Ok(password)
 }
 
-/// `POST auth/setup`: the first account, an admin; refused once any user exists.
+/// `POST auth/setup`: the first account, an admin; refused once any user exists, and on a
+/// network address without the console's one-time token (`first_run`).
 pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
     session::check_same_site(&state.config, &req)?;
     let body = body.object()?;
@@ -115,6 +118,16 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
         .text("last_name", Some(NAME_MAX_CHARS), true)?
         .optional()?
         .unwrap_or_default();
+    let token = f
+        .text("setup_token", Some(first_run::TOKEN_MAX_CHARS), true)?
+        .optional()?;
+    // Checked before the costly password hash, and again (then spent) with the account.
+    let (config, given) = (state.config.clone(), token.clone());
+    state
+        .db
+        .read(move |c| first_run::check(c, &config, given.as_deref(), false))
+        .await?;
+    let config = state.config.clone();
     let password_hash = Some(
         state
             .throttle
@@ -129,6 +142,7 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
                     "Burrow already has an account; sign in instead.".into(),
                 ));
             }
+            first_run::check(c, &config, token.as_deref(), true)?;
             users::create_user(
                 c,
                 &NewUser {

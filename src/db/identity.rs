@@ -49,6 +49,30 @@ pub fn signing_key(conn: &Connection) -> Result<Vec<u8>> {
     )?)
 }
 
+/// The SHA-256 of the first-run setup token (`first_run`), if one is waiting.
+pub fn setup_token_hash(conn: &Connection) -> Result<Option<String>> {
+    let value: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT value FROM secrets WHERE name = 'setup_token'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
+}
+
+/// Keeps `hash` as the setup token's, replacing any earlier one; `None` removes it.
+pub fn set_setup_token_hash(conn: &Connection, hash: Option<&str>) -> Result<()> {
+    match hash {
+        Some(h) => conn.execute(
+            "INSERT OR REPLACE INTO secrets (name, value) VALUES ('setup_token', ?1)",
+            params![h.as_bytes()],
+        )?,
+        None => conn.execute("DELETE FROM secrets WHERE name = 'setup_token'", [])?,
+    };
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
     pub id: i64,

@@ -3,12 +3,11 @@
 //! restart in the middle of the run, in order and without duplicates. Appends that name a
 //! batch already stored are not stored again.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
 use crate::harness::acp::*;
 use crate::harness::runner::{poll, run_path};
-use crate::harness::{BIN, Server, expect_json};
+use crate::harness::{BIN, Server, expect_json, free_port};
 use serde_json::json;
 
 struct Worker(Child);
@@ -18,14 +17,6 @@ impl Drop for Worker {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -10,7 +10,10 @@ use serde_json::json;
 const LOGIN: &str = "/api/auth/login/";
 
 fn setup_admin(s: &Server) {
-    let body = json!({"email": "admin@localhost", "password": "correct horse"});
+    let mut body = json!({"email": "admin@localhost", "password": "correct horse"});
+    if s.setup_link.is_some() {
+        body["setup_token"] = s.setup_token().into();
+    }
     expect_json(s.post("", "/api/auth/setup/", &body), 201);
 }
 

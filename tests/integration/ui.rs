@@ -89,6 +89,21 @@ fn browser_end_to_end() {
     e2e(&s.base, &["main"]);
 }
 
+/// A server reachable from elsewhere (here through a trusted proxy) asks for the setup
+/// token, refuses a wrong one, and takes it from the printed link.
+#[test]
+fn browser_setup_link() {
+    if !ready("browser_setup_link") {
+        return;
+    }
+    let s = Server::build()
+        .args(["--trusted-proxies", "127.0.0.1/32"])
+        .start();
+    let link = s.setup_link.clone().expect("a setup link");
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    e2e(&s.base, &["setup", &link]);
+}
+
 /// A run page reads as the agent's session: messages, tool calls with diffs, plans, notes,
 /// hostile text, log levels, the Raw log link and Cancel, over an in-progress run.
 #[test]

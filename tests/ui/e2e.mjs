@@ -2,13 +2,14 @@
 // by playwright-core; no browser is downloaded). Started by tests/ui.rs:
 //   node tests/ui/e2e.mjs BASE_URL SCREENSHOT_DIR [SCENARIO ARGS...]
 // Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL` and
-// `conversation EMAIL PASSWORD RUN_PATH KEY`.
+// `conversation EMAIL PASSWORD RUN_PATH KEY` and `setup LINK` (a server that printed a setup link).
 
 import { chromium } from "playwright-core";
 import { Steps, screenshots } from "./lib.mjs";
 import { mainScenario } from "./scenario-main.mjs";
 import { bigLogScenario } from "./scenario-biglog.mjs";
 import { conversationScenario } from "./scenario-conversation.mjs";
+import { setupScenario } from "./scenario-setup.mjs";
 
 const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
 if (!base) {
@@ -31,8 +32,9 @@ page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
 page.on("console", (msg) => {
   if (msg.type() !== "error") return;
   const text = msg.text();
-  // Validation errors, failed sign-ins and revoked keys answer 400/401/429 on purpose.
-  if (/status of (400|401|429)/.test(text)) return;
+  // Validation errors, failed sign-ins, revoked keys and a wrong setup token answer
+  // 400/401/429/403 on purpose.
+  if (/status of (400|401|403|429)/.test(text)) return;
   problems.push(`console error: ${text}`);
 });
 page.on("request", (req) => {
@@ -48,6 +50,7 @@ try {
   if (scenario === "main") await mainScenario({ base, page, context, browser, steps, shot });
   else if (scenario === "biglog") await bigLogScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "conversation") await conversationScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "setup") await setupScenario({ base, page, steps, shot, args: rest });
   else throw new Error(`unknown scenario ${scenario}`);
   await steps.run("no script errors and nothing loaded from elsewhere", async () => {
     if (problems.length) throw new Error(problems.join("\n"));

@@ -125,7 +125,7 @@ async function boot() {
     mount(root, h("main", { class: "page" }, empty("Burrow is not answering", err.message)));
     return;
   }
-  if (state.needs_setup) return setupView(root);
+  if (state.needs_setup) return setupView(root, state);
   if (!state.user) return loginView(root);
   setCsrf(state.csrf_token);
   ctx.user = state.user;

@@ -25,6 +25,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_burrow");
 pub struct Server {
     child: Child,
     pub base: String,
+    /// The one-time setup link `burrow serve` printed, when it printed one.
+    pub setup_link: Option<String>,
     pub dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     pub client: Client,
@@ -105,9 +107,13 @@ impl Builder {
             .expect("start burrow");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut setup_link = None;
         let base = loop {
             match lines.next() {
                 Some(Ok(line)) => {
+                    if line.starts_with("burrow setup link") {
+                        setup_link = line.rsplit(' ').next().map(str::to_string);
+                    }
                     if let Some(url) = line.strip_prefix("burrow listening on ") {
                         break url.trim().to_string();
                     }
@@ -124,6 +130,7 @@ impl Builder {
         Server {
             child,
             base,
+            setup_link,
             dir,
             _temp: temp,
             client,
@@ -149,6 +156,15 @@ impl Server {
     /// The server process's id, e.g. to read its memory use from `/proc/<pid>/status`.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The token of the printed setup link; panics when none was printed.
+    pub fn setup_token(&self) -> String {
+        let link = self.setup_link.as_deref().expect("a setup link on stdout");
+        link.split_once("#token=")
+            .expect("a token in the link")
+            .1
+            .to_string()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -320,6 +336,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A free loopback port, closed again at once for another process to take.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs `burrow --data-dir DIR ARGS…` to completion.

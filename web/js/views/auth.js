@@ -20,7 +20,7 @@ function authPage(root, title, intro, form) {
       ),
     ),
   );
-  const first = form.querySelector("input");
+  const first = [...form.querySelectorAll("input")].find((i) => i.offsetParent !== null);
   if (first) first.focus();
 }
 
@@ -45,11 +45,30 @@ function submitter(form, button, path, body, failure) {
   });
 }
 
-export function setupView(root) {
+/** The one-time token of the setup link (`/setup#token=…`), taken out of the address bar. */
+function tokenFromLink() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  return token;
+}
+
+export function setupView(root, state = {}) {
   const button = h("button", { type: "submit", class: "button primary wide", text: "Create account and sign in" });
+  const guarded = state.setup_token_required === true;
+  // On a network address the server printed a one-time link; its token is the only way in.
+  const token = guarded ? tokenFromLink() : "";
+  const tokenField = guarded
+    ? field(
+        "Setup token",
+        input("setup_token", "password", "off", { value: token, maxlength: 64 }),
+        token ? "From the setup link." : "Open the setup link that `burrow serve` printed on its console, or paste its token (after #token=) here.",
+      )
+    : null;
+  if (tokenField && token) tokenField.hidden = true;
   const form = h(
     "form",
     { class: "form", novalidate: false },
+    tokenField,
     h("div", { class: "field-row" }, field("First name", h("input", { name: "first_name", autocomplete: "given-name" })), field("Last name", h("input", { name: "last_name", autocomplete: "family-name" }))),
     field("Email", input("email", "email", "email")),
     field("Password", input("password", "password", "new-password", { minlength: 8 }), "At least 8 characters."),
@@ -61,8 +80,18 @@ export function setupView(root) {
     form,
     button,
     "/auth/setup",
-    () => ({ email: value("email").trim(), password: value("password"), first_name: value("first_name").trim(), last_name: value("last_name").trim() }),
-    (err, message) => showError(form, err, message),
+    () => ({
+      email: value("email").trim(),
+      password: value("password"),
+      first_name: value("first_name").trim(),
+      last_name: value("last_name").trim(),
+      ...(guarded ? { setup_token: value("setup_token").trim() } : {}),
+    }),
+    (err, message) => {
+      // A refused token: show its field, whatever the link said.
+      if (tokenField && err.status === 403) tokenField.hidden = false;
+      showError(form, err, message);
+    },
   );
   authPage(root, "Welcome to Burrow", "This server has no accounts yet. Create the first one: it will be the administrator, who can add people and projects.", form);
 }
