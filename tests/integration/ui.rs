@@ -163,6 +163,18 @@ fn browser_webhooks() {
     assert_eq!(got.len(), 2, "one event, two attempts");
 }
 
+/// The task board: columns by the latest run's status, live moves, filters in the URL.
+#[test]
+fn browser_board() {
+    if !ready("browser_board") {
+        return;
+    }
+    let s = Server::start();
+    let key = user(&s);
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    e2e(&s.base, &["board", EMAIL, PASSWORD, &key]);
+}
+
 /// A run with 100,000 log entries of every kind, seeded through the API, loads fast and
 /// stays usable in both views.
 #[test]

@@ -3,7 +3,7 @@
 //   node tests/ui/e2e.mjs BASE_URL SCREENSHOT_DIR [SCENARIO ARGS...]
 // Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL`,
 // `conversation EMAIL PASSWORD RUN_PATH KEY`, `agent EMAIL PASSWORD RUN_PATH KEY` and
-// `webhooks EMAIL PASSWORD KEY RECEIVER_URL`.
+// `webhooks EMAIL PASSWORD KEY RECEIVER_URL` and `board EMAIL PASSWORD KEY`.
 
 import { chromium } from "playwright-core";
 import { Steps, screenshots } from "./lib.mjs";
@@ -12,6 +12,7 @@ import { bigLogScenario } from "./scenario-biglog.mjs";
 import { conversationScenario } from "./scenario-conversation.mjs";
 import { agentScenario } from "./scenario-agent.mjs";
 import { webhooksScenario } from "./scenario-webhooks.mjs";
+import { boardScenario } from "./scenario-board.mjs";
 
 const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
 if (!base) {
@@ -53,6 +54,7 @@ try {
   else if (scenario === "conversation") await conversationScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "agent") await agentScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "webhooks") await webhooksScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "board") await boardScenario({ base, page, steps, shot, args: rest });
   else throw new Error(`unknown scenario ${scenario}`);
   await steps.run("no script errors and nothing loaded from elsewhere", async () => {
     if (problems.length) throw new Error(problems.join("\n"));
