@@ -76,6 +76,8 @@ export async function webhooksScenario({ base, page, steps, shot, args }) {
     eq(answers.join(" | "), "HTTP 500 | HTTP 200", "every attempt, in order");
     eq(await item.locator(".attempts tbody tr[data-ok=false]").count(), 1, "the failed attempt is marked");
     await item.locator(".delivery-payload summary").click();
+    // The payload is drawn when its block opens (the toggle event comes after the click).
+    await item.locator(".delivery-payload pre", { hasText: "Hook me" }).waitFor();
     const payload = JSON.parse(await item.locator(".delivery-payload pre").textContent());
     eq(payload.data.task.title, "Hook me", "the payload");
     await page.getByText("1 delivery", { exact: true }).waitFor();
