@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+use crate::harness::runner::Receiver;
 use crate::harness::{Server, expect_json, task_body};
 use serde_json::json;
 
@@ -104,21 +105,21 @@ fn browser_setup_link() {
     e2e(&s.base, &["setup", &link]);
 }
 
-/// A run page reads as the agent's session: messages, tool calls with diffs, plans, notes,
-/// hostile text, log levels, the Raw log link and Cancel, over an in-progress run.
-#[test]
-fn browser_conversation() {
-    if !ready("browser_conversation") {
-        return;
-    }
+const EMAIL: &str = "ops@example.com";
+const PASSWORD: &str = "a long enough password";
+
+/// Makes the user EMAIL (PASSWORD) on `s` and returns their all-scopes key.
+fn user(s: &Server) -> String {
+    s.cli_ok(&["user", "create", "--email", EMAIL, "--password", PASSWORD]);
+    s.key_for(EMAIL, "*", &[])
+}
+
+/// A server with a user (EMAIL, PASSWORD), their all-scopes key and an in-progress run of a
+/// new task titled `title`: (server, key, the run page's path).
+fn live_run(title: &str) -> (Server, String, String) {
     let s = Server::start();
-    let (email, password) = ("ops@example.com", "a long enough password");
-    s.cli_ok(&["user", "create", "--email", email, "--password", password]);
-    let key = s.key_for(email, "*", &[]);
-    let task = s.task(
-        &key,
-        &task_body(json!({"title": "Fix the flaky login test"})),
-    );
+    let key = user(&s);
+    let task = s.task(&key, &task_body(json!({ "title": title })));
     let task_id = task["id"].as_str().unwrap();
     let runs = format!("/api/projects/1/tasks/{task_id}/runs/");
     let run = expect_json(s.post(&key, &runs, &json!({"status": "in_progress"})), 201);
@@ -126,8 +127,67 @@ fn browser_conversation() {
         "/projects/1/tasks/{task_id}/runs/{}",
         run["id"].as_str().unwrap()
     );
+    (s, key, run_path)
+}
+
+/// Runs `scenario EMAIL PASSWORD RUN_PATH KEY` over a fresh in-progress run of `title`.
+fn on_live_run(test: &str, scenario: &str, title: &str) {
+    if !ready(test) {
+        return;
+    }
+    let (s, key, run_path) = live_run(title);
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    e2e(&s.base, &["conversation", email, password, &run_path, &key]);
+    e2e(&s.base, &[scenario, EMAIL, PASSWORD, &run_path, &key]);
+}
+
+/// A run page reads as the agent's session: messages, tool calls with diffs, plans, notes,
+/// hostile text, log levels, the Raw log link and Cancel, over an in-progress run.
+#[test]
+fn browser_conversation() {
+    on_live_run(
+        "browser_conversation",
+        "conversation",
+        "Fix the flaky login test",
+    );
+}
+
+/// A person answers the agent from the run page: the permission question in the run's
+/// state gets one button per option and the click lands in `state.permission_answer`; a
+/// refused answer says why; follow-up messages land in `state.pending_user_message`.
+#[test]
+fn browser_agent_questions() {
+    on_live_run("browser_agent_questions", "agent", "Ship the release");
+}
+
+/// A project's webhooks from the UI: refused URLs at their field, create with the secret
+/// shown once, the list, a delivery's failed and successful attempts, delete, and a deleted
+/// webhook's deliveries.
+#[test]
+fn browser_webhooks() {
+    if !ready("browser_webhooks") {
+        return;
+    }
+    let receiver = Receiver::start(&[500]);
+    let s = Server::build()
+        .args(["--webhook-allowed-hosts", "loopback"])
+        .start();
+    let key = user(&s);
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    e2e(&s.base, &["webhooks", EMAIL, PASSWORD, &key, &receiver.url]);
+    let got = receiver.wait_for(2);
+    assert_eq!(got.len(), 2, "one event, two attempts");
+}
+
+/// The task board: columns by the latest run's status, live moves, filters in the URL.
+#[test]
+fn browser_board() {
+    if !ready("browser_board") {
+        return;
+    }
+    let s = Server::start();
+    let key = user(&s);
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    e2e(&s.base, &["board", EMAIL, PASSWORD, &key]);
 }
 
 /// A run with 100,000 log entries of every kind, seeded through the API, loads fast and
@@ -138,18 +198,7 @@ fn browser_long_log() {
         return;
     }
     const ENTRIES: usize = 100_000;
-    let s = Server::start();
-    let (email, password) = ("ops@example.com", "a long enough password");
-    s.cli_ok(&["user", "create", "--email", email, "--password", password]);
-    let key = s.key_for(email, "*", &[]);
-    let task = s.task(&key, &task_body(json!({"title": "Read a long log"})));
-    let task_id = task["id"].as_str().unwrap();
-    let runs = format!("/api/projects/1/tasks/{task_id}/runs/");
-    let run = expect_json(s.post(&key, &runs, &json!({"status": "in_progress"})), 201);
-    let run_path = format!(
-        "/projects/1/tasks/{task_id}/runs/{}",
-        run["id"].as_str().unwrap()
-    );
+    let (s, key, run_path) = live_run("Read a long log");
     for batch in 0..ENTRIES / 1000 {
         let entries: Vec<_> = (1..=1000)
             .map(|i| {
@@ -199,6 +248,6 @@ fn browser_long_log() {
     let total = ENTRIES.to_string();
     e2e(
         &s.base,
-        &["biglog", email, password, &run_path, &key, &total],
+        &["biglog", EMAIL, PASSWORD, &run_path, &key, &total],
     );
 }

@@ -1,8 +1,10 @@
 // End-to-end tests of Burrow's web UI in headless Chromium (Debian's /usr/bin/chromium driven
 // by playwright-core; no browser is downloaded). Started by tests/ui.rs:
 //   node tests/ui/e2e.mjs BASE_URL SCREENSHOT_DIR [SCENARIO ARGS...]
-// Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL` and
-// `conversation EMAIL PASSWORD RUN_PATH KEY` and `setup LINK` (a server that printed a setup link).
+// Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL`,
+// `conversation EMAIL PASSWORD RUN_PATH KEY`, `agent EMAIL PASSWORD RUN_PATH KEY`,
+// `webhooks EMAIL PASSWORD KEY RECEIVER_URL`, `board EMAIL PASSWORD KEY` and `setup LINK`
+// (a server that printed a setup link).
 
 import { chromium } from "playwright-core";
 import { Steps, screenshots } from "./lib.mjs";
@@ -10,6 +12,9 @@ import { mainScenario } from "./scenario-main.mjs";
 import { bigLogScenario } from "./scenario-biglog.mjs";
 import { conversationScenario } from "./scenario-conversation.mjs";
 import { setupScenario } from "./scenario-setup.mjs";
+import { agentScenario } from "./scenario-agent.mjs";
+import { webhooksScenario } from "./scenario-webhooks.mjs";
+import { boardScenario } from "./scenario-board.mjs";
 
 const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
 if (!base) {
@@ -51,6 +56,9 @@ try {
   else if (scenario === "biglog") await bigLogScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "conversation") await conversationScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "setup") await setupScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "agent") await agentScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "webhooks") await webhooksScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "board") await boardScenario({ base, page, steps, shot, args: rest });
   else throw new Error(`unknown scenario ${scenario}`);
   await steps.run("no script errors and nothing loaded from elsewhere", async () => {
     if (problems.length) throw new Error(problems.join("\n"));

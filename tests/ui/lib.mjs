@@ -73,3 +73,12 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function logRows(page) {
   return page.$$eval(".log-row:not([hidden]) .log-text", (els) => els.map((e) => e.textContent));
 }
+
+/** Signs in from the front page and waits for the task list. */
+export async function signIn(page, base, email, password) {
+  await page.goto(`${base}/`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
+}

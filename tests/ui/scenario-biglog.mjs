@@ -2,7 +2,7 @@
 // loads it quickly, keeps only the visible rows in the DOM, stops following when scrolled up,
 // counts what arrived meanwhile, jumps back to the bottom, and filters fast.
 
-import { apiClient, assert, eq, until, logRows } from "./lib.mjs";
+import { apiClient, assert, eq, until, logRows, signIn } from "./lib.mjs";
 
 export async function bigLogScenario({ base, page, steps, shot, args }) {
   const [email, password, runPath, key, expected] = args;
@@ -11,11 +11,7 @@ export async function bigLogScenario({ base, page, steps, shot, args }) {
   const fmt = (n) => new Intl.NumberFormat("en").format(n);
 
   await steps.run("sign in", async () => {
-    await page.goto(`${base}/`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
+    await signIn(page, base, email, password);
   });
 
   await steps.run(`${fmt(total)} entries of every kind read as a conversation, fast`, async () => {

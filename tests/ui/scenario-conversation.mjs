@@ -5,7 +5,7 @@
 // `_posthog/*` status lines, unknown kinds, XSS probes through every kind, log levels in
 // the raw view, the Raw log link, and Cancel. Fixtures are written from the ACP schema.
 
-import { assert, eq, until } from "./lib.mjs";
+import { assert, eq, until, signIn } from "./lib.mjs";
 
 const XSS = [
   "<script>window.__xss='script'</script>",
@@ -37,11 +37,7 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
   const noXss = async () => eq(await page.evaluate(() => window.__xss), undefined, "window.__xss");
 
   await steps.run("sign in and open the run: the conversation is the default view", async () => {
-    await page.goto(`${base}/`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
+    await signIn(page, base, email, password);
     await page.goto(`${base}${runPath}`);
     await page.getByRole("tab", { name: "Conversation", selected: true }).waitFor();
     await page.locator(".live-state", { hasText: "Live" }).waitFor();

@@ -10,6 +10,8 @@ import { tasksView } from "./views/tasks.js";
 import { taskView } from "./views/task.js";
 import { runView } from "./views/run.js";
 import { keysView } from "./views/keys.js";
+import { webhooksView, hooksHref } from "./views/webhooks.js";
+import { webhookView } from "./views/webhook.js";
 import { adminView } from "./views/admin.js";
 
 const root = document.getElementById("app");
@@ -47,7 +49,8 @@ const header = h("header", { class: "topbar" });
 const main = h("main", { id: "main", class: "page", tabindex: "-1" });
 
 function navLink(href, label) {
-  const here = location.pathname === href || (href.endsWith("/tasks") && location.pathname.startsWith("/projects/"));
+  const path = location.pathname;
+  const here = path === href || (href.endsWith("/tasks") && path.startsWith(href)) || (href.endsWith("/webhooks") && path.startsWith(`${href}/`));
   return h("a", { href, class: "nav-link", "aria-current": here ? "page" : null, text: label });
 }
 
@@ -83,6 +86,7 @@ function drawHeader() {
       "nav",
       { class: "nav", "aria-label": "Main" },
       ctx.projectId ? navLink(ctx.tasksHref(), "Tasks") : null,
+      ctx.projectId ? navLink(hooksHref(ctx.projectId), "Webhooks") : null,
       navLink("/keys", "API keys"),
       ctx.user.is_admin ? navLink("/admin", "People & projects") : null,
     ),
@@ -103,6 +107,8 @@ route("/setup", () => navigate("/", { replace: true }));
 route("/projects/:pid/tasks", tasksView);
 route("/projects/:pid/tasks/:tid", taskView);
 route("/projects/:pid/tasks/:tid/runs/:rid", runView);
+route("/projects/:pid/webhooks", webhooksView);
+route("/projects/:pid/webhooks/:wid", webhookView);
 route("/keys", keysView);
 route("/admin", adminView);
 

@@ -12,8 +12,11 @@ import { renderItem, estimate } from "./convitems.js";
 const MARGIN = 600; // px drawn above and below the view
 
 export class ConversationView {
-  constructor({ onSummary } = {}) {
+  constructor({ onSummary, onAnswer } = {}) {
     this.model = new Conversation();
+    this.onAnswer = onAnswer || null;
+    this.asked = null; // the run's state.pending_permission, which a person can answer
+    this.askedKey = "";
     this.heights = [];
     this.offsets = new Float64Array(1024);
     this.valid = 0; // offsets[0..valid] are right
@@ -171,21 +174,70 @@ export class ConversationView {
     this.jump.hidden = this.follow;
   }
 
+  /** The run's `state.pending_permission` (or null): the question a person answers here. */
+  setQuestion(question) {
+    const valid = question && typeof question === "object" && question.request_id && Array.isArray(question.options) ? question : null;
+    const key = valid ? JSON.stringify(valid) : "";
+    if (key === this.askedKey) return;
+    this.askedKey = key;
+    this.asked = valid;
+    this.renderPermission();
+  }
+
   renderPermission() {
+    if (this.asked) return this.renderQuestion(this.asked);
+    // A question in the log only (PostHog's own agent records its wire traffic): shown,
+    // but answered where that agent runs, not here.
     const p = this.model.permission;
     this.permission.hidden = !p;
     if (!p) {
       this.permission.replaceChildren();
       return;
     }
-    // Answering belongs to the agent runner; until it serves answers, the options are shown.
     this.permission.replaceChildren(
       h("p", {}, h("strong", { text: "The agent asks: " }), String(p.toolCall.title || "May it run this tool call?")),
       h(
         "div",
         { class: "conv-permission-options" },
-        p.options.map((o) => h("button", { type: "button", class: `button small${/allow/.test(o.kind || "") ? " primary" : ""}`, disabled: true, title: "Answering from the browser needs Burrow's agent runner", dataset: { option: o.optionId || "" }, text: o.name || o.optionId })),
+        p.options.map((o) => h("button", { type: "button", class: `button small${/allow/.test(o.kind || "") ? " primary" : ""}`, disabled: true, title: "This agent was not started by Burrow: answer it where it runs", dataset: { option: o.optionId || "" }, text: o.name || o.optionId })),
       ),
+    );
+  }
+
+  /** The run's waiting question, one button per option; a click answers it. */
+  renderQuestion(q) {
+    const call = q.tool_call && typeof q.tool_call === "object" ? q.tool_call : {};
+    const error = h("p", { class: "conv-permission-error", role: "alert" });
+    const buttons = q.options.map((o) =>
+      h("button", {
+        type: "button",
+        class: `button small${/^allow/.test(o.kind || "") ? " primary" : /^reject/.test(o.kind || "") ? " danger-outline" : ""}`,
+        dataset: { option: String(o.optionId ?? "") },
+        text: String(o.name || o.optionId || "?"),
+      }),
+    );
+    const locs = (Array.isArray(call.locations) ? call.locations : []).filter((l) => l && l.path).map((l) => String(l.path));
+    this.permission.hidden = false;
+    this.permission.replaceChildren(
+      h("p", { class: "conv-permission-ask" }, h("strong", { text: "The agent asks: " }), String(call.title || "May it run this tool call?")),
+      locs.length ? h("p", { class: "conv-permission-locs mono muted", text: locs.join(", ") }) : null,
+      h("div", { class: "conv-permission-options", role: "group", "aria-label": "Answer the agent" }, buttons),
+      error,
+    );
+    buttons.forEach((b, i) =>
+      b.addEventListener("click", async () => {
+        if (!this.onAnswer) return;
+        buttons.forEach((x) => (x.disabled = true));
+        b.setAttribute("aria-busy", "true");
+        error.textContent = "";
+        try {
+          await this.onAnswer(q, q.options[i].optionId);
+        } catch (err) {
+          error.textContent = `Your answer was not taken: ${err.message}`;
+          buttons.forEach((x) => (x.disabled = false));
+          b.removeAttribute("aria-busy");
+        }
+      }),
     );
   }
 }

@@ -1,7 +1,7 @@
 // One run, live: status and details, error, the streaming log, artifacts, output and state.
 
 import { get, post, runPath, taskPath, ApiError } from "../api.js";
-import { h, mount, empty, notice } from "../dom.js";
+import { h, mount, empty, notice, field, showError } from "../dom.js";
 import { absolute, duration, statusBadge, timeAgo } from "../format.js";
 import { LogView } from "../logview.js";
 import { ConversationView } from "../conversation.js";
@@ -48,6 +48,48 @@ function summary(run) {
   );
 }
 
+/** The box that sends a live run's agent a follow-up message (`runs/:id/message/`). */
+function composer(path, onSent) {
+  const text = h("textarea", { name: "text", rows: 3, maxlength: 100000, required: true, placeholder: "Ask for a change, answer a question, or give the next step…" });
+  const send = h("button", { type: "submit", class: "button primary", text: "Send" });
+  const fallback = h("div", { class: "notice notice-error", role: "alert", hidden: true });
+  const waiting = h("p", { class: "composer-waiting muted", "aria-live": "polite" });
+  const form = h(
+    "form",
+    { class: "card composer", "aria-label": "Message the agent" },
+    field("Message the agent", text, "The agent reads it when its current turn ends. Ctrl+Enter sends."),
+    fallback,
+    h("div", { class: "composer-foot" }, waiting, send),
+  );
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    send.disabled = true;
+    fallback.hidden = true;
+    try {
+      const run = await post(`${path}message/`, { text: text.value });
+      form.querySelectorAll(".field-error").forEach((p) => (p.textContent = ""));
+      text.removeAttribute("aria-invalid");
+      text.value = "";
+      onSent(run);
+    } catch (err) {
+      showError(form, err, fallback);
+    } finally {
+      send.disabled = false;
+    }
+  });
+  /** Shows what waits for the agent (`state.pending_user_message`). */
+  form.setWaiting = (pending) => {
+    waiting.textContent = typeof pending === "string" && pending ? `Waiting for the agent to read: “${pending.length > 140 ? `${pending.slice(0, 140)}…` : pending}”` : "";
+  };
+  return form;
+}
+
 function dataPanel(title, value, emptyText) {
   const isEmpty = value === null || value === undefined || (typeof value === "object" && Object.keys(value).length === 0);
   return h(
@@ -83,7 +125,9 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   const progress = h("span", { class: "run-progress muted", "aria-live": "polite" });
   const conv = new ConversationView({
     onSummary: ({ plan, usage }) => (progress.textContent = [plan, usage].filter(Boolean).join(" · ")),
+    onAnswer: async (question, optionId) => update(await post(`${runPath(pid, tid, rid)}permission/`, { request_id: question.request_id, option_id: optionId })),
   });
+  const message = composer(runPath(pid, tid, rid), (r) => update(r));
   const cancel = h("button", { type: "button", class: "button small danger", text: "Cancel run" });
   cancel.addEventListener("click", async () => {
     const sure = await confirmDialog("Cancel this run?", "The agent is stopped (its command gets SIGTERM, then SIGKILL after the grace period) and the run ends as cancelled.", "Cancel run");
@@ -134,6 +178,10 @@ export async function runView({ main, params, query, ctx, onLeave }) {
     run = r;
     mount(badge, statusBadge(r.status));
     cancel.hidden = !ACTIVE.has(r.status);
+    message.hidden = !ACTIVE.has(r.status);
+    const state = r.state && typeof r.state === "object" ? r.state : {};
+    conv.setQuestion(ACTIVE.has(r.status) ? state.pending_permission : null);
+    message.setWaiting(state.pending_user_message);
     mount(summaryCard, summary(r));
     mount(errorBox, r.error_message ? notice("error", h("strong", { text: "Error: " }), r.error_message) : null);
     const key = JSON.stringify(r.artifacts);
@@ -173,6 +221,7 @@ export async function runView({ main, params, query, ctx, onLeave }) {
     tabBar,
     conv.el,
     log.el,
+    message,
     artifactsCard,
     panels,
   );

@@ -1,11 +1,12 @@
 // The task list: filters and free-text search kept in the URL, limit/offset paging, and a
-// row per task with its latest run's status.
+// row per task with its latest run's status; or, with the same filters, the live board.
 
 import { get, query, taskPath } from "../api.js";
 import { h, mount, empty, notice } from "../dom.js";
 import { count, statusBadge, timeAgo, ORIGINS, originLabel, userName } from "../format.js";
 import { setQuery } from "../router.js";
 import { taskForm } from "./taskform.js";
+import { Board } from "./board.js";
 
 const PAGE = 50;
 const FILTERS = ["search", "origin_product", "repository", "organization", "stage", "created_by"];
@@ -56,7 +57,7 @@ function row(pid, t) {
   );
 }
 
-export async function tasksView({ main, params, query: urlQuery, ctx }) {
+export async function tasksView({ main, params, query: urlQuery, ctx, onLeave }) {
   const pid = params.pid;
   const values = Object.fromEntries(FILTERS.map((f) => [f, urlQuery.get(f) || ""]));
   let offset = Math.max(0, Number(urlQuery.get("offset")) || 0);
@@ -96,20 +97,52 @@ export async function tasksView({ main, params, query: urlQuery, ctx }) {
   const pager = h("nav", { class: "pager", "aria-label": "Pages" }, summary, h("div", { class: "pager-buttons" }, prev, next));
   const create = h("button", { type: "button", class: "button primary", text: "New task" });
   create.addEventListener("click", () => taskForm(ctx, pid, null));
+  const listCard = h("div", { class: "card flush" }, listArea, pager);
+  const board = new Board(pid);
+  onLeave(() => board.stop());
+  let view = urlQuery.get("view") === "board" ? "board" : "list";
+  const tabs = {};
+  const tabBar = h(
+    "div",
+    { class: "view-tabs", role: "tablist", "aria-label": "Show tasks as" },
+    [
+      ["list", "List"],
+      ["board", "Board"],
+    ].map(([key, label]) => {
+      tabs[key] = h("button", { type: "button", role: "tab", class: "view-tab", text: label });
+      tabs[key].addEventListener("click", () => {
+        if (view === key) return;
+        view = key;
+        load();
+      });
+      return tabs[key];
+    }),
+  );
 
   mount(
     main,
     h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Tasks" }), h("p", { class: "muted", text: project ? project.name : "" })), create),
     h("div", { class: "card" }, form, h("div", { class: "filters-foot" }, toggle, clear)),
-    h("div", { class: "card flush" }, listArea, pager),
+    tabBar,
+    listCard,
+    board.el,
   );
 
   let seq = 0;
   const active = () => FILTERS.some((f) => values[f]);
   async function load() {
     const mine = ++seq;
-    setQuery({ ...values, offset: offset || "" });
+    const onBoard = view === "board";
+    for (const [key, tab] of Object.entries(tabs)) tab.setAttribute("aria-selected", String(key === view));
+    listCard.hidden = onBoard;
+    board.el.hidden = !onBoard;
     clear.hidden = !active();
+    if (onBoard) {
+      setQuery({ ...values, view: "board" });
+      return board.show(values);
+    }
+    board.stop();
+    setQuery({ ...values, offset: offset || "" });
     listArea.setAttribute("aria-busy", "true");
     let page;
     try {
