@@ -301,13 +301,8 @@ pub fn size_limit(s: &Server, store: &Backend) {
         &json!({"artifacts": [{"name": "big", "type": "artifact", "size": 1025}]}),
     );
     assert_error(r, 413, "invalid_request", "too_large", None);
-    let prepared = direct::prepare(
-        s,
-        &key,
-        &run,
-        json!([{"name": "d", "type": "artifact", "size": 1024}]),
-    );
-    let r = direct::send(s, &prepared[0]["presigned_post"], vec![1u8; 1500]);
+    let prepared = direct::prepare_one(s, &key, &run, "d", 1024);
+    let r = direct::send(s, &prepared["presigned_post"], vec![1u8; 1500]);
     assert_error(r, 413, "invalid_request", "too_large", None);
     assert_eq!(run.manifest(s, &key).len(), 1);
     assert_eq!(

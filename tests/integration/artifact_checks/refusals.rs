@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Body;
 use serde_json::json;
 
-use super::direct::{BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, send};
+use super::direct::{
+    BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, prepare_one,
+    refused_as_missing, send,
+};
 use super::fetch;
 use crate::harness::stores::Backend;
 use crate::harness::{Server, assert_error, expect_json};
@@ -114,12 +117,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
             {"name": "fine.bin", "type": "artifact", "size": 3},
         ]),
     );
-    let theirs = prepare(
-        s,
-        &key,
-        &other,
-        json!([{"name": "x.bin", "type": "artifact", "size": 4}]),
-    );
+    let theirs = prepare_one(s, &key, &other, "x.bin", 4);
     assert!(
         send(s, &p[0]["presigned_post"], b"1234567".to_vec())
             .status()
@@ -131,7 +129,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
             .is_success()
     );
     assert!(
-        send(s, &theirs[0]["presigned_post"], b"wxyz".to_vec())
+        send(s, &theirs["presigned_post"], b"wxyz".to_vec())
             .status()
             .is_success()
     );
@@ -155,7 +153,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
             "never uploaded",
         ),
         (
-            json!([item(&theirs[0])]),
+            json!([item(&theirs)]),
             "does_not_exist",
             "artifacts__0__storage_path",
             "another run's",
@@ -200,7 +198,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
         body["artifacts"].as_array().unwrap().len(),
         before.len() + 1
     );
-    let r = finalize(s, &key, &other, json!([item(&theirs[0])]));
+    let r = finalize(s, &key, &other, json!([item(&theirs)]));
     assert_eq!(expect_json(r, 200)["artifacts"][0]["size"], 4);
 }
 
@@ -250,14 +248,7 @@ pub fn hang_up_mid_upload(s: &Server, store: &Backend) {
         store.begun(s)
     );
     assert_eq!(store.stored(s), stored);
-    let r = finalize(s, &key, &run, json!([item(&prepared[0])]));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("artifacts__0__storage_path"),
-    );
+    refused_as_missing(finalize(s, &key, &run, json!([item(&prepared[0])])));
 }
 
 /// An upload is finalized once: the same item twice in one call, or eight concurrent calls
