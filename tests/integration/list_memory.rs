@@ -113,10 +113,7 @@ fn peak_growth_mib(s: &Server, key: &str, path: &str, readers: usize, ids: &[Str
 fn large_run_pages_stream_and_cost_buffers_not_pages() {
     let s = Server::start();
     let key = s.key("task:write");
-    let task = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let task = s.new_task(&key);
     let runs = format!("/api/projects/1/tasks/{task}/runs/");
     // 20 runs with state and output just under 1 MiB each: a page is 40 MiB.
     let big = "s".repeat(MIB - 64);

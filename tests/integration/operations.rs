@@ -247,10 +247,7 @@ fn metrics_count_requests_and_can_require_a_token() {
 fn sigterm_ends_live_streams_and_stops_promptly() {
     let mut s = Server::start();
     let key = s.key("*");
-    let id = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.new_task(&key);
     let run = expect_json(
         s.post(
             &key,

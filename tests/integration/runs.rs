@@ -2,7 +2,7 @@
 //! validation errors, and when `completed_at` is set.
 
 use crate::harness::runs::RunRef;
-use crate::harness::{Server, assert_error, is_timestamp};
+use crate::harness::{Server, assert_error, assert_not_found, is_timestamp};
 use serde_json::{Value, json};
 
 #[test]
@@ -106,17 +106,11 @@ fn runs_are_created_listed_retrieved_and_started() {
         .json()
         .unwrap();
     assert_eq!(again["latest_run"]["id"], latest["id"]);
-    assert_error(
-        s.post(
-            &key,
-            "/api/projects/1/tasks/00000000-0000-4000-8000-000000000000/run/",
-            &json!({}),
-        ),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(s.post(
+        &key,
+        "/api/projects/1/tasks/00000000-0000-4000-8000-000000000000/run/",
+        &json!({}),
+    ));
 }
 
 #[test]
