@@ -62,7 +62,7 @@ fn fifty_mib(store: &Backend) {
     assert!(r.status().is_success(), "upload: {}", r.status());
     let after_upload = proc_kib(pid, "VmHWM");
     let body = expect_json(
-        direct::finalize(&s, &key, &run, json!([direct::item(&big[0])])),
+        direct::finalize(&s, &key, &run, json!([direct::item(&big)])),
         200,
     );
     assert_eq!(body["artifacts"][1]["size"], SIZE);
@@ -70,7 +70,7 @@ fn fifty_mib(store: &Backend) {
     let mut r = client
         .post(s.url(&run.path("artifacts/download/")))
         .bearer_auth(&key)
-        .json(&json!({ "storage_path": big[0]["storage_path"] }))
+        .json(&json!({ "storage_path": big["storage_path"] }))
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);

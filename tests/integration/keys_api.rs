@@ -2,7 +2,7 @@
 //! at once, can be revoked, and never grant more than the key that made them.
 
 use crate::harness::{
-    Server, assert_error, assert_not_found, expect_json, is_timestamp, task_body,
+    Server, assert_error, assert_invalid, assert_not_found, expect_json, is_timestamp, task_body,
 };
 use serde_json::{Value, json};
 
@@ -109,13 +109,7 @@ fn keys_grant_no_more_than_their_maker() {
         json!(["*"]),
         json!(["task:read", "feature_flag:read"]),
     ] {
-        assert_error(
-            make(beyond),
-            400,
-            "validation_error",
-            "invalid_input",
-            Some("scopes"),
-        );
+        assert_invalid(make(beyond), "invalid_input", "scopes");
     }
     let made = expect_json(make(json!(["task:read"])), 201);
     assert_eq!(made["scopes"], json!(["task:read"]));
@@ -163,7 +157,7 @@ fn keys_grant_no_more_than_their_maker() {
         ),
     ];
     for (body, code, attr) in refused {
-        assert_error(post(body), 400, "validation_error", code, Some(attr));
+        assert_invalid(post(body), code, attr);
     }
     let other = expect_json(
         post(json!({"label": "ff", "scopes": ["feature_flag:read"]})),
@@ -193,13 +187,7 @@ fn keys_grant_no_more_than_their_maker() {
     );
     let widen = json!({"label": "b", "scopes": ["*"], "scoped_teams": [a, b]});
     let r = s.post(&only_a, KEYS, &widen);
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("scoped_teams__1"),
-    );
+    assert_invalid(r, "does_not_exist", "scoped_teams__1");
     let narrowed = expect_json(
         post(json!({"label": "b", "scopes": ["*"], "scoped_teams": [b]})),
         201,

@@ -2,7 +2,7 @@
 //! validation errors, and when `completed_at` is set.
 
 use crate::harness::runs::RunRef;
-use crate::harness::{Server, assert_error, assert_not_found, is_timestamp};
+use crate::harness::{Server, assert_invalid, assert_not_found, is_timestamp};
 use serde_json::{Value, json};
 
 #[test]
@@ -134,20 +134,8 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
         (json!({"state": "{}"}), "not_a_dict", "state"),
     ];
     for (body, code, attr) in &cases {
-        assert_error(
-            s.post(&key, &create, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
-        assert_error(
-            s.patch(&key, &patch, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.post(&key, &create, body), code, attr);
+        assert_invalid(s.patch(&key, &patch, body), code, attr);
     }
     let only_create = [(
         json!({"environment": "mars"}),
@@ -155,13 +143,7 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
         "environment",
     )];
     for (body, code, attr) in &only_create {
-        assert_error(
-            s.post(&key, &create, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.post(&key, &create, body), code, attr);
     }
     let only_patch = [
         (
@@ -176,13 +158,7 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
         ),
     ];
     for (body, code, attr) in &only_patch {
-        assert_error(
-            s.patch(&key, &patch, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.patch(&key, &patch, body), code, attr);
     }
     for raw in ["not json", "[1, 2]"] {
         let r = s

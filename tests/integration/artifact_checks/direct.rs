@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{RunRef, assert_layout, fetch};
 use crate::harness::stores::Backend;
-use crate::harness::{Server, assert_error, assert_not_found, expect_json, is_timestamp};
+use crate::harness::{Server, assert_invalid, assert_not_found, expect_json, is_timestamp};
 
 pub const BOUNDARY: &str = "burrow-test-7e3f0c1a9b";
 
@@ -121,13 +121,7 @@ pub fn finalize(s: &Server, key: &str, run: &RunRef, items: Value) -> Response {
 
 /// Asserts finalize refused its first item as naming no upload.
 pub fn refused_as_missing(r: Response) {
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("artifacts__0__storage_path"),
-    );
+    assert_invalid(r, "does_not_exist", "artifacts__0__storage_path");
 }
 
 /// The finalize item for a prepared upload.

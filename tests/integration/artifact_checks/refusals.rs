@@ -14,7 +14,7 @@ use super::direct::{
 };
 use super::fetch;
 use crate::harness::stores::Backend;
-use crate::harness::{Server, assert_error, expect_json};
+use crate::harness::{Server, assert_error, assert_invalid, expect_json};
 
 /// The signed form refuses a tampered token, a changed path or id, missing parts and an
 /// oversize file, storing nothing; the genuine form still works afterwards.
@@ -68,18 +68,12 @@ pub fn refused_uploads(s: &Server, store: &Backend) {
     let mut edited = a.clone();
     edited["fields"].as_object_mut().unwrap().remove("token");
     let r = send(s, &edited, b"0123456789".to_vec());
-    assert_error(r, 400, "validation_error", "required", Some("token"));
+    assert_invalid(r, "required", "token");
     let url = a["url"].as_str().unwrap();
     let no_file = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--{BOUNDARY}--\r\n"
     );
-    assert_error(
-        post_form(s, url, Body::from(no_file)),
-        400,
-        "validation_error",
-        "required",
-        Some("file"),
-    );
+    assert_invalid(post_form(s, url, Body::from(no_file)), "required", "file");
     let r = s.client.post(url).json(&a["fields"]).send().unwrap();
     assert_eq!(r.status(), 400, "not a multipart form");
     let r = send(s, a, vec![0u8; 11]);
@@ -186,7 +180,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
     for (items, code, attr, what) in cases {
         let r = finalize(s, &key, &run, items);
         assert_eq!(r.status(), 400, "{what}");
-        assert_error(r, 400, "validation_error", code, Some(attr));
+        assert_invalid(r, code, attr);
         assert_eq!(
             run.manifest(s, &key),
             before,
@@ -264,13 +258,7 @@ pub fn finalized_once(s: &Server, _store: &Backend) {
             .is_success()
     );
     let r = finalize(s, &key, &run, json!([item(&p[0]), item(&p[0])]));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("artifacts__1__storage_path"),
-    );
+    assert_invalid(r, "does_not_exist", "artifacts__1__storage_path");
     assert!(run.manifest(s, &key).is_empty());
 
     let statuses: Vec<u16> = std::thread::scope(|scope| {
