@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::JsonObject;
-use super::runs::run_ids;
+use super::runs::{run_ids, run_ok};
 use crate::answers;
 use crate::auth::WriteAccess;
 use crate::db::runs::Run;
@@ -24,9 +24,8 @@ async fn change(
     req: HttpRequest,
     change: impl FnOnce(&Run) -> Result<RunChanges> + Send + 'static,
 ) -> Result<HttpResponse> {
-    let mut run = state.runs().tell(run_ids(&access, path), change).await?;
-    state.links(&req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    let run = state.runs().tell(run_ids(&access, path), change).await?;
+    Ok(run_ok(&state, &req, run))
 }
 
 /// `POST runs/:id/permission/`: `{"request_id", "option_id"}`.

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::runs::run_ids;
+use super::runs::{run_ids, run_ok};
 use crate::auth::WriteAccess;
 use crate::error::Result;
 use crate::state::AppState;
@@ -13,11 +13,10 @@ type RunPath = web::Path<(String, String, String)>;
 
 /// `POST runs/claim/`: 200 with the run, now `in_progress`, or 204 when nothing is queued.
 pub async fn claim(state: State, access: WriteAccess, req: HttpRequest) -> Result<HttpResponse> {
-    let Some(mut run) = state.runs().claim(Some(access.project.id)).await? else {
+    let Some(run) = state.runs().claim(Some(access.project.id)).await? else {
         return Ok(HttpResponse::NoContent().finish());
     };
-    state.links(&req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    Ok(run_ok(&state, &req, run))
 }
 
 /// `POST runs/:id/cancel/`: the run, cancelled unless it had already finished.
@@ -27,7 +26,6 @@ pub async fn cancel(
     path: RunPath,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let mut run = state.runs().cancel(run_ids(&access, path)).await?;
-    state.links(&req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    let run = state.runs().cancel(run_ids(&access, path)).await?;
+    Ok(run_ok(&state, &req, run))
 }

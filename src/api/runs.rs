@@ -100,6 +100,12 @@ pub async fn retrieve(
     Ok(super::json(actix_web::http::StatusCode::OK, &run, 2048))
 }
 
+/// A 200 with the run, its links made absolute for this request.
+pub(super) fn run_ok(state: &AppState, req: &HttpRequest, mut run: db_runs::Run) -> HttpResponse {
+    state.links(req).run(&mut run);
+    HttpResponse::Ok().json(run)
+}
+
 /// Merges `state` and `output` key by key (see `Runs::patch`).
 pub async fn update(
     state: State,
@@ -110,12 +116,11 @@ pub async fn update(
 ) -> Result<HttpResponse> {
     let changes = RunChanges::parse(&body.object()?)?;
     let admin = access.caller.user.is_admin;
-    let mut run = state
+    let run = state
         .runs()
         .patch(run_ids(&access, path), changes, admin)
         .await?;
-    state.links(&req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    Ok(run_ok(&state, &req, run))
 }
 
 pub async fn set_output(
@@ -126,12 +131,11 @@ pub async fn set_output(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let output = runs::parse_output(&body.object()?)?;
-    let mut run = state
+    let run = state
         .runs()
         .set_output(run_ids(&access, path), output)
         .await?;
-    state.links(&req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    Ok(run_ok(&state, &req, run))
 }
 
 /// Answers only once the entries are committed (see `Runs::append_log`).
@@ -162,12 +166,11 @@ pub async fn append_log(
         }
     };
     let cap = state.config.log_max_bytes;
-    let mut run = state
+    let run = state
         .runs()
         .append_log(run_ids(&access, path), entries, cap, batch)
         .await?;
-    state.links(&req).run(&mut run);
-    Ok(HttpResponse::Ok().json(run))
+    Ok(run_ok(&state, &req, run))
 }
 
 /// The run a path names, in the caller's project: (project, task, run).

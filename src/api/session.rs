@@ -27,6 +27,15 @@ pub const MAX_PASSWORD: usize = 1024;
 pub const EMAIL_MAX_CHARS: usize = 254;
 pub const NAME_MAX_CHARS: usize = 150;
 
+/// `first_name` and `last_name`, each optional (empty when absent).
+pub fn names(f: &Fields) -> Result<(String, String)> {
+    let name = |field| f.text(field, Some(NAME_MAX_CHARS), true)?.optional();
+    Ok((
+        name("first_name")?.unwrap_or_default(),
+        name("last_name")?.unwrap_or_default(),
+    ))
+}
+
 /// The user as the UI sees them.
 pub fn user_json(user: &User) -> Value {
     json!({
@@ -110,14 +119,7 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
     let f = Fields::new(&body);
     let email = f.text("email", Some(EMAIL_MAX_CHARS), false)?.required()?;
     let password = password(&f)?;
-    let first_name = f
-        .text("first_name", Some(NAME_MAX_CHARS), true)?
-        .optional()?
-        .unwrap_or_default();
-    let last_name = f
-        .text("last_name", Some(NAME_MAX_CHARS), true)?
-        .optional()?
-        .unwrap_or_default();
+    let (first_name, last_name) = names(&f)?;
     let token = f
         .text("setup_token", Some(first_run::TOKEN_MAX_CHARS), true)?
         .optional()?;

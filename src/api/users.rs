@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::JsonObject;
-use super::session::{EMAIL_MAX_CHARS, MAX_PASSWORD, MIN_PASSWORD, NAME_MAX_CHARS, user_json};
+use super::session::{EMAIL_MAX_CHARS, MAX_PASSWORD, MIN_PASSWORD, names, user_json};
 use crate::auth::Caller;
 use crate::crypto;
 use crate::db::identity::{self, NewUser};
@@ -77,14 +77,7 @@ pub async fn create(
             format!("The password must have at least {MIN_PASSWORD} characters."),
         ));
     }
-    let first_name = f
-        .text("first_name", Some(NAME_MAX_CHARS), true)?
-        .optional()?
-        .unwrap_or_default();
-    let last_name = f
-        .text("last_name", Some(NAME_MAX_CHARS), true)?
-        .optional()?
-        .unwrap_or_default();
+    let (first_name, last_name) = names(&f)?;
     let admin = match body.get("is_admin") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,

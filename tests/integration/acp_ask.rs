@@ -4,7 +4,7 @@
 
 use crate::harness::acp::*;
 use crate::harness::runner::{get_run, poll, run_path};
-use crate::harness::{assert_error, expect_json};
+use crate::harness::{assert_error, assert_invalid, expect_json};
 use serde_json::json;
 
 #[test]
@@ -47,27 +47,23 @@ fn a_person_answers_the_agent_and_sends_it_a_follow_up() {
 
     // Wrong answers are refused; the right one lets the agent go on.
     let permission = run_path(&task, &run_id, "permission/");
-    assert_error(
+    assert_invalid(
         s.post(
             &key,
             &permission,
             &json!({"request_id": "other", "option_id": "yes"}),
         ),
-        400,
-        "validation_error",
         "invalid",
-        Some("request_id"),
+        "request_id",
     );
-    assert_error(
+    assert_invalid(
         s.post(
             &key,
             &permission,
             &json!({"request_id": request_id, "option_id": "perhaps"}),
         ),
-        400,
-        "validation_error",
         "invalid_choice",
-        Some("option_id"),
+        "option_id",
     );
     let r = s.post(
         &key,

@@ -13,9 +13,7 @@ fn an_agent_works_a_task_into_a_pushed_branch_with_a_diff() {
     let places = Places::new();
     let s = places.server("", &["--agent-push"]);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "work", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (task, run_id, run) = completed(&s, &key, "work", Some("acme/web"));
     assert!(run["error_message"].is_null());
 
     // The branch, named for the task and run, holds one commit by Burrow on top of main.
@@ -141,18 +139,14 @@ fn nothing_to_change_completes_without_a_diff() {
     let places = Places::new();
     let s = places.server("", &["--agent-permissions", "deny"]);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "idle", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (_, _, run) = completed(&s, &key, "idle", Some("acme/web"));
     assert_eq!(run["output"]["files_changed"], 0);
     assert!(run["output"]["commit"].is_null());
     assert!(run["branch"].is_null(), "no branch for nothing: {run}");
     assert_eq!(run["artifacts"], json!([]));
 
     // A task with no repository gets an empty folder, and deny refuses the permission.
-    let (task, run_id) = start(&s, &key, "work", None);
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (task, run_id, _) = completed(&s, &key, "work", None);
     let log = final_log(&s, &key, &task, &run_id);
     let text = said(&log);
     assert!(text.contains("Permission refused."), "{text}");
@@ -174,9 +168,7 @@ fn the_agent_sees_only_its_own_environment_and_workspace() {
         .env("BURROW_METRICS_TOKEN", "also-secret")
         .start();
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "env", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (task, run_id, _) = completed(&s, &key, "env", Some("acme/web"));
     let text = said(&final_log(&s, &key, &task, &run_id));
     let names: Vec<&str> = text
         .trim_start_matches("env: ")
@@ -215,9 +207,7 @@ fn the_agent_sees_only_its_own_environment_and_workspace() {
     assert!(home.ends_with("/home"), "{home}");
 
     // Paths outside the workspace, by absolute path, `..` or a symlink, are refused.
-    let (task, run_id) = start(&s, &key, "outside", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (task, run_id, _) = completed(&s, &key, "outside", Some("acme/web"));
     let log = final_log(&s, &key, &task, &run_id);
     assert!(said(&log).contains("refused 4 of 5"), "{log:#?}");
     let refused: Vec<&Value> = log
@@ -260,9 +250,7 @@ fn workspaces_are_removed_once_their_run_has_ended_for_workspace_keep() {
     let places = Places::new();
     let s = places.server("", &["--workspace-keep", "1s"]);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "work", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (_, run_id, run) = completed(&s, &key, "work", Some("acme/web"));
     let folder = places.workspaces.path().join(&run_id);
     crate::harness::runner::poll("the workspace to be removed", || {
         (!folder.exists()).then_some(())
@@ -287,20 +275,7 @@ fn a_run_with_a_branch_starts_from_that_branch() {
     let seed = places.sources.path().join("seed");
     git(&seed, &["checkout", "-q", "-b", "dev"]);
     std::fs::write(seed.join("DEV.md"), "dev only\n").unwrap();
-    git(&seed, &["add", "-A"]);
-    git(
-        &seed,
-        &[
-            "-c",
-            "user.name=Seed",
-            "-c",
-            "user.email=seed@localhost",
-            "commit",
-            "-q",
-            "-m",
-            "dev",
-        ],
-    );
+    seed_commit(&seed, "dev");
     git(&seed, &["push", "-q", source.to_str().unwrap(), "dev"]);
     let s = places.server("", &[]);
     let key = s.key("task:write");

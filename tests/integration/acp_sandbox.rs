@@ -27,9 +27,7 @@ fn a_sandboxed_agent_sees_its_workspace_and_not_the_data_folder() {
     let key = s.key("task:write");
 
     // The whole flow works inside the sandbox: fs/*, a terminal, a commit.
-    let (task, run_id) = start(&s, &key, "work", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (task, run_id, run) = completed(&s, &key, "work", Some("acme/web"));
     assert_eq!(run["output"]["files_changed"], 2, "{run}");
     let log = final_log(&s, &key, &task, &run_id);
     assert_eq!(burrow(&log, "agent_started").unwrap()["sandbox"], true);
@@ -40,9 +38,7 @@ fn a_sandboxed_agent_sees_its_workspace_and_not_the_data_folder() {
     let db = s.dir.join("burrow.db").canonicalize().unwrap();
     assert!(db.exists());
     let probe = format!("probe {}", db.display());
-    let (task, run_id) = start(&s, &key, &probe, Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
-    assert_eq!(run["status"], "completed", "{run}");
+    let (task, run_id, run) = completed(&s, &key, &probe, Some("acme/web"));
     let text = said(&final_log(&s, &key, &task, &run_id));
     assert!(
         text.starts_with("target visible=False system writable=False tmp="),

@@ -23,13 +23,8 @@ fn warmed() -> (Server, u64) {
     let s = Server::start();
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
-    let p = direct::prepare(
-        &s,
-        &key,
-        &run,
-        json!([{"name": "w", "type": "artifact", "size": 4}]),
-    );
-    let r = direct::send(&s, &p[0]["presigned_post"], b"warm".to_vec());
+    let p = direct::prepare_one(&s, &key, &run, "w", 4);
+    let r = direct::send(&s, &p["presigned_post"], b"warm".to_vec());
     assert!(r.status().is_success(), "{}", r.status());
     let peak = proc_kib(s.pid(), "VmHWM");
     (s, peak)
@@ -129,13 +124,8 @@ fn a_bad_token_is_refused_before_the_file_is_read() {
     let (s, _) = warmed();
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
-    let p = direct::prepare(
-        &s,
-        &key,
-        &run,
-        json!([{"name": "x", "type": "artifact", "size": 100_000_000}]),
-    );
-    let mut fields = p[0]["presigned_post"]["fields"].clone();
+    let p = direct::prepare_one(&s, &key, &run, "x", 100_000_000);
+    let mut fields = p["presigned_post"]["fields"].clone();
     fields["token"] = json!("1.forged");
     let (head, _) = form_parts(&fields);
     let end_of_fields = String::from_utf8(head.clone())

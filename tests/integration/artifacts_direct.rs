@@ -36,33 +36,23 @@ fn fifty_mib(store: &Backend) {
         .unwrap();
 
     // Warm up: one small upload and download, so pools and buffers exist before measuring.
-    let warm = direct::prepare(
-        &s,
-        &key,
-        &run,
-        json!([{"name": "w", "type": "artifact", "size": 4}]),
-    );
+    let warm = direct::prepare_one(&s, &key, &run, "w", 4);
     assert!(
-        direct::send(&s, &warm[0]["presigned_post"], b"warm".to_vec())
+        direct::send(&s, &warm["presigned_post"], b"warm".to_vec())
             .status()
             .is_success()
     );
     expect_json(
-        direct::finalize(&s, &key, &run, json!([direct::item(&warm[0])])),
+        direct::finalize(&s, &key, &run, json!([direct::item(&warm)])),
         200,
     );
-    let path = warm[0]["storage_path"].as_str().unwrap();
+    let path = warm["storage_path"].as_str().unwrap();
     assert_eq!(crate::artifact_checks::fetch(&s, &key, &run, path), b"warm");
     let pid = s.pid();
     let before = proc_kib(pid, "VmHWM");
 
-    let big = direct::prepare(
-        &s,
-        &key,
-        &run,
-        json!([{"name": "big.bin", "type": "artifact", "size": SIZE}]),
-    );
-    let post = &big[0]["presigned_post"];
+    let big = direct::prepare_one(&s, &key, &run, "big.bin", SIZE);
+    let post = &big["presigned_post"];
     let r = client
         .post(post["url"].as_str().unwrap())
         .header("content-type", direct::content_type())
@@ -72,7 +62,7 @@ fn fifty_mib(store: &Backend) {
     assert!(r.status().is_success(), "upload: {}", r.status());
     let after_upload = proc_kib(pid, "VmHWM");
     let body = expect_json(
-        direct::finalize(&s, &key, &run, json!([direct::item(&big[0])])),
+        direct::finalize(&s, &key, &run, json!([direct::item(&big)])),
         200,
     );
     assert_eq!(body["artifacts"][1]["size"], SIZE);
@@ -80,7 +70,7 @@ fn fifty_mib(store: &Backend) {
     let mut r = client
         .post(s.url(&run.path("artifacts/download/")))
         .bearer_auth(&key)
-        .json(&json!({ "storage_path": big[0]["storage_path"] }))
+        .json(&json!({ "storage_path": big["storage_path"] }))
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);

@@ -1,7 +1,7 @@
 //! Artifacts on the default store, the data folder's `artifacts/`: every endpoint and error
 //! over real HTTP, and that no name or path puts a file outside that folder.
 
-use crate::artifact_checks::{access, direct, inline, refusals};
+use crate::artifact_checks::{LIMIT_ARGS, direct_checks, inline_checks, limit_checks};
 use crate::harness::Server;
 use crate::harness::stores::{Backend, relative, walk};
 
@@ -9,10 +9,7 @@ use crate::harness::stores::{Backend, relative, walk};
 fn inline_uploads_on_a_local_folder() {
     let store = Backend::local();
     let s = store.start(&[]);
-    inline::inline_round_trips(&s, &store);
-    inline::names_stay_in_the_run(&s, &store);
-    access::paths_not_on_the_run(&s, &store);
-    access::scopes(&s, &store);
+    inline_checks(&s, &store);
     nothing_outside_the_run_folders(&s);
 }
 
@@ -20,21 +17,15 @@ fn inline_uploads_on_a_local_folder() {
 fn direct_uploads_on_a_local_folder() {
     let store = Backend::local();
     let s = store.start(&[]);
-    direct::round_trip(&s, &store);
-    refusals::refused_uploads(&s, &store);
-    refusals::refused_finalize(&s, &store);
-    refusals::hang_up_mid_upload(&s, &store);
-    refusals::finalized_once(&s, &store);
-    refusals::late_upload_after_finalize(&s, &store);
+    direct_checks(&s, &store);
     nothing_outside_the_run_folders(&s);
 }
 
 #[test]
 fn presigned_urls_and_limits_on_a_local_folder() {
     let store = Backend::local();
-    let s = store.start(&["--artifact-max-bytes", "1024"]);
-    access::presigned_urls(&s, &store);
-    inline::size_limit(&s, &store);
+    let s = store.start(&LIMIT_ARGS);
+    limit_checks(&s, &store);
     nothing_outside_the_run_folders(&s);
 }
 

@@ -1,7 +1,7 @@
 //! Who may do what: the scope matrix of the task endpoints, unknown, revoked and missing
 //! keys, and keys limited to some projects (including `@current`).
 
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, assert_not_found, expect_json, task_body};
 use reqwest::blocking::Response;
 use serde_json::json;
 
@@ -11,10 +11,7 @@ const TASKS: &str = "/api/projects/1/tasks/";
 /// answer to `check` with the endpoint's name.
 fn statuses(s: &Server, key: &str, check: impl Fn(&str, Response)) {
     let admin = s.key("*");
-    let id = s.task(&admin, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.new_task(&admin);
     let task = format!("{TASKS}{id}/");
     check("list", s.get(key, TASKS));
     check("retrieve", s.get(key, &task));
@@ -171,29 +168,27 @@ fn keys_reach_only_their_projects() {
         201,
     );
     let b_task = format!("/api/projects/{b}/tasks/{}/", in_b["id"].as_str().unwrap());
-
-    let not_found = |r| assert_error(r, 404, "invalid_request", "not_found", None);
-    not_found(s.get(&only_a, &format!("/api/projects/{b}/")));
-    not_found(s.get(&only_a, &format!("/api/projects/{b}/integrations/")));
-    not_found(s.get(&only_a, &format!("/api/projects/{b}/tasks/")));
-    not_found(s.post(
+    assert_not_found(s.get(&only_a, &format!("/api/projects/{b}/")));
+    assert_not_found(s.get(&only_a, &format!("/api/projects/{b}/integrations/")));
+    assert_not_found(s.get(&only_a, &format!("/api/projects/{b}/tasks/")));
+    assert_not_found(s.post(
         &only_a,
         &format!("/api/projects/{b}/tasks/"),
         &task_body(json!({})),
     ));
-    not_found(s.get(&only_a, &b_task));
-    not_found(s.patch(&only_a, &b_task, &json!({"title": "x"})));
-    not_found(s.delete(&only_a, &b_task));
-    not_found(s.post(&only_a, &format!("{b_task}run/"), &json!({})));
-    not_found(s.get(&only_a, TASKS));
+    assert_not_found(s.get(&only_a, &b_task));
+    assert_not_found(s.patch(&only_a, &b_task, &json!({"title": "x"})));
+    assert_not_found(s.delete(&only_a, &b_task));
+    assert_not_found(s.post(&only_a, &format!("{b_task}run/"), &json!({})));
+    assert_not_found(s.get(&only_a, TASKS));
     // A task is reached only through its own project.
-    not_found(s.get(
+    assert_not_found(s.get(
         &all,
         &b_task.replace(&format!("/projects/{b}/"), &format!("/projects/{a}/")),
     ));
     for missing in ["999", "0", "-1", "abc", "1.0"] {
-        not_found(s.get(&all, &format!("/api/projects/{missing}/")));
-        not_found(s.get(&all, &format!("/api/projects/{missing}/tasks/")));
+        assert_not_found(s.get(&all, &format!("/api/projects/{missing}/")));
+        assert_not_found(s.get(&all, &format!("/api/projects/{missing}/tasks/")));
     }
 
     let in_a = s.post(
@@ -247,5 +242,5 @@ fn keys_reach_only_their_projects() {
         s.get(&both, &format!("/api/projects/{a}/tasks/")).status(),
         200
     );
-    not_found(s.get(&both, TASKS));
+    assert_not_found(s.get(&both, TASKS));
 }

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::harness::bad::clean_4xx;
-use crate::harness::{Server, assert_error, task_body};
+use crate::harness::{Server, assert_invalid, task_body};
 use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
@@ -78,13 +78,7 @@ fn broken_bodies_are_400s_or_413s() {
         "[".repeat(100),
         "]".repeat(100)
     );
-    assert_error(
-        raw(&s, &key, TASKS, deep),
-        400,
-        "validation_error",
-        "invalid_input",
-        Some("description"),
-    );
+    assert_invalid(raw(&s, &key, TASKS, deep), "invalid_input", "description");
     // The server still works afterwards.
     assert_eq!(s.post(&key, TASKS, &task_body(json!({}))).status(), 201);
 }
@@ -159,10 +153,7 @@ fn foreign_content_types_are_415s() {
     // No content type with a JSON body is accepted, and an empty body is `{}` whatever it says.
     let r = s.req(&key, Method::POST, TASKS).body(body).send().unwrap();
     assert_eq!(r.status(), 201);
-    let run = format!(
-        "{TASKS}{}/runs/",
-        s.task(&key, &task_body(json!({})))["id"].as_str().unwrap()
-    );
+    let run = format!("{TASKS}{}/runs/", s.new_task(&key));
     let r = s
         .req(&key, Method::POST, &run)
         .header("content-type", "text/plain")
@@ -185,7 +176,7 @@ fn null_characters_in_text_fields_and_filters_are_400s() {
     let key = s.key("*");
     for field in ["description", "title", "repository", "assignee"] {
         let r = s.post(&key, TASKS, &task_body(json!({ field: "a\u{0}b/c" })));
-        assert_error(r, 400, "validation_error", "invalid_input", Some(field));
+        assert_invalid(r, "invalid_input", field);
     }
     for query in ["search=a%00b", "repository=%00", "stage=x%00"] {
         let r = s.get(&key, &format!("{TASKS}?{query}"));
@@ -197,8 +188,7 @@ fn null_characters_in_text_fields_and_filters_are_400s() {
         );
     }
     // Free-form JSON (state, output, log entries) keeps what it is given.
-    let task = s.task(&key, &task_body(json!({})));
-    let runs = format!("{TASKS}{}/runs/", task["id"].as_str().unwrap());
+    let runs = format!("{TASKS}{}/runs/", s.new_task(&key));
     let r = s.post(&key, &runs, &json!({"state": {"k": "a\u{0}b"}}));
     assert_eq!(r.json::<Value>().unwrap()["state"]["k"], "a\u{0}b");
 }
@@ -207,10 +197,7 @@ fn null_characters_in_text_fields_and_filters_are_400s() {
 fn bad_ids_in_paths_are_404s() {
     let s = Server::start();
     let key = s.key("*");
-    let task = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let task = s.new_task(&key);
     let paths = [
         "/api/projects/1/tasks/not-a-uuid/".to_string(),
         "/api/projects/1/tasks/%FF%FE/".to_string(),
@@ -244,15 +231,10 @@ fn bad_ids_in_paths_are_404s() {
 fn every_json_route_refuses_a_broken_body_cleanly() {
     let s = Server::start();
     let key = s.key("*");
-    let task = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let run: Value = s
-        .post(&key, &format!("{TASKS}{task}/runs/"), &json!({}))
-        .json()
-        .unwrap();
-    let r = format!("{TASKS}{task}/runs/{}", run["id"].as_str().unwrap());
+    let (run, _) = s.new_run(&key, &json!({}));
+    let task = &run.task;
+    let r = run.path("");
+    let r = r.trim_end_matches('/');
     let routes = [
         (Method::POST, TASKS.to_string()),
         (Method::PATCH, format!("{TASKS}{task}/")),
@@ -288,18 +270,8 @@ fn every_json_route_refuses_a_broken_body_cleanly() {
 fn a_content_type_that_cannot_be_a_header_still_downloads() {
     let s = Server::start();
     let key = s.key("*");
-    let task = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let run: Value = s
-        .post(&key, &format!("{TASKS}{task}/runs/"), &json!({}))
-        .json()
-        .unwrap();
-    let r = format!(
-        "{TASKS}{task}/runs/{}/artifacts/",
-        run["id"].as_str().unwrap()
-    );
+    let (run, _) = s.new_run(&key, &json!({}));
+    let r = run.path("artifacts/");
     let item = json!({"name": "a.txt", "type": "output", "content": "hi", "content_type": "text/\u{1}plain"});
     let manifest: Value = s
         .post(&key, &r, &json!({"artifacts": [item]}))

@@ -31,10 +31,7 @@ fn raw_request(s: &Server, line: &[u8]) -> String {
 fn bad_paging_numbers_are_400s_and_huge_ones_are_clamped() {
     let s = Server::start();
     let key = s.key("*");
-    let task = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let task = s.new_task(&key);
     let lists = [
         TASKS.to_string(),
         format!("{TASKS}{task}/runs/"),

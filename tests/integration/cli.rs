@@ -1,7 +1,7 @@
 //! The administrative commands on the data folder of a running server: what they print, that
 //! the server sees their work at once, and one-line errors for bad arguments.
 
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, assert_not_found, expect_json, task_body};
 use serde_json::json;
 
 fn stdout(out: &std::process::Output) -> String {
@@ -153,7 +153,7 @@ fn keys_are_created_listed_and_revoked_beside_a_running_server() {
         &arg,
     ]);
     let r = s.get(&limited, "/api/projects/1/tasks/");
-    assert_error(r, 404, "invalid_request", "not_found", None);
+    assert_not_found(r);
     let created = s.post(
         &limited,
         &format!("/api/projects/{p}/tasks/"),

@@ -4,13 +4,13 @@
 
 use crate::harness::Server;
 use crate::harness::runs::RunRef;
-use crate::harness::{assert_error, expect_json, task_body};
+use crate::harness::{assert_invalid, expect_json, task_body};
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;
 
 fn too_long(r: reqwest::blocking::Response, attr: &str) {
-    assert_error(r, 400, "validation_error", "max_length", Some(attr));
+    assert_invalid(r, "max_length", attr);
 }
 
 /// A JSON object whose compact text is exactly `bytes` long: `{"k":"xxx…"}`.

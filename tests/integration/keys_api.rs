@@ -1,7 +1,9 @@
 //! `/api/personal_api_keys/` and `/api/users/@me/`: keys made over HTTP are shown once, work
 //! at once, can be revoked, and never grant more than the key that made them.
 
-use crate::harness::{Server, assert_error, expect_json, is_timestamp, task_body};
+use crate::harness::{
+    Server, assert_error, assert_invalid, assert_not_found, expect_json, is_timestamp, task_body,
+};
 use serde_json::{Value, json};
 
 const KEYS: &str = "/api/personal_api_keys/";
@@ -64,7 +66,7 @@ fn keys_are_shown_once_work_and_can_be_revoked() {
         None,
     );
     let r = s.delete(&star, &format!("{KEYS}{id}/"));
-    assert_error(r, 404, "invalid_request", "not_found", None);
+    assert_not_found(r);
     let list = expect_json(s.get(&star, KEYS), 200);
     assert_eq!(
         list.as_array().unwrap().len(),
@@ -78,7 +80,7 @@ fn keys_are_shown_once_work_and_can_be_revoked() {
     assert_eq!(their_list.as_array().unwrap().len(), 1);
     let own_id = list[0]["id"].as_str().unwrap();
     let r = s.delete(&theirs, &format!("{KEYS}{own_id}/"));
-    assert_error(r, 404, "invalid_request", "not_found", None);
+    assert_not_found(r);
     assert_eq!(s.get(&star, TASKS).status(), 200);
 }
 
@@ -107,13 +109,7 @@ fn keys_grant_no_more_than_their_maker() {
         json!(["*"]),
         json!(["task:read", "feature_flag:read"]),
     ] {
-        assert_error(
-            make(beyond),
-            400,
-            "validation_error",
-            "invalid_input",
-            Some("scopes"),
-        );
+        assert_invalid(make(beyond), "invalid_input", "scopes");
     }
     let made = expect_json(make(json!(["task:read"])), 201);
     assert_eq!(made["scopes"], json!(["task:read"]));
@@ -161,7 +157,7 @@ fn keys_grant_no_more_than_their_maker() {
         ),
     ];
     for (body, code, attr) in refused {
-        assert_error(post(body), 400, "validation_error", code, Some(attr));
+        assert_invalid(post(body), code, attr);
     }
     let other = expect_json(
         post(json!({"label": "ff", "scopes": ["feature_flag:read"]})),
@@ -184,33 +180,21 @@ fn keys_grant_no_more_than_their_maker() {
     assert_eq!(inherited["scoped_teams"], json!([a]));
     let value = inherited["value"].as_str().unwrap();
     let r = s.get(value, &format!("/api/projects/{b}/tasks/"));
-    assert_error(r, 404, "invalid_request", "not_found", None);
+    assert_not_found(r);
     assert_eq!(
         s.get(value, &format!("/api/projects/{a}/tasks/")).status(),
         200
     );
     let widen = json!({"label": "b", "scopes": ["*"], "scoped_teams": [a, b]});
     let r = s.post(&only_a, KEYS, &widen);
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("scoped_teams__1"),
-    );
+    assert_invalid(r, "does_not_exist", "scoped_teams__1");
     let narrowed = expect_json(
         post(json!({"label": "b", "scopes": ["*"], "scoped_teams": [b]})),
         201,
     );
     assert_eq!(narrowed["scoped_teams"], json!([b]));
     let value = narrowed["value"].as_str().unwrap();
-    assert_error(
-        s.get(value, TASKS),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(s.get(value, TASKS));
 }
 
 #[test]
@@ -295,7 +279,7 @@ fn a_narrow_key_lists_and_revokes_only_keys_it_covers() {
     // It cannot revoke them: they are as good as absent.
     for id in [&star_id, &only_b, &flags] {
         let r = s.delete(narrow_value, &format!("{KEYS}{id}/"));
-        assert_error(r, 404, "invalid_request", "not_found", None);
+        assert_not_found(r);
     }
     assert_eq!(
         s.get(&star, TASKS).status(),

@@ -40,14 +40,7 @@ fn a_page_larger_than_a_buffer_streams_the_same_tasks() {
     let big = big_tasks(&s, &key, 30, 100_000, "big");
     // Runs on some, so the streamed part carries signed links too.
     for id in big.iter().step_by(7) {
-        expect_json(
-            s.post(
-                &key,
-                &format!("/api/projects/1/tasks/{id}/runs/"),
-                &json!({}),
-            ),
-            201,
-        );
+        s.run_of(&key, id, &json!({}));
     }
     let all: Vec<String> = big.iter().chain(&small).cloned().collect();
 
@@ -113,10 +106,7 @@ fn peak_growth_mib(s: &Server, key: &str, path: &str, readers: usize, ids: &[Str
 fn large_run_pages_stream_and_cost_buffers_not_pages() {
     let s = Server::start();
     let key = s.key("task:write");
-    let task = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let task = s.new_task(&key);
     let runs = format!("/api/projects/1/tasks/{task}/runs/");
     // 20 runs with state and output just under 1 MiB each: a page is 40 MiB.
     let big = "s".repeat(MIB - 64);

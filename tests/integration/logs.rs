@@ -2,7 +2,7 @@
 //! `?after`/`limit`, and the signed `log_url` that needs no key.
 
 use crate::harness::runs::read_ndjson;
-use crate::harness::{Server, assert_error};
+use crate::harness::{Server, assert_error, assert_invalid};
 use serde_json::{Value, json};
 
 #[test]
@@ -52,13 +52,7 @@ fn append_log_validates_and_logs_round_trip_in_order() {
         ),
     ];
     for (body, code, attr) in &cases {
-        assert_error(
-            s.post(&key, &append, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.post(&key, &append, body), code, attr);
     }
     let r = s.post(&key, &append, &json!({"entries": []}));
     assert_eq!(r.status(), 400, "an empty list");

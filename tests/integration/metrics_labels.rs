@@ -29,13 +29,7 @@ fn invented_methods_and_paths_share_one_label() {
     // A standard method on a known route keeps its own labels.
     s.get(&key, "/api/projects/1/tasks/").bytes().unwrap();
 
-    let text = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let text = s.get("", "/metrics").text().unwrap();
     let series: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("burrow_http_requests_total{"))

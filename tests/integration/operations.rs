@@ -18,14 +18,7 @@ fn load(s: &Arc<Server>, key: &str, stop: &Arc<AtomicBool>) -> Vec<std::thread::
                 while !stop.load(Ordering::Relaxed) {
                     let task = s.task(&key, &task_body(json!({})));
                     let id = task["id"].as_str().unwrap();
-                    let run = expect_json(
-                        s.post(
-                            &key,
-                            &format!("/api/projects/1/tasks/{id}/runs/"),
-                            &json!({}),
-                        ),
-                        201,
-                    );
+                    let run = s.run_of(&key, id, &json!({}));
                     let path = format!(
                         "/api/projects/1/tasks/{id}/runs/{}/append_log/",
                         run["id"].as_str().unwrap()
@@ -208,13 +201,7 @@ fn metrics_count_requests_and_can_require_a_token() {
     let key = s.key("*");
     s.task(&key, &task_body(json!({})));
     expect_json(s.get(&key, "/api/projects/1/tasks/"), 200);
-    let text = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let text = s.get("", "/metrics").text().unwrap();
     for needle in [
         "burrow_http_requests_total{route=\"/api/projects/{project_id}/tasks\",method=\"POST\",status=\"201\"} 1",
         "burrow_http_request_duration_seconds_bucket{route=\"/api/projects/{project_id}/tasks\",method=\"GET\",le=\"+Inf\"} 1",
@@ -225,15 +212,7 @@ fn metrics_count_requests_and_can_require_a_token() {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
     let locked = Server::build().arg("--metrics-token").arg("s3cret").start();
-    assert_eq!(
-        locked
-            .client
-            .get(locked.url("/metrics"))
-            .send()
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(locked.get("", "/metrics").status(), 401);
     let ok = locked
         .client
         .get(locked.url("/metrics"))
@@ -247,18 +226,8 @@ fn metrics_count_requests_and_can_require_a_token() {
 fn sigterm_ends_live_streams_and_stops_promptly() {
     let mut s = Server::start();
     let key = s.key("*");
-    let id = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let run = expect_json(
-        s.post(
-            &key,
-            &format!("/api/projects/1/tasks/{id}/runs/"),
-            &json!({}),
-        ),
-        201,
-    );
+    let id = s.new_task(&key);
+    let run = s.run_of(&key, &id, &json!({}));
     let stream = s.get(
         &key,
         &format!(

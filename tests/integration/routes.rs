@@ -2,7 +2,7 @@
 //! JSON 404s and 405s, and checks in the order DRF makes them (who you are, what you may do,
 //! which project, and only then what you sent).
 
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, assert_not_found, expect_json, task_body};
 use reqwest::Method;
 use serde_json::json;
 
@@ -10,10 +10,7 @@ use serde_json::json;
 fn every_path_answers_with_and_without_a_trailing_slash() {
     let s = Server::start();
     let key = s.key("*");
-    let id = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.new_task(&key);
     let task = format!("/api/projects/1/tasks/{id}");
     let gets = [
         "/_health",
@@ -77,10 +74,7 @@ fn every_path_answers_with_and_without_a_trailing_slash() {
 fn unknown_paths_and_methods_answer_json() {
     let s = Server::start();
     let key = s.key("*");
-    let id = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.new_task(&key);
     for path in [
         "/api/nope",
         "/api/nope/",
@@ -91,7 +85,7 @@ fn unknown_paths_and_methods_answer_json() {
         "/api/users/@you/",
     ] {
         for k in [key.as_str(), ""] {
-            assert_error(s.get(k, path), 404, "invalid_request", "not_found", None);
+            assert_not_found(s.get(k, path));
         }
     }
     let task = format!("/api/projects/1/tasks/{id}/");
@@ -130,10 +124,7 @@ fn who_you_are_is_checked_before_what_you_sent() {
     let read = s.key("task:read");
     let p2 = s.project("Elsewhere");
     let elsewhere = s.key_for("admin@localhost", "task:write", &[p2]);
-    let id = s.task(&write, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.new_task(&write);
     let task = format!("{tasks}{id}/");
     let big = serde_json::to_string(&task_body(json!({"description": "x".repeat(2000)}))).unwrap();
 
@@ -161,7 +152,7 @@ fn who_you_are_is_checked_before_what_you_sent() {
             assert_error(r, 403, "authentication_error", "permission_denied", None);
             let r = send(&elsewhere);
             assert_eq!(r.status(), 404, "{what}: a key for another project");
-            assert_error(r, 404, "invalid_request", "not_found", None);
+            assert_not_found(r);
         }
     }
     let r = s.send_raw(&write, Method::POST, tasks, "[]");
@@ -177,10 +168,7 @@ fn links_use_the_public_url_when_one_is_set() {
         .arg("https://burrow.example.com/")
         .start();
     let key = s.key("task:write");
-    let id = s.task(&key, &task_body(json!({})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.new_task(&key);
     s.task(&key, &task_body(json!({})));
     let list = expect_json(s.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
     let next = list["next"].as_str().unwrap();

@@ -2,7 +2,7 @@
 //! and runs are never deleted (405).
 
 use crate::harness::runs::RunRef;
-use crate::harness::{Server, assert_error};
+use crate::harness::{Server, assert_error, assert_not_found};
 use serde_json::json;
 
 #[test]
@@ -21,29 +21,22 @@ fn runs_are_reached_only_through_their_task_and_never_deleted() {
         id: "00000000-0000-4000-8000-000000000000".into(),
     };
     for r in [&stray, &unknown] {
-        let not_found = |resp| assert_error(resp, 404, "invalid_request", "not_found", None);
-        not_found(s.get(&key, &r.path("")));
-        not_found(s.patch(&key, &r.path(""), &json!({"stage": "x"})));
-        not_found(s.patch(&key, &r.path("set_output/"), &json!({"output": {}})));
-        not_found(s.post(
+        assert_not_found(s.get(&key, &r.path("")));
+        assert_not_found(s.patch(&key, &r.path(""), &json!({"stage": "x"})));
+        assert_not_found(s.patch(&key, &r.path("set_output/"), &json!({"output": {}})));
+        assert_not_found(s.post(
             &key,
             &r.path("append_log/"),
             &json!({"entries": [{"a": 1}]}),
         ));
-        not_found(s.get(&key, &r.path("logs")));
-        not_found(s.get(&key, &r.path("stream/")));
+        assert_not_found(s.get(&key, &r.path("logs")));
+        assert_not_found(s.get(&key, &r.path("stream/")));
     }
     assert!(s.log(&key, &run, "").is_empty(), "nothing reached the run");
-    assert_error(
-        s.get(
-            &key,
-            "/api/projects/1/tasks/00000000-0000-4000-8000-000000000000/runs/",
-        ),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(s.get(
+        &key,
+        "/api/projects/1/tasks/00000000-0000-4000-8000-000000000000/runs/",
+    ));
 
     for path in [run.path(""), run.path("").trim_end_matches('/').to_string()] {
         assert_error(

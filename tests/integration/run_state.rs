@@ -4,7 +4,7 @@
 use std::sync::Barrier;
 
 use crate::harness::runs::RunRef;
-use crate::harness::{Server, assert_error};
+use crate::harness::{Server, assert_invalid};
 use serde_json::{Map, Value, json};
 
 fn patch(s: &Server, key: &str, run: &RunRef, body: Value) -> Value {
@@ -195,13 +195,7 @@ fn set_output_replaces_output_and_checks_the_json_schema() {
         .unwrap();
     assert_eq!(r["code"], "method_not_allowed", "set_output is a PATCH");
     for bad in [json!([1]), json!("text"), json!(3), json!(true)] {
-        assert_error(
-            set(&plain, json!({"output": bad})),
-            400,
-            "validation_error",
-            "not_a_dict",
-            Some("output"),
-        );
+        assert_invalid(set(&plain, json!({"output": bad})), "not_a_dict", "output");
     }
     let r = set(&plain, json!({"output": null}));
     assert_eq!(r.status(), 400);
@@ -240,22 +234,10 @@ fn set_output_replaces_output_and_checks_the_json_schema() {
         ),
     ];
     for (output, attr) in &violations {
-        let body = assert_error(
-            set(&run, json!({"output": output})),
-            400,
-            "validation_error",
-            "invalid_input",
-            Some(attr),
-        );
+        let body = assert_invalid(set(&run, json!({"output": output})), "invalid_input", attr);
         assert!(!body["detail"].as_str().unwrap().is_empty());
     }
-    assert_error(
-        set(&run, json!({})),
-        400,
-        "validation_error",
-        "invalid_input",
-        Some("output"),
-    );
+    assert_invalid(set(&run, json!({})), "invalid_input", "output");
     let got: Value = s.get(&key, &run.path("")).json().unwrap();
     assert_eq!(got["output"], good, "refused outputs leave the stored one");
 
@@ -271,26 +253,14 @@ fn set_output_replaces_output_and_checks_the_json_schema() {
             &json!({"description": "d",
             "origin_product": "user_created", "json_schema": bad}),
         );
-        let body = assert_error(
-            r,
-            400,
-            "validation_error",
-            "invalid_input",
-            Some("json_schema"),
-        );
+        let body = assert_invalid(r, "invalid_input", "json_schema");
         assert!(!body["detail"].as_str().unwrap().is_empty());
         let r = s.patch(
             &key,
             &format!("/api/projects/1/tasks/{}/", task["id"].as_str().unwrap()),
             &json!({"json_schema": bad}),
         );
-        assert_error(
-            r,
-            400,
-            "validation_error",
-            "invalid_input",
-            Some("json_schema"),
-        );
+        assert_invalid(r, "invalid_input", "json_schema");
     }
     let still: Value = s
         .get(&key, &format!("/api/projects/1/tasks/{}/", run.task))

@@ -31,21 +31,9 @@ fn pids(work: &Path, task: &str) -> (String, String) {
 fn cancelling_stops_the_command_and_sticks() {
     let work = tempfile::tempdir().unwrap();
     script(work.path(), "sleeper.sh", SLEEPER);
-    // exec: the script itself leads the process group, so its trap decides how it stops.
-    let command = format!(
-        "WORK={} exec sh {}/sleeper.sh",
-        work.path().display(),
-        work.path().display()
-    );
     let s = Server::build()
-        .args([
-            "--runner",
-            "command",
-            "--runner-command",
-            &command,
-            "--runner-grace",
-            "1s",
-        ])
+        .command_runner(&exec_command(work.path(), "sleeper.sh"))
+        .args(["--runner-grace", "1s"])
         .start();
     let key = s.key("task:write");
 
@@ -64,17 +52,7 @@ fn cancelling_stops_the_command_and_sticks() {
     poll("the script and its child to stop", || {
         (process_gone(&pid) && process_gone(&child)).then_some(())
     });
-    let log = poll("the runner's notes", || {
-        let log = run_log(&s, &key, &task, &run);
-        log.iter()
-            .any(|e| {
-                e["message"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("killed by signal 15")
-            })
-            .then_some(log)
-    });
+    let log = wait_log(&s, &key, &task, &run, "killed by signal 15");
     assert!(log.iter().any(|e| e["message"] == "sleeping"));
     assert!(log.iter().any(|e| {
         e["source"] == "burrow" && e["message"].as_str().unwrap().contains("SIGTERM")
@@ -96,17 +74,7 @@ fn cancelling_stops_the_command_and_sticks() {
     poll("the stubborn script to be killed", || {
         (process_gone(&pid) && process_gone(&child)).then_some(())
     });
-    let log = poll("the runner's notes", || {
-        let log = run_log(&s, &key, &task, &run);
-        log.iter()
-            .any(|e| {
-                e["message"]
-                    .as_str()
-                    .unwrap_or("")
-                    .contains("killed by signal 9")
-            })
-            .then_some(log)
-    });
+    let log = wait_log(&s, &key, &task, &run, "killed by signal 9");
     assert!(
         log.iter().any(|e| {
             e["message"] == "The command did not stop within 1s: killing it (SIGKILL)."

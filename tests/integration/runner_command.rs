@@ -32,20 +32,9 @@ esac
 "##;
 
 fn runner_server(work: &Path, script_name: &str, concurrency: &str) -> Server {
-    let command = format!(
-        "WORK={} sh {}",
-        work.display(),
-        work.join(script_name).display()
-    );
     Server::build()
-        .args([
-            "--runner",
-            "command",
-            "--runner-command",
-            &command,
-            "--runner-concurrency",
-            concurrency,
-        ])
+        .command_runner(&sh_command(work, script_name))
+        .args(["--runner-concurrency", concurrency])
         .start()
 }
 

@@ -36,6 +36,16 @@ fn pids(work: &Path, task: &str) -> (String, String) {
     })
 }
 
+/// Starts a run of a new task and waits for its agent's pid files: the task, the run, the
+/// agent's pid and its child's, and what reaps them both.
+fn run_trapper(s: &Server, key: &str, work: &Path) -> (String, String, String, String, Reap) {
+    let task = s.new_task(key);
+    let run = start_run(s, key, &task);
+    let (pid, child) = pids(work, &task);
+    let reap = Reap(vec![pid.clone(), child.clone()]);
+    (task, run, pid, child, reap)
+}
+
 /// Kills what a failing test would leave running.
 struct Reap(Vec<String>);
 
@@ -51,16 +61,9 @@ impl Drop for Reap {
 }
 
 fn server(work: &Path, dir: Option<&Path>) -> Server {
-    let command = command(work);
-    let args = [
-        "--runner",
-        "command",
-        "--runner-command",
-        &command,
-        "--runner-grace",
-        "20s",
-    ];
-    let build = Server::build().args(args);
+    let build = Server::build()
+        .command_runner(&command(work))
+        .args(["--runner-grace", "20s"]);
     match dir {
         Some(dir) => build.data_dir(dir).start(),
         None => build.start(),
@@ -73,10 +76,7 @@ fn a_cancelled_script_without_exec_runs_its_trap_and_the_stream_ends_after_every
     script(work.path(), "trap.sh", TRAPPER);
     let s = server(work.path(), None);
     let key = s.key("task:write");
-    let task = s.new_task(&key);
-    let run = start_run(&s, &key, &task);
-    let (pid, child) = pids(work.path(), &task);
-    let _reap = Reap(vec![pid.clone(), child.clone()]);
+    let (task, run, pid, child, _reap) = run_trapper(&s, &key, work.path());
     let sse = s.stream_url(&key, &s.url(&run_path(&task, &run, "stream/")), None);
     let mut events = sse.until(|e| e.is_entry() && e.json()["message"] == "working");
 
@@ -130,10 +130,7 @@ fn a_graceful_stop_stops_the_commands_and_fails_their_runs() {
     script(work.path(), "trap.sh", TRAPPER);
     let mut s = server(work.path(), None);
     let key = s.key("task:write");
-    let task = s.new_task(&key);
-    let run = start_run(&s, &key, &task);
-    let (pid, child) = pids(work.path(), &task);
-    let _reap = Reap(vec![pid.clone(), child.clone()]);
+    let (task, run, pid, child, _reap) = run_trapper(&s, &key, work.path());
     poll("the agent's output", || {
         run_log(&s, &key, &task, &run)
             .iter()
@@ -163,10 +160,7 @@ fn the_next_start_after_a_crash_stops_the_commands_left_running() {
     script(work.path(), "trap.sh", TRAPPER);
     let mut s = server(work.path(), None);
     let key = s.key("task:write");
-    let task = s.new_task(&key);
-    let run = start_run(&s, &key, &task);
-    let (pid, child) = pids(work.path(), &task);
-    let _reap = Reap(vec![pid.clone(), child.clone()]);
+    let (task, run, pid, child, _reap) = run_trapper(&s, &key, work.path());
 
     s.kill();
     assert!(

@@ -39,11 +39,6 @@ fn running_as_root() -> bool {
 /// process's `/proc` environ whatever its dumpable flag says, so when the tests run as root
 /// the server runs as `nobody` (and so does its command, as a same-user process would).
 fn start(data: &Path, work: &Path) -> Server {
-    let command = format!(
-        "WORK={} sh {}",
-        work.display(),
-        work.join("probe.sh").display()
-    );
     let mut cmd = if running_as_root() {
         for dir in [data, work] {
             chown(dir, Some(65534), Some(65534)).unwrap();
@@ -67,14 +62,8 @@ fn start(data: &Path, work: &Path) -> Server {
     Server::build()
         .command(cmd)
         .data_dir(data)
-        .args([
-            "--runner",
-            "command",
-            "--runner-command",
-            &command,
-            "--runner-env",
-            "PASSED_ON_PURPOSE,NOT_SET_ANYWHERE",
-        ])
+        .command_runner(&sh_command(work, "probe.sh"))
+        .args(["--runner-env", "PASSED_ON_PURPOSE,NOT_SET_ANYWHERE"])
         .start()
 }
 

@@ -79,17 +79,9 @@ fn long_runs_and_stuck_commands_are_stopped() {
         "quiet.sh",
         r#"echo $$ > "$WORK/pid"; sleep 600"#,
     );
-    let command = format!(
-        "WORK={} exec sh {}/quiet.sh",
-        work.path().display(),
-        work.path().display()
-    );
     let s = Server::build()
+        .command_runner(&exec_command(work.path(), "quiet.sh"))
         .args([
-            "--runner",
-            "command",
-            "--runner-command",
-            &command,
             "--runner-grace",
             "1s",
             "--queued-timeout",
@@ -112,12 +104,7 @@ fn long_runs_and_stuck_commands_are_stopped() {
     poll("the command to be stopped", || {
         process_gone(&pid).then_some(())
     });
-    let log = poll("the stop to be noted", || {
-        let log = run_log(&s, &key, &task, &run);
-        log.iter()
-            .any(|e| e["message"].as_str().unwrap_or("").contains("SIGTERM"))
-            .then_some(log)
-    });
+    let log = wait_log(&s, &key, &task, &run, "SIGTERM");
     assert!(log.iter().any(|e| e["source"] == "burrow"));
 
     // With the queued timeout off (0), a queued run waits as long as it takes.

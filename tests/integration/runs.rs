@@ -2,7 +2,7 @@
 //! validation errors, and when `completed_at` is set.
 
 use crate::harness::runs::RunRef;
-use crate::harness::{Server, assert_error, is_timestamp};
+use crate::harness::{Server, assert_invalid, assert_not_found, is_timestamp};
 use serde_json::{Value, json};
 
 #[test]
@@ -106,17 +106,11 @@ fn runs_are_created_listed_retrieved_and_started() {
         .json()
         .unwrap();
     assert_eq!(again["latest_run"]["id"], latest["id"]);
-    assert_error(
-        s.post(
-            &key,
-            "/api/projects/1/tasks/00000000-0000-4000-8000-000000000000/run/",
-            &json!({}),
-        ),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(s.post(
+        &key,
+        "/api/projects/1/tasks/00000000-0000-4000-8000-000000000000/run/",
+        &json!({}),
+    ));
 }
 
 #[test]
@@ -140,20 +134,8 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
         (json!({"state": "{}"}), "not_a_dict", "state"),
     ];
     for (body, code, attr) in &cases {
-        assert_error(
-            s.post(&key, &create, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
-        assert_error(
-            s.patch(&key, &patch, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.post(&key, &create, body), code, attr);
+        assert_invalid(s.patch(&key, &patch, body), code, attr);
     }
     let only_create = [(
         json!({"environment": "mars"}),
@@ -161,13 +143,7 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
         "environment",
     )];
     for (body, code, attr) in &only_create {
-        assert_error(
-            s.post(&key, &create, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.post(&key, &create, body), code, attr);
     }
     let only_patch = [
         (
@@ -182,13 +158,7 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
         ),
     ];
     for (body, code, attr) in &only_patch {
-        assert_error(
-            s.patch(&key, &patch, body),
-            400,
-            "validation_error",
-            code,
-            Some(attr),
-        );
+        assert_invalid(s.patch(&key, &patch, body), code, attr);
     }
     for raw in ["not json", "[1, 2]"] {
         let r = s

@@ -25,12 +25,6 @@ fn quick_start_creates_a_task_and_starts_a_run() {
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["latest_run"]["status"], "queued");
     assert_eq!(body["latest_run"]["environment"], "cloud");
-    let health: serde_json::Value = s
-        .client
-        .get(s.url("/_health"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: serde_json::Value = s.get("", "/_health").json().unwrap();
     assert_eq!(health["status"], "ok");
 }

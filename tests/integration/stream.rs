@@ -1,9 +1,9 @@
 //! The live `stream/` of a run over HTTP: Server-Sent Events for entries (id = sequence
 //! number) and run changes, resuming after `Last-Event-ID` or `?after=`, and the `end`.
 
-use crate::harness::Server;
 use crate::harness::runs::RunRef;
 use crate::harness::sse::{Event, Sse, entry_ids};
+use crate::harness::{Server, assert_not_found};
 use serde_json::{Value, json};
 
 fn entry(n: usize) -> Value {
@@ -254,13 +254,7 @@ fn stream_ends_once_every_entry_of_a_finished_run_was_sent() {
         task: s.new_task(&key),
         id: run.id.clone(),
     };
-    crate::harness::assert_error(
-        s.get(&key, &stray.path("stream/")),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(s.get(&key, &stray.path("stream/")));
 }
 
 #[test]

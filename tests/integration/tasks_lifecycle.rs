@@ -1,7 +1,7 @@
 //! A task's life: its number and slug per project, the title derived from its description,
 //! a run started through `run/`, and the soft delete that hides it for good.
 
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_not_found, expect_json, task_body};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -133,13 +133,7 @@ fn run_starts_a_queued_cloud_run() {
         again["latest_run"]["id"]
     );
     let missing = format!("{TASKS}0b7a3c1e-2f4d-4e5a-9b6c-7d8e9f0a1b2c/run/");
-    assert_error(
-        s.post(&key, &missing, &json!({})),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(s.post(&key, &missing, &json!({})));
 }
 
 #[test]
@@ -155,13 +149,11 @@ fn delete_is_soft_and_final() {
     let r = s.delete(&key, &path);
     assert_eq!(r.status(), 204);
     assert!(r.bytes().unwrap().is_empty(), "204 has an empty body");
-
-    let not_found = |r| assert_error(r, 404, "invalid_request", "not_found", None);
-    not_found(s.get(&key, &path));
-    not_found(s.patch(&key, &path, &json!({"title": "back"})));
-    not_found(s.put(&key, &path, &task_body(json!({}))));
-    not_found(s.delete(&key, &path));
-    not_found(s.post(&key, &format!("{path}run/"), &json!({})));
+    assert_not_found(s.get(&key, &path));
+    assert_not_found(s.patch(&key, &path, &json!({"title": "back"})));
+    assert_not_found(s.put(&key, &path, &task_body(json!({}))));
+    assert_not_found(s.delete(&key, &path));
+    assert_not_found(s.post(&key, &format!("{path}run/"), &json!({})));
 
     let list = expect_json(s.get(&key, TASKS), 200);
     assert_eq!(list["count"], 1);

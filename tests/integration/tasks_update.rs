@@ -1,7 +1,9 @@
 //! Request bodies must be JSON objects within the size limit; PUT needs the create's
 //! required fields while PATCH changes only what it is given, with the same field checks.
 
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{
+    Server, assert_error, assert_invalid, assert_not_found, expect_json, task_body,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -39,7 +41,7 @@ fn bodies_must_be_json_objects() {
     }
     // An empty body reads as {}: a create misses its required fields, a PATCH is a no-op.
     let r = s.send_raw(&key, Method::POST, TASKS, "");
-    assert_error(r, 400, "validation_error", "required", Some("description"));
+    assert_invalid(r, "required", "description");
     let same = expect_json(s.send_raw(&key, Method::PATCH, &task, ""), 200);
     assert_eq!(same["description"], t["description"]);
     assert_eq!(expect_json(s.get(&key, TASKS), 200)["count"], 1);
@@ -79,25 +81,13 @@ fn put_needs_the_create_fields() {
     let put = |b: Value| s.put(&key, &path, &b);
 
     let r = put(json!({"title": "New"}));
-    assert_error(r, 400, "validation_error", "required", Some("description"));
+    assert_invalid(r, "required", "description");
     let r = put(json!({"description": "New"}));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "required",
-        Some("origin_product"),
-    );
+    assert_invalid(r, "required", "origin_product");
     let r = put(task_body(json!({"description": ""})));
-    assert_error(r, 400, "validation_error", "blank", Some("description"));
+    assert_invalid(r, "blank", "description");
     let r = put(task_body(json!({"repository": "acme"})));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "invalid_input",
-        Some("repository"),
-    );
+    assert_invalid(r, "invalid_input", "repository");
 
     let replaced = expect_json(
         put(json!({"description": "Replaced", "origin_product": "slack"})),
@@ -138,7 +128,7 @@ fn patch_changes_only_what_it_is_given() {
     ];
     for (field, value, code) in refused {
         let r = patch(json!({ field: value }));
-        assert_error(r, 400, "validation_error", code, Some(field));
+        assert_invalid(r, code, field);
     }
     assert_eq!(
         expect_json(s.get(&key, &path), 200),
@@ -185,7 +175,7 @@ fn patch_changes_only_what_it_is_given() {
 
     let missing = format!("{TASKS}0b7a3c1e-2f4d-4e5a-9b6c-7d8e9f0a1b2c/");
     let r = s.patch(&key, &missing, &json!({}));
-    assert_error(r, 404, "invalid_request", "not_found", None);
+    assert_not_found(r);
     let r = s.put(&key, &format!("{TASKS}not-a-uuid/"), &task_body(json!({})));
-    assert_error(r, 404, "invalid_request", "not_found", None);
+    assert_not_found(r);
 }

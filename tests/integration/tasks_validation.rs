@@ -2,14 +2,14 @@
 //! (`type`, `code`, `attr`), ignores unknown and read-only fields, and answers the contract's
 //! task object.
 
-use crate::harness::{Server, assert_error, expect_json, is_timestamp, task_body};
+use crate::harness::{Server, assert_error, assert_invalid, expect_json, is_timestamp, task_body};
 use serde_json::{Value, json};
 
 const TASKS: &str = "/api/projects/1/tasks/";
 
 fn rejects(s: &Server, key: &str, body: Value, code: &str, attr: &str) {
     let r = s.post(key, TASKS, &body);
-    assert_error(r, 400, "validation_error", code, Some(attr));
+    assert_invalid(r, code, attr);
 }
 
 /// The field `name` of a task created with `extra` on top of a valid body.
@@ -203,13 +203,7 @@ fn github_integrations_must_belong_to_the_project() {
     rejects(&s, &key, body, "does_not_exist", "github_integration");
     let path = format!("{TASKS}{}/", t["id"].as_str().unwrap());
     let r = s.patch(&key, &path, &json!({"github_integration": theirs}));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("github_integration"),
-    );
+    assert_invalid(r, "does_not_exist", "github_integration");
     let kept = expect_json(s.get(&key, &path), 200);
     assert_eq!(kept["github_integration"], mine);
     let cleared = s.patch(&key, &path, &json!({"github_integration": null}));

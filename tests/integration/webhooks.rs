@@ -3,7 +3,7 @@
 //! retried, every attempt logged.
 
 use crate::harness::runner::*;
-use crate::harness::{Server, assert_error, expect_json};
+use crate::harness::{Server, assert_invalid, expect_json};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
@@ -75,7 +75,7 @@ fn webhooks_are_managed_over_the_api() {
         ),
     ] {
         let r = s.post(&key, HOOKS, &bad);
-        assert_error(r, 400, "validation_error", code, Some(attr));
+        assert_invalid(r, code, attr);
     }
 
     assert_eq!(

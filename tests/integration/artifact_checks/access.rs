@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{RunRef, direct, fetch};
 use crate::harness::stores::Backend;
-use crate::harness::{Server, assert_error, expect_json};
+use crate::harness::{Server, assert_error, assert_invalid, assert_not_found, expect_json};
 
 /// Paths not on the run's manifest are 404s, for download and presign alike.
 pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
@@ -38,60 +38,24 @@ pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
         "../../etc/passwd".to_string(),
     ];
     for path in &paths {
-        assert_error(
-            run.download(s, &key, path),
-            404,
-            "invalid_request",
-            "not_found",
-            None,
-        );
-        assert_error(
-            run.presign(s, &key, path),
-            404,
-            "invalid_request",
-            "not_found",
-            None,
-        );
+        assert_not_found(run.download(s, &key, path));
+        assert_not_found(run.presign(s, &key, path));
     }
     // The right path on the wrong run or task, and an unknown run.
-    assert_error(
-        other.download(s, &key, mine_path),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(other.download(s, &key, mine_path));
     let crossed = RunRef {
         task: other.task.clone(),
         id: run.id.clone(),
     };
-    assert_error(
-        crossed.download(s, &key, mine_path),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
-    assert_error(
-        crossed.presign(s, &key, mine_path),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(crossed.download(s, &key, mine_path));
+    assert_not_found(crossed.presign(s, &key, mine_path));
     let unknown = RunRef {
         task: run.task.clone(),
         id: uuid::Uuid::new_v4().to_string(),
     };
-    assert_error(
-        unknown.download(s, &key, mine_path),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(unknown.download(s, &key, mine_path));
     let r = s.post(&key, &run.path("artifacts/download/"), &json!({}));
-    assert_error(r, 400, "validation_error", "required", Some("storage_path"));
+    assert_invalid(r, "required", "storage_path");
     assert_eq!(fetch(s, &key, &run, mine_path), b"a");
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{RunRef, assert_layout, fetch};
 use crate::harness::stores::Backend;
-use crate::harness::{Server, assert_error, expect_json, is_timestamp};
+use crate::harness::{Server, assert_invalid, assert_not_found, expect_json, is_timestamp};
 
 pub const BOUNDARY: &str = "burrow-test-7e3f0c1a9b";
 
@@ -105,12 +105,23 @@ pub fn prepare(s: &Server, key: &str, run: &RunRef, items: Value) -> Vec<Value> 
     expect_json(r, 200)["artifacts"].as_array().unwrap().clone()
 }
 
+/// `prepare_upload/` for one artifact of `size` bytes: the prepared item.
+pub fn prepare_one(s: &Server, key: &str, run: &RunRef, name: &str, size: u64) -> Value {
+    let items = json!([{"name": name, "type": "artifact", "size": size}]);
+    prepare(s, key, run, items).swap_remove(0)
+}
+
 pub fn finalize(s: &Server, key: &str, run: &RunRef, items: Value) -> Response {
     s.post(
         key,
         &run.path("artifacts/finalize_upload/"),
         &json!({ "artifacts": items }),
     )
+}
+
+/// Asserts finalize refused its first item as naming no upload.
+pub fn refused_as_missing(r: Response) {
+    assert_invalid(r, "does_not_exist", "artifacts__0__storage_path");
 }
 
 /// The finalize item for a prepared upload.
@@ -161,13 +172,7 @@ pub fn round_trip(s: &Server, _store: &Backend) {
     );
     assert!([201, 204].contains(&r.status().as_u16()), "{}", r.status());
     let path0 = prepared[0]["storage_path"].as_str().unwrap();
-    assert_error(
-        run.download(s, &key, path0),
-        404,
-        "invalid_request",
-        "not_found",
-        None,
-    );
+    assert_not_found(run.download(s, &key, path0));
 
     let mut second = item(&prepared[1]);
     second["content_type"] = json!("application/x-test");
@@ -221,13 +226,6 @@ pub fn round_trip(s: &Server, _store: &Backend) {
     let r = send(s, &prepared[0]["presigned_post"], b"EVIL!".to_vec());
     assert!(r.status().is_client_error(), "{}", r.status());
     assert_eq!(fetch(s, &key, &run, path0), b"%PDF-");
-    let r = finalize(s, &key, &run, json!([item(&prepared[0])]));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("artifacts__0__storage_path"),
-    );
+    refused_as_missing(finalize(s, &key, &run, json!([item(&prepared[0])])));
     assert_eq!(run.manifest(s, &key).len(), 3);
 }

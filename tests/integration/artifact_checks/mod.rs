@@ -10,7 +10,35 @@ use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
 pub use crate::harness::runs::RunRef;
+use crate::harness::stores::Backend;
 use crate::harness::{Server, expect_json};
+
+/// Inline uploads, names, paths off the manifest and scopes; on a server started plainly.
+pub fn inline_checks(s: &Server, store: &Backend) {
+    inline::inline_round_trips(s, store);
+    inline::names_stay_in_the_run(s, store);
+    access::paths_not_on_the_run(s, store);
+    access::scopes(s, store);
+}
+
+/// Direct uploads and what they refuse; on a server started plainly.
+pub fn direct_checks(s: &Server, store: &Backend) {
+    direct::round_trip(s, store);
+    refusals::refused_uploads(s, store);
+    refusals::refused_finalize(s, store);
+    refusals::hang_up_mid_upload(s, store);
+    refusals::finalized_once(s, store);
+    refusals::late_upload_after_finalize(s, store);
+}
+
+/// Presigned URLs and the size limit; on a server started with `LIMIT_ARGS`.
+pub fn limit_checks(s: &Server, store: &Backend) {
+    access::presigned_urls(s, store);
+    inline::size_limit(s, store);
+}
+
+/// The arguments `limit_checks` expects its server to have.
+pub const LIMIT_ARGS: [&str; 2] = ["--artifact-max-bytes", "1024"];
 
 impl RunRef {
     /// The run's folder in the store.

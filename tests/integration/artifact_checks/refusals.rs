@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Body;
 use serde_json::json;
 
-use super::direct::{BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, send};
+use super::direct::{
+    BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, prepare_one,
+    refused_as_missing, send,
+};
 use super::fetch;
 use crate::harness::stores::Backend;
-use crate::harness::{Server, assert_error, expect_json};
+use crate::harness::{Server, assert_error, assert_invalid, expect_json};
 
 /// The signed form refuses a tampered token, a changed path or id, missing parts and an
 /// oversize file, storing nothing; the genuine form still works afterwards.
@@ -65,18 +68,12 @@ pub fn refused_uploads(s: &Server, store: &Backend) {
     let mut edited = a.clone();
     edited["fields"].as_object_mut().unwrap().remove("token");
     let r = send(s, &edited, b"0123456789".to_vec());
-    assert_error(r, 400, "validation_error", "required", Some("token"));
+    assert_invalid(r, "required", "token");
     let url = a["url"].as_str().unwrap();
     let no_file = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--{BOUNDARY}--\r\n"
     );
-    assert_error(
-        post_form(s, url, Body::from(no_file)),
-        400,
-        "validation_error",
-        "required",
-        Some("file"),
-    );
+    assert_invalid(post_form(s, url, Body::from(no_file)), "required", "file");
     let r = s.client.post(url).json(&a["fields"]).send().unwrap();
     assert_eq!(r.status(), 400, "not a multipart form");
     let r = send(s, a, vec![0u8; 11]);
@@ -114,12 +111,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
             {"name": "fine.bin", "type": "artifact", "size": 3},
         ]),
     );
-    let theirs = prepare(
-        s,
-        &key,
-        &other,
-        json!([{"name": "x.bin", "type": "artifact", "size": 4}]),
-    );
+    let theirs = prepare_one(s, &key, &other, "x.bin", 4);
     assert!(
         send(s, &p[0]["presigned_post"], b"1234567".to_vec())
             .status()
@@ -131,7 +123,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
             .is_success()
     );
     assert!(
-        send(s, &theirs[0]["presigned_post"], b"wxyz".to_vec())
+        send(s, &theirs["presigned_post"], b"wxyz".to_vec())
             .status()
             .is_success()
     );
@@ -155,7 +147,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
             "never uploaded",
         ),
         (
-            json!([item(&theirs[0])]),
+            json!([item(&theirs)]),
             "does_not_exist",
             "artifacts__0__storage_path",
             "another run's",
@@ -188,7 +180,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
     for (items, code, attr, what) in cases {
         let r = finalize(s, &key, &run, items);
         assert_eq!(r.status(), 400, "{what}");
-        assert_error(r, 400, "validation_error", code, Some(attr));
+        assert_invalid(r, code, attr);
         assert_eq!(
             run.manifest(s, &key),
             before,
@@ -200,7 +192,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
         body["artifacts"].as_array().unwrap().len(),
         before.len() + 1
     );
-    let r = finalize(s, &key, &other, json!([item(&theirs[0])]));
+    let r = finalize(s, &key, &other, json!([item(&theirs)]));
     assert_eq!(expect_json(r, 200)["artifacts"][0]["size"], 4);
 }
 
@@ -250,14 +242,7 @@ pub fn hang_up_mid_upload(s: &Server, store: &Backend) {
         store.begun(s)
     );
     assert_eq!(store.stored(s), stored);
-    let r = finalize(s, &key, &run, json!([item(&prepared[0])]));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("artifacts__0__storage_path"),
-    );
+    refused_as_missing(finalize(s, &key, &run, json!([item(&prepared[0])])));
 }
 
 /// An upload is finalized once: the same item twice in one call, or eight concurrent calls
@@ -273,13 +258,7 @@ pub fn finalized_once(s: &Server, _store: &Backend) {
             .is_success()
     );
     let r = finalize(s, &key, &run, json!([item(&p[0]), item(&p[0])]));
-    assert_error(
-        r,
-        400,
-        "validation_error",
-        "does_not_exist",
-        Some("artifacts__1__storage_path"),
-    );
+    assert_invalid(r, "does_not_exist", "artifacts__1__storage_path");
     assert!(run.manifest(s, &key).is_empty());
 
     let statuses: Vec<u16> = std::thread::scope(|scope| {

@@ -41,22 +41,19 @@ pub fn source_repo(root: &Path) -> PathBuf {
     std::fs::create_dir_all(&seed).unwrap();
     git(&seed, &["init", "-q", "-b", "main"]);
     std::fs::write(seed.join("README.md"), "# Web\nline two\nline three\n").unwrap();
-    git(&seed, &["add", "-A"]);
-    git(
-        &seed,
-        &[
-            "-c",
-            "user.name=Seed",
-            "-c",
-            "user.email=seed@localhost",
-            "commit",
-            "-q",
-            "-m",
-            "first",
-        ],
-    );
+    seed_commit(&seed, "first");
     git(&seed, &["push", "-q", bare.to_str().unwrap(), "main"]);
     bare
+}
+
+/// Commits all that is in the `seed` clone, as its author `Seed`.
+pub fn seed_commit(seed: &Path, message: &str) {
+    git(seed, &["add", "-A"]);
+    let author = ["-c", "user.name=Seed", "-c", "user.email=seed@localhost"];
+    git(
+        seed,
+        &[&author[..], &["commit", "-q", "-m", message]].concat(),
+    );
 }
 
 /// Folders a test keeps for its lifetime: sources and workspaces.
@@ -130,6 +127,19 @@ pub fn finished(s: &Server, key: &str, task: &str, run: &str) -> Value {
             .contains(&status.as_str())
             .then_some(r)
     })
+}
+
+/// Starts a run as `start` does and waits for it to complete: (task, run id, run).
+pub fn completed(
+    s: &Server,
+    key: &str,
+    description: &str,
+    repository: Option<&str>,
+) -> (String, String, Value) {
+    let (task, run_id) = start(s, key, description, repository);
+    let run = finished(s, key, &task, &run_id);
+    assert_eq!(run["status"], "completed", "{run}");
+    (task, run_id, run)
 }
 
 /// The method of each log entry, in order.

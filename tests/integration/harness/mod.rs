@@ -387,6 +387,16 @@ pub fn assert_error(r: Response, status: u16, kind: &str, code: &str, attr: Opti
     body
 }
 
+/// Asserts the contract's 400 for a field: a validation error `code` at `attr`.
+pub fn assert_invalid(r: Response, code: &str, attr: &str) -> Value {
+    assert_error(r, 400, "validation_error", code, Some(attr))
+}
+
+/// Asserts the contract's 404: nothing there, or nothing this caller may see.
+pub fn assert_not_found(r: Response) -> Value {
+    assert_error(r, 404, "invalid_request", "not_found", None)
+}
+
 /// A valid task body (description and origin_product) with `extra`'s fields set on top.
 pub fn task_body(extra: Value) -> Value {
     let mut body = serde_json::json!({

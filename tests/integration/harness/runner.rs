@@ -15,7 +15,7 @@ use sha2::Sha256;
 
 use super::runs::read_ndjson;
 pub use super::runs::run_path;
-use super::{Server, expect_json};
+use super::{Builder, Server, expect_json};
 
 /// Generous: the machine running the tests may be busy.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -37,6 +37,25 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     path
+}
+
+impl Builder {
+    /// `--runner command --runner-command COMMAND`: queued runs start COMMAND.
+    pub fn command_runner(self, command: &str) -> Builder {
+        self.args(["--runner", "command", "--runner-command", command])
+    }
+}
+
+/// The runner command `WORK=<work> sh <work>/<name>`, for a script made by `script`.
+pub fn sh_command(work: &Path, name: &str) -> String {
+    format!("WORK={} sh {}", work.display(), work.join(name).display())
+}
+
+/// As `sh_command`, with `exec`: the script itself leads the process group, so its trap
+/// decides how it stops.
+pub fn exec_command(work: &Path, name: &str) -> String {
+    let (work, script) = (work.display(), work.join(name));
+    format!("WORK={work} exec sh {}", script.display())
 }
 
 /// `POST tasks/:id/run/`; returns the new run's id.
@@ -65,6 +84,16 @@ pub fn wait_status(s: &Server, key: &str, task: &str, run: &str, status: &str) -
 /// The run's log entries.
 pub fn run_log(s: &Server, key: &str, task: &str, run: &str) -> Vec<Value> {
     read_ndjson(s.get(key, &run_path(task, run, "logs")))
+}
+
+/// Waits until an entry of the run's log says `text`; returns the log.
+pub fn wait_log(s: &Server, key: &str, task: &str, run: &str, text: &str) -> Vec<Value> {
+    poll(&format!("{text:?} in the log of run {run}"), || {
+        let log = run_log(s, key, task, run);
+        log.iter()
+            .any(|e| e["message"].as_str().unwrap_or("").contains(text))
+            .then_some(log)
+    })
 }
 
 /// Whether a process is gone (a zombie nobody has reaped yet counts as gone).
