@@ -181,11 +181,11 @@ impl<'a> Fields<'a> {
         let attr = self.attr(name);
         self.get(name, |v| {
             let n = match v {
+                // Past the range of i64 it saturates, like a count in a query: too large, not
+                // malformed.
                 Value::Number(n) => n.as_i64().or_else(|| {
-                    // 2^63 itself is one past i64::MAX, hence the strict bound.
                     let f = n.as_f64()?;
-                    let whole = f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64;
-                    whole.then_some(f as i64)
+                    (f.fract() == 0.0).then_some(f as i64)
                 }),
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
