@@ -175,12 +175,18 @@ impl<'a> Fields<'a> {
         })
     }
 
-    /// An integer, given as a JSON integer or a string of digits.
+    /// An integer, given as a JSON integer or a string of digits. A number with a zero
+    /// fraction (`12.0`) is an integer too, to JSON Schema and to DRF alike.
     pub fn integer(&self, name: &str) -> Result<Checked<i64>> {
         let attr = self.attr(name);
         self.get(name, |v| {
             let n = match v {
-                Value::Number(n) => n.as_i64(),
+                // Past the range of i64 it saturates, like a count in a query: too large, not
+                // malformed.
+                Value::Number(n) => n.as_i64().or_else(|| {
+                    let f = n.as_f64()?;
+                    (f.fract() == 0.0).then_some(f as i64)
+                }),
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             };

@@ -64,7 +64,7 @@ fn valid_email(email: &str) -> bool {
         Some((local, domain)) => {
             !local.is_empty()
                 && !domain.is_empty()
-                && email.len() <= 254
+                && email.chars().count() <= 254
                 && !email.chars().any(|c| c.is_whitespace())
         }
         None => false,

@@ -62,14 +62,18 @@ impl Query {
             .filter(|v| !v.is_empty())
     }
 
-    /// A non-negative integer parameter. Digits past `i64::MAX` read as `i64::MAX`: still a
-    /// valid number, which `page` clamps, not a 400.
+    /// A non-negative integer parameter: digits only, as the document's `integer` reads, so
+    /// not ` 5` or `+5`. Digits past `i64::MAX` read as `i64::MAX`: still a valid number,
+    /// which `page` clamps, not a 400.
     pub fn count(&self, name: &str) -> Result<Option<i64>> {
-        match self.get(name) {
-            None => Ok(None),
+        let raw = self.pairs.iter().rev().find(|(k, _)| k == name);
+        match raw.map(|(_, v)| v.as_str()) {
+            None | Some("") => Ok(None),
             Some(v) => match v.parse::<i64>() {
-                Ok(n) if n >= 0 => Ok(Some(n)),
-                Err(e) if *e.kind() == IntErrorKind::PosOverflow => Ok(Some(i64::MAX)),
+                Ok(n) if v.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+                Err(e) if *e.kind() == IntErrorKind::PosOverflow && !v.starts_with('+') => {
+                    Ok(Some(i64::MAX))
+                }
                 _ => Err(Error::invalid(
                     name,
                     "invalid_input",
@@ -79,19 +83,21 @@ impl Query {
         }
     }
 
+    /// `limit`, when given: at least 1, as the document says of every `limit`.
+    pub fn limit(&self) -> Result<Option<i64>> {
+        match self.count("limit")? {
+            Some(0) => Err(Error::invalid(
+                "limit",
+                "invalid_input",
+                "Ensure this value is greater than or equal to 1.",
+            )),
+            limit => Ok(limit),
+        }
+    }
+
     /// `limit` (default 100, clamped to 1000; at least 1) and `offset` (default 0).
     pub fn page(&self) -> Result<Page> {
-        let limit = match self.count("limit")? {
-            None => DEFAULT_LIMIT,
-            Some(0) => {
-                return Err(Error::invalid(
-                    "limit",
-                    "invalid_input",
-                    "Ensure this value is greater than or equal to 1.",
-                ));
-            }
-            Some(n) => n.min(MAX_LIMIT),
-        };
+        let limit = self.limit()?.map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT));
         let offset = self.count("offset")?.unwrap_or(0);
         Ok(Page { limit, offset })
     }

@@ -205,7 +205,7 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
     let query = Query::parse(&req)?;
     let (project_id, _) = log_reader(&state, &req, &query, &path).await?;
     let after = query.count("after")?.unwrap_or(0);
-    let limit = query.count("limit")?;
+    let limit = query.limit()?;
     let (_, task_id, run_id) = path.into_inner();
     let (run, slug) = state
         .db

@@ -52,6 +52,7 @@ mod runner_webhook;
 mod runs;
 mod s3_addressing;
 mod same_site;
+mod schema_requests;
 mod setting_values;
 mod sign_in;
 mod smoke;
