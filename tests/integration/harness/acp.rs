@@ -81,8 +81,9 @@ impl Places {
             format!("{}/{{repository}}.git", self.sources.path().display()),
             "--workspaces".into(),
             self.workspaces.path().display().to_string(),
+            // Generous: a loaded CI machine can take seconds to start Python.
             "--agent-start-timeout".into(),
-            "5s".into(),
+            "20s".into(),
             "--runner-grace".into(),
             "1s".into(),
         ]
