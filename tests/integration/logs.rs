@@ -127,7 +127,9 @@ fn append_log_validates_and_logs_round_trip_in_order() {
     );
     assert!(s.log(&key, &run, &format!("?after={n}")).is_empty());
     assert!(s.log(&key, &run, "?after=1000").is_empty());
-    assert!(s.log(&key, &run, "?limit=0").is_empty());
+    // `limit` is at least 1 here as on every list.
+    let zero = s.get(&key, &format!("{}?limit=0", run.path("logs")));
+    assert_invalid(zero, "invalid_input", "limit");
     assert_eq!(s.log(&key, &run, "/?after=5&limit=100"), all[5..]);
     for bad in ["?after=-1", "?after=abc", "?limit=x"] {
         assert_eq!(
