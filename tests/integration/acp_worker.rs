@@ -88,9 +88,7 @@ fn a_worker_works_a_run_through_a_server_restart() {
 
 #[test]
 fn a_repeated_batch_is_stored_once() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::with_task("task:write");
     let run = crate::harness::runner::start_run(&s, &key, &task);
     let path = run_path(&task, &run, "append_log/");
     let batch = |id: &str, n: i64| json!({"batch_id": id, "entries": [{"n": n}]});

@@ -18,8 +18,7 @@ fn soak_secs() -> u64 {
 
 #[test]
 fn sixty_four_clients_mixing_every_endpoint() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     // A few shared runs that every client PATCHes and appends to.
     let shared: Vec<String> = (0..4)
         .map(|_| s.new_run(&key, &json!({})).0.path(""))

@@ -111,7 +111,7 @@ fn queued_runs_are_posted_signed_and_retried() {
     // A run created for a local machine is not handed over.
     let r = s.post(
         &key,
-        &format!("/api/projects/1/tasks/{task}/runs/"),
+        &runs_path(&task),
         &json!({"status": "queued", "environment": "local"}),
     );
     assert_eq!(r.status(), 201);

@@ -23,8 +23,7 @@ fn settled(s: &Server, key: &str, id: &Value) -> Value {
 
 #[test]
 fn inward_addresses_are_refused_by_default() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     for url in [
         "http://127.0.0.1:8080/",
         "http://127.9.9.9/",
@@ -72,8 +71,7 @@ fn inward_addresses_are_refused_by_default() {
 fn a_name_that_resolves_inward_is_refused_at_delivery() {
     let receiver = Receiver::start(&[]);
     let port = receiver.url.rsplit(':').next().unwrap().to_string();
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     // A name passes when it is made: what it resolves to is judged at each delivery.
     let made = expect_json(
         s.post(&key, HOOKS, &hook(&format!("http://localhost:{port}/in"))),
@@ -105,10 +103,7 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
     let port = receiver.url.rsplit(':').next().unwrap().to_string();
 
     // `loopback` admits the receiver, by address and by a name resolving to it.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let key = s.key("task:write");
     let by_ip = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);
     let url = format!("http://localhost:{port}/by-name");
@@ -124,10 +119,7 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
 
     // A host-name entry trusts that name whatever it resolves to (as in Gitea), and admits
     // no address by itself: a literal address is refused when the webhook is made.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("LocalHost")
-        .start();
+    let s = Server::build().webhook_hosts("LocalHost").start();
     let key = s.key("task:write");
     let r = s.post(&key, HOOKS, &hook(&receiver.url));
     assert_invalid(r, "not_allowed", "url");
@@ -159,8 +151,7 @@ fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Server::build()
         .data_dir(dir.path())
-        .arg("--webhook-allowed-hosts")
-        .arg("*")
+        .webhook_hosts("*")
         .start();
     let key = s.key("task:write");
     let made = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);

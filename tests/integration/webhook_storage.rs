@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 const HOOKS: &str = "/api/projects/1/webhooks/";
 
 fn loopback() -> Server {
-    Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start()
+    Server::build().webhook_hosts("loopback").start()
 }
 
 fn hook(url: &str) -> Value {
@@ -124,8 +121,7 @@ fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Server::build()
         .data_dir(dir.path())
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
+        .webhook_hosts("loopback")
         .start();
     let key = s.key("task:write");
     for name in ["a", "b"] {
@@ -172,8 +168,7 @@ fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     // The sweeper prunes when the server starts, and hourly after.
     let s = Server::build()
         .data_dir(dir.path())
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
+        .webhook_hosts("loopback")
         .start();
     let log = poll("old deliveries to be pruned", || {
         let log = expect_json(s.get(&key, "/api/projects/1/webhook_deliveries/"), 200);

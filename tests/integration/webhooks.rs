@@ -21,10 +21,7 @@ fn events(got: &[Received]) -> Vec<String> {
 #[test]
 fn webhooks_are_managed_over_the_api() {
     // Receivers listen on loopback, which webhooks reach only when allowed.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let key = s.key("task:write");
     let reader = s.key("task:read");
     let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["task.created"]});
@@ -105,10 +102,7 @@ fn events_are_delivered_signed_and_retried() {
     let all = Receiver::start(&[]);
     let flaky = Receiver::start(&[500, 500]);
     // Receivers listen on loopback, which webhooks reach only when allowed.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let key = s.key("task:write");
     let every = json!({
         "url": format!("{}/all", all.url),
