@@ -31,29 +31,13 @@ fn create(s: &Server, key: &str, extra: Value) -> &'static str {
 
 #[test]
 fn filters_on_origin_repository_and_organization() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let a = create(
-        &s,
-        &key,
-        json!({"origin_product": "user_created", "repository": "PostHog/PostHog"}),
-    );
-    let b = create(
-        &s,
-        &key,
-        json!({"origin_product": "slack", "repository": "other/posthog"}),
-    );
-    let c = create(
-        &s,
-        &key,
-        json!({"origin_product": "error_tracking", "repository": "posthog/posthog-js"}),
-    );
-    let d = create(&s, &key, json!({"origin_product": "user_created"}));
-    let e = create(
-        &s,
-        &key,
-        json!({"origin_product": "user_created", "repository": "Acme/Web"}),
-    );
+    let (s, key) = Server::with_key("task:write");
+    let new = |extra| create(&s, &key, extra);
+    let a = new(json!({"origin_product": "user_created", "repository": "PostHog/PostHog"}));
+    let b = new(json!({"origin_product": "slack", "repository": "other/posthog"}));
+    let c = new(json!({"origin_product": "error_tracking", "repository": "posthog/posthog-js"}));
+    let d = new(json!({"origin_product": "user_created"}));
+    let e = new(json!({"origin_product": "user_created", "repository": "Acme/Web"}));
     let q = |query: &str| ids(&s, &key, query);
 
     assert_eq!(q(""), [e, d, c, b, a], "newest first");
@@ -96,23 +80,11 @@ fn filters_on_origin_repository_and_organization() {
 
 #[test]
 fn filters_on_stage_created_by_and_search() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let t1 = create(
-        &s,
-        &key,
-        json!({"title": "Fix the FLAKY login test", "description": "see title"}),
-    );
-    let t2 = create(
-        &s,
-        &key,
-        json!({"title": "Other", "description": "Make it 100% faster"}),
-    );
-    let t3 = create(
-        &s,
-        &key,
-        json!({"title": "snake_case names", "description": "plain"}),
-    );
+    let (s, key) = Server::with_key("task:write");
+    let new = |extra| create(&s, &key, extra);
+    let t1 = new(json!({"title": "Fix the FLAKY login test", "description": "see title"}));
+    let t2 = new(json!({"title": "Other", "description": "Make it 100% faster"}));
+    let t3 = new(json!({"title": "snake_case names", "description": "plain"}));
     let run = |id: &str| {
         let t = expect_json(s.post(&key, &format!("{TASKS}{id}/run/"), &json!({})), 200);
         assert!(
@@ -189,8 +161,7 @@ fn link(s: &Server, v: &Value) -> (i64, i64) {
 
 #[test]
 fn pages_with_absolute_links() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     for i in 0..101 {
         let origin = if i % 2 == 0 { "user_created" } else { "slack" };
         s.task(
@@ -275,8 +246,7 @@ fn pages_with_absolute_links() {
 /// to a task, to its runs, and a delete. Each answer equals the task read by itself.
 #[test]
 fn a_polled_page_follows_every_change() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let first = || expect_json(s.get(&key, TASKS), 200);
     let (run, _) = s.new_run(&key, &json!({"status": "queued"}));
     let task = format!("{TASKS}{}/", run.task);
