@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::harness::database::assert_unique_task_numbers;
 use crate::harness::{Server, expect_json, task_body};
 use serde_json::{Value, json};
 
@@ -78,15 +79,7 @@ fn sixty_four_clients_mixing_every_endpoint() {
             }
         }
     }
-    let dup: i64 = s
-        .sqlite()
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tasks GROUP BY project_id, task_number HAVING COUNT(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(dup, 0, "duplicate task numbers");
+    assert_unique_task_numbers(&s.sqlite());
     eprintln!(
         "{} requests from {CLIENTS} clients",
         requests.lock().unwrap()

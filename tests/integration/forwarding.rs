@@ -79,9 +79,7 @@ fn delivered_log_url(s: &Server) -> String {
 
 #[test]
 fn webhook_payload_links_never_come_from_the_request() {
-    let s = Server::build()
-        .args(["--webhook-allowed-hosts", "loopback"])
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let url = delivered_log_url(&s);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
 

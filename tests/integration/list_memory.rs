@@ -4,7 +4,7 @@
 
 use crate::harness::runs::runs_path;
 use crate::harness::stores::proc_kib;
-use crate::harness::{Server, expect_json, task_body};
+use crate::harness::{Server, expect_json, results, task_body};
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;
@@ -24,9 +24,7 @@ fn big_tasks(s: &Server, key: &str, n: usize, size: usize, tag: &str) -> Vec<Str
 }
 
 fn ids_of(list: &Value) -> Vec<String> {
-    list["results"]
-        .as_array()
-        .unwrap()
+    results(list)
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_string())
         .collect()

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::harness::database::{assert_integrity, count};
 use crate::harness::{Server, cli, cli_ok, expect_json, task_body};
 use serde_json::{Value, json};
 
@@ -38,24 +39,15 @@ fn load(s: &Arc<Server>, key: &str, stop: &Arc<AtomicBool>) -> Vec<std::thread::
 /// Every run's entry count matches its log rows, and SQLite finds the file sound.
 fn assert_consistent(db: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    let mismatched: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM task_runs r
-             WHERE r.log_count != (SELECT COUNT(*) FROM log_entries e WHERE e.run_pk = r.pk)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    assert_integrity(&conn);
+    let mismatched = "SELECT COUNT(*) FROM task_runs r
+         WHERE r.log_count != (SELECT COUNT(*) FROM log_entries e WHERE e.run_pk = r.pk)";
     assert_eq!(
-        mismatched, 0,
+        count(&conn, mismatched, []),
+        0,
         "runs whose log_count disagrees with their rows"
     );
-    conn.query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))
-        .unwrap()
+    count(&conn, "SELECT COUNT(*) FROM tasks", [])
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! validation errors, and when `completed_at` is set.
 
 use crate::harness::runs::{RunRef, runs_path};
-use crate::harness::{Server, assert_invalid, assert_not_found, is_timestamp};
+use crate::harness::{Server, assert_invalid, assert_not_found, is_timestamp, results};
 use serde_json::{Value, json};
 
 #[test]
@@ -60,12 +60,7 @@ fn runs_are_created_listed_retrieved_and_started() {
     // Listed newest first; retrieved with and without the trailing slash.
     let list: Value = s.get(&key, &runs).json().unwrap();
     assert_eq!(list["count"], 3);
-    let ids: Vec<&Value> = list["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["id"])
-        .collect();
+    let ids: Vec<&Value> = results(&list).iter().map(|r| &r["id"]).collect();
     assert_eq!(ids, [&third["id"], &second["id"], &first["id"]]);
     let r = RunRef::of(&second);
     for path in [r.path(""), r.path("").trim_end_matches('/').to_string()] {

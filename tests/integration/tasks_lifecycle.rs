@@ -1,6 +1,7 @@
 //! A task's life: its number and slug per project, the title derived from its description,
 //! a run started through `run/`, and the soft delete that hides it for good.
 
+use crate::harness::database::count;
 use crate::harness::{Server, assert_not_found, expect_json, task_body};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -170,15 +171,8 @@ fn delete_is_soft_and_final() {
     let next = s.task(&key, &task_body(json!({})));
     assert_eq!(next["task_number"], 2);
     assert_eq!(next["slug"], "DEF-2");
-    let runs: i64 = s
-        .sqlite()
-        .query_row(
-            "SELECT COUNT(*) FROM task_runs r JOIN tasks t ON t.pk = r.task_pk WHERE t.id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(runs, 1);
+    let runs = "SELECT COUNT(*) FROM task_runs r JOIN tasks t ON t.pk = r.task_pk WHERE t.id = ?1";
+    assert_eq!(count(&s.sqlite(), runs, [id]), 1);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `GET tasks/`: every filter of the contract (and the `search` extension), newest first,
 //! and limit/offset paging with absolute next/previous links.
 
-use crate::harness::{Server, assert_invalid, expect_json, task_body};
+use crate::harness::{Server, assert_invalid, expect_json, results, task_body};
 use reqwest::Url;
 use serde_json::{Value, json};
 
@@ -10,9 +10,7 @@ const TASKS: &str = "/api/projects/1/tasks/";
 /// The ids a list query answers, after checking `count` agrees with them.
 fn ids(s: &Server, key: &str, query: &str) -> Vec<String> {
     let list = expect_json(s.get(key, &format!("{TASKS}?{query}")), 200);
-    let ids: Vec<String> = list["results"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<String> = results(&list)
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_string())
         .collect();

@@ -3,7 +3,7 @@
 //! payloads no delivery carries any more) are forgotten after the documented 30 days.
 
 use crate::harness::runner::*;
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, results, task_body};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
@@ -174,12 +174,7 @@ fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
         let log = expect_json(s.get(&key, "/api/projects/1/webhook_deliveries/"), 200);
         (log["count"] == 3).then_some(log)
     });
-    let statuses: Vec<&Value> = log["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["status"])
-        .collect();
+    let statuses: Vec<&Value> = results(&log).iter().map(|d| &d["status"]).collect();
     assert_eq!(statuses.iter().filter(|s| **s == "pending").count(), 1);
     let payloads: Vec<i64> = s
         .sqlite()

@@ -3,7 +3,7 @@
 //! retried, every attempt logged.
 
 use crate::harness::runner::*;
-use crate::harness::{Server, assert_invalid, expect_json};
+use crate::harness::{Server, assert_invalid, expect_json, results};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
@@ -37,13 +37,7 @@ fn webhooks_are_managed_over_the_api() {
     assert!(b["secret"].as_str().unwrap().starts_with("whsec_"), "{b}");
     let list = expect_json(s.get(&reader, HOOKS), 200);
     assert_eq!(list["count"], 2);
-    assert!(
-        list["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h.get("secret").is_none())
-    );
+    assert!(results(&list).iter().all(|h| h.get("secret").is_none()));
     let one = expect_json(s.get(&reader, &format!("{HOOKS}{}/", a["id"])), 200);
     assert_eq!(one["url"], "http://127.0.0.1:9/a");
     assert!(one.get("secret").is_none());

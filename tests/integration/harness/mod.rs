@@ -4,6 +4,7 @@
 pub mod acp;
 pub mod bad;
 pub mod command_line;
+pub mod database;
 pub mod fixtures;
 pub mod openapi;
 pub mod requests;
@@ -15,5 +16,7 @@ pub mod stores;
 
 pub use command_line::{cli, cli_env, cli_ok};
 pub use fixtures::task_body;
-pub use requests::{assert_error, assert_invalid, assert_not_found, expect_json, is_timestamp};
+pub use requests::{
+    assert_error, assert_invalid, assert_not_found, expect_json, is_timestamp, results,
+};
 pub use server::{BIN, Builder, Server, free_port};

@@ -85,6 +85,11 @@ pub fn expect_json(r: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// The `results` of a paged list.
+pub fn results(page: &Value) -> &[Value] {
+    page["results"].as_array().expect("a results list")
+}
+
 /// Asserts the contract's error shape and returns the body.
 pub fn assert_error(r: Response, status: u16, kind: &str, code: &str, attr: Option<&str>) -> Value {
     assert_eq!(r.status().as_u16(), status, "status");

@@ -161,14 +161,6 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    /// A read-write connection to the server's SQLite file, for setting up states the API
-    /// cannot reach yet.
-    pub fn sqlite(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open(self.dir.join("burrow.db")).unwrap();
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        conn
-    }
-
     /// Stops the server abruptly (SIGKILL).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
