@@ -25,11 +25,10 @@ fn a_worker_works_a_run_through_a_server_restart() {
     let data = tempfile::tempdir().unwrap();
     let worker_data = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut s = Server::build()
+    let (mut s, key) = Server::build()
         .data_dir(data.path())
         .args(["--addr", &addr])
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
 
     let mut worker = Command::new(BIN);
     worker

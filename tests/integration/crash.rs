@@ -111,8 +111,7 @@ fn verify(s: &Server, key: &str, acked: &Acked) {
 #[test]
 fn acknowledged_writes_survive_twenty_kills() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::build().data_dir(dir.path()).start();
-    let key = s.key("*");
+    let (mut s, key) = Server::build().data_dir(dir.path()).start_with_key("*");
     let runs: Vec<String> = (0..CLIENTS)
         .map(|_| s.new_run(&key, &json!({})).0.path(""))
         .collect();

@@ -38,8 +38,7 @@ fn db_files(data: &Path) -> [std::path::PathBuf; 3] {
 fn the_data_folder_backups_and_exports_are_private_to_burrows_user() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
-    let mut s = Server::build().data_dir(&data).start();
-    let key = s.key("task:write");
+    let (mut s, key) = Server::build().data_dir(&data).start_with_key("task:write");
     s.task(&key, &crate::harness::task_body(json!({})));
     assert_mode(&data, 0o700);
     for file in db_files(&data) {

@@ -32,11 +32,9 @@ fn forwarding_headers_from_an_untrusted_peer_do_not_change_links() {
 
 #[test]
 fn a_trusted_proxy_says_where_the_client_reached_us() {
-    let s = Server::build()
+    let (s, key, task) = Server::build()
         .args(["--trusted-proxies", "10.0.0.0/8,127.0.0.1/32"])
-        .start();
-    let key = s.key("*");
-    let task = s.new_task(&key);
+        .start_with_task("*");
     let run = start_run(&s, &key, &task);
     let via = [
         ("x-forwarded-host", "burrow.example"),

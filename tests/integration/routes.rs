@@ -159,11 +159,9 @@ fn who_you_are_is_checked_before_what_you_sent() {
 
 #[test]
 fn links_use_the_public_url_when_one_is_set() {
-    let s = Server::build()
+    let (s, key, id) = Server::build()
         .args(["--public-url", "https://burrow.example.com/"])
-        .start();
-    let key = s.key("task:write");
-    let id = s.new_task(&key);
+        .start_with_task("task:write");
     s.task(&key, &task_body(json!({})));
     let list = expect_json(s.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
     let next = list["next"].as_str().unwrap();

@@ -25,9 +25,9 @@ fn failed_for(s: &Server, key: &str, task: &str, run: &str, limit: &str) -> Valu
 #[test]
 fn queued_and_idle_runs_fail_naming_their_limit() {
     let limits = "--queued-timeout 1s --idle-timeout 3s --run-timeout 0 --sweep-interval 200ms";
-    let s = Server::build().args(limits.split_whitespace()).start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::build()
+        .args(limits.split_whitespace())
+        .start_with_task("task:write");
 
     let queued = start_run(&s, &key, &task);
     let make = |status: &str| {
@@ -67,12 +67,10 @@ fn long_runs_and_stuck_commands_are_stopped() {
     );
     let limits = "--runner-grace 1s --queued-timeout 0 --idle-timeout 0 --run-timeout 2s \
                   --sweep-interval 200ms";
-    let s = Server::build()
+    let (s, key, task) = Server::build()
         .command_runner(&exec_command(work.path(), "quiet.sh"))
         .args(limits.split_whitespace())
-        .start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+        .start_with_task("task:write");
 
     // A command that runs on and on: failed at the run timeout, and stopped.
     let run = start_run(&s, &key, &task);

@@ -132,10 +132,9 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
     drop(s);
 
     // A CIDR admits its addresses, in both forms of IPv4.
-    let s = Server::build()
+    let (s, key) = Server::build()
         .env("BURROW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/24")
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
     let mapped = format!("http://[::ffff:127.0.0.1]:{port}/mapped");
     let cidr = expect_json(s.post(&key, HOOKS, &hook(&mapped)), 201);
     let r = s.post(&key, HOOKS, &hook("http://127.0.1.1/"));
@@ -149,11 +148,10 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
 fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
     let receiver = Receiver::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::build()
+    let (mut s, key) = Server::build()
         .data_dir(dir.path())
         .webhook_hosts("*")
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
     let made = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);
     s.terminate();
 
@@ -169,7 +167,7 @@ fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
 #[test]
 fn the_runner_webhook_is_the_operators_and_stays_exempt() {
     let receiver = Receiver::start(&[]);
-    let s = Server::build()
+    let (s, key, task) = Server::build()
         .args([
             "--runner",
             "webhook",
@@ -178,9 +176,7 @@ fn the_runner_webhook_is_the_operators_and_stays_exempt() {
             "--runner-webhook-secret",
             "s3cret",
         ])
-        .start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+        .start_with_task("task:write");
     start_run(&s, &key, &task);
     let got = receiver.wait_for(1);
     assert_eq!(got[0].json()["event"], "run.queued");

@@ -119,11 +119,10 @@ fn days_ago(days: i64) -> String {
 fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     let receiver = Receiver::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::build()
+    let (mut s, key) = Server::build()
         .data_dir(dir.path())
         .webhook_hosts("loopback")
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
     for name in ["a", "b"] {
         let body = hook(&format!("{}/{name}", receiver.url));
         expect_json(s.post(&key, HOOKS, &body), 201);

@@ -21,15 +21,11 @@ use crate::harness::{Server, assert_error, assert_invalid, expect_json};
 pub fn refused_uploads(s: &Server, store: &Backend) {
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
-    let prepared = prepare(
-        s,
-        &key,
-        &run,
-        json!([
-            {"name": "a.bin", "type": "artifact", "size": 10},
-            {"name": "b.bin", "type": "artifact", "size": 10},
-        ]),
-    );
+    let two = json!([
+        {"name": "a.bin", "type": "artifact", "size": 10},
+        {"name": "b.bin", "type": "artifact", "size": 10},
+    ]);
+    let prepared = prepare(s, &key, &run, two);
     let (a, b) = (
         &prepared[0]["presigned_post"],
         &prepared[1]["presigned_post"],

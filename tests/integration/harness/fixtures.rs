@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::Server;
 use super::runs::RunRef;
+use super::{Builder, Server};
 
 impl Server {
     /// Creates a task in project 1 and returns it.
@@ -23,16 +23,12 @@ impl Server {
     /// A server with default settings and a key with `scopes`:
     /// `let (s, key) = Server::with_key("*");`
     pub fn with_key(scopes: &str) -> (Server, String) {
-        let s = Server::start();
-        let key = s.key(scopes);
-        (s, key)
+        Server::build().start_with_key(scopes)
     }
 
     /// As `with_key`, with a plain task in project 1 (its id).
     pub fn with_task(scopes: &str) -> (Server, String, String) {
-        let (s, key) = Server::with_key(scopes);
-        let task = s.new_task(&key);
-        (s, key, task)
+        Server::build().start_with_task(scopes)
     }
 
     /// As `with_key`, with a fresh task and one run of it, created with every field defaulted.
@@ -40,6 +36,22 @@ impl Server {
         let (s, key) = Server::with_key(scopes);
         let run = s.new_run(&key, &json!({})).0;
         (s, key, run)
+    }
+}
+
+impl Builder {
+    /// Starts the server and makes a key with `scopes`.
+    pub fn start_with_key(self, scopes: &str) -> (Server, String) {
+        let s = self.start();
+        let key = s.key(scopes);
+        (s, key)
+    }
+
+    /// As `start_with_key`, with a plain task in project 1 (its id).
+    pub fn start_with_task(self, scopes: &str) -> (Server, String, String) {
+        let (s, key) = self.start_with_key(scopes);
+        let task = s.new_task(&key);
+        (s, key, task)
     }
 }
 

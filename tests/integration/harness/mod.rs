@@ -1,5 +1,8 @@
 //! The test harness: starts the real `burrow` binary on 127.0.0.1:0 with a temporary data
-//! folder, and talks HTTP to it.
+//! folder, and talks HTTP to it. `server` starts and stops it, `fixtures` gives a server with
+//! a key, a task or a run in one line, `requests` sends and checks, `command_line` runs the
+//! admin commands and `database` reads its SQLite file; the other files serve one group of
+//! tests each.
 
 pub mod acp;
 pub mod bad;

@@ -23,7 +23,7 @@ pub struct Server {
 }
 
 /// How to start a server: `Server::build()`, then `.arg()`, `.env()`, `.data_dir()` or
-/// `.command()` as the test needs, then `.start()`.
+/// `.command()` as the test needs, then `.start()` (or `start_with_key`, `start_with_task`).
 pub struct Builder {
     command: Command,
     args: Vec<OsString>,
