@@ -120,7 +120,6 @@ fn string_end(bytes: &[u8], mut from: usize) -> usize {
     bytes.len()
 }
 
-
 /// The log after `after`, at most `limit` entries, as NDJSON chunks of one page each.
 pub fn ndjson(
     state: Data<AppState>,
@@ -156,7 +155,6 @@ pub fn ndjson(
         }
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -231,4 +229,3 @@ mod tests {
         }
     }
 }
-
