@@ -28,8 +28,8 @@ struct Behind {
     _log_dir: tempfile::TempDir,
 }
 
-fn behind(kind: Kind, test: &str) -> Option<Behind> {
-    let bin = kind.binary_or_skip(test)?;
+fn behind(kind: Kind) -> Option<Behind> {
+    let bin = kind.binary_or_skip()?;
     let tls = Tls::self_signed();
     let port = free_port();
     let public = format!("https://127.0.0.1:{port}");
@@ -64,54 +64,36 @@ fn trusting(root: &Certificate, local: Option<IpAddr>) -> reqwest::blocking::Cli
 
 #[test]
 fn setup_sign_in_links_and_cookies_work_through_nginx() {
-    setup_sign_in_links_and_cookies(
-        Kind::Nginx,
-        "setup_sign_in_links_and_cookies_work_through_nginx",
-    );
+    setup_sign_in_links_and_cookies(Kind::Nginx);
 }
 
 #[test]
 fn setup_sign_in_links_and_cookies_work_through_caddy() {
-    setup_sign_in_links_and_cookies(
-        Kind::Caddy,
-        "setup_sign_in_links_and_cookies_work_through_caddy",
-    );
+    setup_sign_in_links_and_cookies(Kind::Caddy);
 }
 
 #[test]
 fn a_live_stream_and_a_50_mib_upload_pass_through_nginx() {
-    live_stream_and_upload(
-        Kind::Nginx,
-        "a_live_stream_and_a_50_mib_upload_pass_through_nginx",
-    );
+    live_stream_and_upload(Kind::Nginx);
 }
 
 #[test]
 fn a_live_stream_and_a_50_mib_upload_pass_through_caddy() {
-    live_stream_and_upload(
-        Kind::Caddy,
-        "a_live_stream_and_a_50_mib_upload_pass_through_caddy",
-    );
+    live_stream_and_upload(Kind::Caddy);
 }
 
 #[test]
 fn the_client_behind_nginx_is_throttled_and_logged_by_its_own_address() {
-    client_address(
-        Kind::Nginx,
-        "the_client_behind_nginx_is_throttled_and_logged_by_its_own_address",
-    );
+    client_address(Kind::Nginx);
 }
 
 #[test]
 fn the_client_behind_caddy_is_throttled_and_logged_by_its_own_address() {
-    client_address(
-        Kind::Caddy,
-        "the_client_behind_caddy_is_throttled_and_logged_by_its_own_address",
-    );
+    client_address(Kind::Caddy);
 }
 
-fn setup_sign_in_links_and_cookies(kind: Kind, test: &str) {
-    let Some(b) = behind(kind, test) else {
+fn setup_sign_in_links_and_cookies(kind: Kind) {
+    let Some(b) = behind(kind) else {
         return;
     };
     let s = &b.s;
@@ -176,8 +158,8 @@ fn setup_sign_in_links_and_cookies(kind: Kind, test: &str) {
     );
 }
 
-fn live_stream_and_upload(kind: Kind, test: &str) {
-    let Some(b) = behind(kind, test) else {
+fn live_stream_and_upload(kind: Kind) {
+    let Some(b) = behind(kind) else {
         return;
     };
     let s = &b.s;
@@ -238,8 +220,8 @@ fn live_stream_and_upload(kind: Kind, test: &str) {
     assert!(crate::artifact_checks::fetch(s, &key, &run, path) == bytes);
 }
 
-fn client_address(kind: Kind, test: &str) {
-    let Some(b) = behind(kind, test) else {
+fn client_address(kind: Kind) {
+    let Some(b) = behind(kind) else {
         return;
     };
     let s = &b.s;

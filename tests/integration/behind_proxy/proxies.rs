@@ -34,8 +34,11 @@ impl Kind {
 
     /// The proxy's binary, or `None` (skip) when it is missing; under `CI` a missing proxy
     /// fails the test (`.ci/run` installs both).
-    pub fn binary_or_skip(self, test: &str) -> Option<PathBuf> {
+    pub fn binary_or_skip(self) -> Option<PathBuf> {
         let found = self.binary();
+        // libtest names each test's thread after the test.
+        let thread = std::thread::current();
+        let test = thread.name().unwrap_or("a proxy test");
         let name = self.name();
         if found.is_none() {
             assert!(
