@@ -2,6 +2,7 @@
 //! folder, and talks HTTP to it.
 
 pub mod acp;
+pub mod anthropic;
 pub mod bad;
 pub mod openapi;
 pub mod runner;
