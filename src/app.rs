@@ -219,6 +219,7 @@ fn table(cfg: &mut web::ServiceConfig, config: &Config, list: &Rc<RefCell<RouteL
                 .service(run("/artifacts/finalize_upload").post(uploads::finalize_upload))
                 .service(api_resource("/artifact_uploads").post(uploads::receive_upload))
                 .service(api_resource("/artifact_downloads").get(artifacts::signed_download))
+                // Under `llm_gateway::BASE_PATH`, which the runners hand their agents.
                 .service(
                     api_resource("/llm_gateway/{product}/v1/messages").post(llm_gateway::messages),
                 )

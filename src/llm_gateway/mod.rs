@@ -22,6 +22,10 @@ use crate::db::Db;
 use crate::db::run_usage::{self as db_run_usage, Usage};
 use crate::error::{Error, Result};
 
+/// Where the gateway answers under the server's base URL: what `LLM_GATEWAY_URL` (which
+/// `@posthog/agent` extends with `/<product>`) should be, after the public URL.
+pub const BASE_PATH: &str = "/api/llm_gateway";
+
 /// Largest request body forwarded: Anthropic's own limit for a Messages request.
 pub const BODY_MAX: usize = 32 << 20;
 
