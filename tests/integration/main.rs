@@ -33,6 +33,7 @@ mod forwarding;
 mod keys_api;
 mod list_cache_isolation;
 mod list_memory;
+mod llm_gateway;
 mod log_appends;
 mod log_download;
 mod logs;
