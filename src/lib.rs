@@ -57,6 +57,7 @@ pub mod runs;
 pub mod server;
 pub mod session;
 pub mod setting_values;
+pub mod sso;
 pub mod state;
 pub mod tasks;
 pub mod throttle;

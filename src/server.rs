@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::first_run;
 use crate::metrics::Metrics;
+use crate::sso::Oidc;
 use crate::state::{AppState, Runner};
 use crate::throttle::Throttle;
 
@@ -33,6 +34,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let addr = listener.local_addr()?;
     let runner = Runner::new(&config, addr)?;
     crate::background::check(&config)?;
+    let oidc = Oidc::from_config(&config)?;
     let json_limit = config.json_limit;
     let guard = config.clone();
     if let Some(token) = db.write(move |c| first_run::issue(c, &guard)).await? {
@@ -60,6 +62,7 @@ pub async fn serve(config: Config) -> Result<()> {
         metrics: Metrics::default(),
         pages: Default::default(),
         runner,
+        oidc,
     });
     background::start(state.clone()).await?;
     let shared = state.clone();

@@ -15,8 +15,10 @@ use crate::net::hosts::AllowedHosts;
 use crate::setting_values;
 
 mod commands;
+mod oidc;
 
 pub use commands::*;
+pub use oidc::Sso;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]
@@ -296,6 +298,9 @@ pub struct Config {
         global = true
     )]
     pub webhook_allowed_hosts: AllowedHosts,
+
+    #[command(flatten)]
+    pub sso: Sso,
 }
 
 /// How queued cloud runs are started.
