@@ -118,15 +118,14 @@ fn sso(tamper: &str, extra: &[&str]) -> Option<Sso> {
         .args(extra)
         .env("BURROW_OIDC_CLIENT_SECRET", CLIENT_SECRET)
         .start();
-    server.cli_ok(&[
-        "user",
-        "create",
-        "--email",
-        "alice@allowed.test",
-        "--password",
-        PASSWORD,
-    ]);
+    alice(&server);
     Some(Sso { server, provider })
+}
+
+/// Makes alice@allowed.test, with a password, by the command line: the first account.
+fn alice(s: &Server) {
+    let args = ["user", "create", "--email", "alice@allowed.test"];
+    s.cli_ok(&[&args[..], &["--password", PASSWORD]].concat());
 }
 
 /// A browser's cookies, for one host (everything here is on 127.0.0.1; cookies do not care
@@ -502,14 +501,7 @@ fn proxy_server(trusted: &str) -> Server {
         ])
         .args(["--oidc-allowed-domains", "allowed.test"])
         .start();
-    s.cli_ok(&[
-        "user",
-        "create",
-        "--email",
-        "alice@allowed.test",
-        "--password",
-        PASSWORD,
-    ]);
+    alice(&s);
     s
 }
 
