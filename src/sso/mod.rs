@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndUserEmail,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
 };
 
 use crate::config::Config;
@@ -266,20 +267,31 @@ impl Oidc {
         let claims: &CoreIdTokenClaims = id_token
             .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
             .map_err(|e| refused(Refusal::from_claims(&e), e))?;
-        verified_email(claims)
+        if claims.email().is_some() {
+            return verified_email(claims.email(), claims.email_verified());
+        }
+        // Some providers give the email at the userinfo endpoint only (OpenID Connect Core
+        // 5.4): ask there, for the subject the checked ID token names.
+        let info: CoreUserInfoClaims = client
+            .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+            .map_err(|e| refused(Refusal::Unverified, format!("no email and {e}")))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| refused(Refusal::Provider, format!("userinfo: {e}")))?;
+        verified_email(info.email(), info.email_verified())
     }
 }
 
-/// The token's email, if the provider says it is verified.
+/// The email, if the provider says it is verified.
 fn verified_email(
-    claims: &openidconnect::IdTokenClaims<openidconnect::EmptyAdditionalClaims, CoreGenderClaim>,
+    email: Option<&EndUserEmail>,
+    verified: Option<bool>,
 ) -> std::result::Result<String, Refused> {
-    let email = claims
-        .email()
+    let email = email
         .map(|e| e.as_str().trim().to_string())
         .filter(|e| !e.is_empty())
-        .ok_or_else(|| refused(Refusal::Unverified, "the ID token has no email"))?;
-    if claims.email_verified() != Some(true) {
+        .ok_or_else(|| refused(Refusal::Unverified, "the provider gave no email"))?;
+    if verified != Some(true) {
         return Err(refused(
             Refusal::Unverified,
             format!("the provider has not verified {email}"),

@@ -300,6 +300,25 @@ fn signs_in_known_and_new_users() {
     }
 }
 
+/// A provider that keeps the email for its userinfo endpoint (oidc-provider's default,
+/// OpenID Core 5.4) still signs people in, and an unverified email there is still refused.
+#[test]
+fn takes_the_email_from_userinfo() {
+    let Some(t) = sso("userinfo", &[]) else {
+        return;
+    };
+    let mut b = Browser::new();
+    let back = through_provider(&mut b, &t, "carol@allowed.test");
+    assert_eq!(callback(&mut b, &t, &back), t.server.url("/"));
+    assert_eq!(
+        signed_in_as(&mut b, &t).as_deref(),
+        Some("carol@allowed.test")
+    );
+    let mut b = Browser::new();
+    let back = through_provider(&mut b, &t, "unverified@allowed.test");
+    refused_with(&t, &callback(&mut b, &t, &back), "sso_unverified_email");
+}
+
 /// A `state` other than the one sent is refused, and spends the sign-in: the right one
 /// no longer works either; a callback in a browser that did not start the sign-in (login
 /// CSRF) is refused too.

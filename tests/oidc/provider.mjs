@@ -7,6 +7,7 @@
 // TAMPER makes the provider's token answers hostile (the provider itself stays real): its
 // genuine ID token is re-signed with one thing changed: `nonce`, `audience`, `expired`
 // (with the provider's own key), or `other-key` (same claims and key id, another key).
+// TAMPER `userinfo` is not hostile: the email is then only at the userinfo endpoint.
 
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -14,7 +15,7 @@ import { SignJWT, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 
 const [redirectUri, tamper = ''] = process.argv.slice(2);
 if (!redirectUri) {
-  console.error('usage: node provider.mjs REDIRECT_URI [nonce|audience|expired|other-key]');
+  console.error('usage: node provider.mjs REDIRECT_URI [nonce|audience|expired|other-key|userinfo]');
   process.exit(2);
 }
 
@@ -40,8 +41,9 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   pkce: { required: () => true },
   claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-  // The email in the ID token itself, as Google, Keycloak and Entra ID send it.
-  conformIdTokenClaims: false,
+  // The email in the ID token itself, as Google, Keycloak and Entra ID send it; or, with
+  // TAMPER `userinfo` (not hostile), only at the userinfo endpoint, as OpenID Core 5.4 has it.
+  conformIdTokenClaims: tamper === 'userinfo',
   features: { devInteractions: { enabled: false } },
   findAccount: (ctx, id) => ({
     accountId: id,
@@ -92,7 +94,7 @@ provider.use(async (ctx, next) => {
 // The hostile switch: re-sign the genuine ID token of a token answer with one thing changed.
 provider.use(async (ctx, next) => {
   await next();
-  if (!tamper || ctx.path !== '/token' || !ctx.body || !ctx.body.id_token) return;
+  if (!tamper || tamper === 'userinfo' || ctx.path !== '/token' || !ctx.body || !ctx.body.id_token) return;
   const claims = decodeJwt(ctx.body.id_token);
   let key = privateKey;
   if (tamper === 'nonce') claims.nonce = 'not-the-nonce-burrow-sent';
