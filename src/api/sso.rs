@@ -93,10 +93,13 @@ pub async fn callback(
     let mut removal = flight_cookie(String::new(), secure(&state, &req));
     removal.make_removal();
     let outcome = match &query.error {
-        Some(e) => Err(Refused {
-            why: sso::Refusal::Provider,
-            detail: format!("the provider answered {e:?}"),
-        }),
+        Some(e) => {
+            oidc.abandon(cookie.as_deref());
+            Err(Refused {
+                why: sso::Refusal::Provider,
+                detail: format!("the provider answered {e:?}"),
+            })
+        }
         None => {
             oidc.finish(cookie.as_deref(), &query.code, &query.state)
                 .await

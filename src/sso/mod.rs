@@ -232,6 +232,13 @@ impl Oidc {
         }))
     }
 
+    /// Ends the browser's sign-in in flight, if any, when the provider refused it.
+    pub fn abandon(&self, cookie: Option<&str>) {
+        if let Some(c) = cookie {
+            self.pending.take(c);
+        }
+    }
+
     /// Finishes a sign-in: the browser's cookie must hold a sign-in in flight whose `state`
     /// matches; the code is exchanged with its PKCE verifier, and the ID token's signature,
     /// issuer, audience, expiry and nonce are checked. Returns the verified email.

@@ -345,6 +345,31 @@ fn refuses_wrong_state() {
     assert_eq!(signed_in_as(&mut victim, &t), None);
 }
 
+/// The provider's own "no" (the user cancelled) comes back as a refusal, and spends the
+/// sign-in: the code that follows it is refused.
+#[test]
+fn refuses_after_the_provider_says_no() {
+    let Some(t) = sso("", &[]) else { return };
+    let mut b = Browser::new();
+    let back = through_provider(&mut b, &t, "alice@allowed.test");
+    let state = back
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let no = t.server.url(&format!(
+        "/api/auth/sso/callback?error=access_denied&state={state}"
+    ));
+    let flight = b.jar["burrow_sso"].clone();
+    refused_with(&t, &callback(&mut b, &t, &no), "sso_provider");
+    // The answer clears the cookie; a browser that kept it still finds nothing in flight.
+    b.jar.insert("burrow_sso".into(), flight);
+    refused_with(&t, &callback(&mut b, &t, &back), "sso_state");
+    assert_eq!(signed_in_as(&mut b, &t), None);
+}
+
 /// A code is good once: replaying the whole callback finds no sign-in in flight, and a
 /// used code under a fresh sign-in of the same browser is refused by the provider.
 #[test]
