@@ -253,6 +253,17 @@ fn signed_in_as(b: &mut Browser, t: &Sso) -> Option<String> {
     state["user"]["email"].as_str().map(str::to_string)
 }
 
+/// A query parameter of a URL, as sent.
+fn param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let found = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")));
+    found
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+        .to_string()
+}
+
 fn refused_with(t: &Sso, landed: &str, code: &str) {
     assert_eq!(landed, t.server.url(&format!("/?sso_error={code}")));
 }
@@ -327,15 +338,12 @@ fn refuses_wrong_state() {
     let Some(t) = sso("", &[]) else { return };
     let mut b = Browser::new();
     let back = through_provider(&mut b, &t, "alice@allowed.test");
-    let state = back
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
+    let state = param(&back, "state");
     let forged = back.replace(&format!("state={state}"), "state=forged-state");
+    let flight = b.jar["burrow_sso"].clone();
     refused_with(&t, &callback(&mut b, &t, &forged), "sso_state");
+    // The answer clears the cookie; a browser that kept it still finds nothing in flight.
+    b.jar.insert("burrow_sso".into(), flight);
     refused_with(&t, &callback(&mut b, &t, &back), "sso_state");
     assert_eq!(signed_in_as(&mut b, &t), None);
 
@@ -352,13 +360,7 @@ fn refuses_after_the_provider_says_no() {
     let Some(t) = sso("", &[]) else { return };
     let mut b = Browser::new();
     let back = through_provider(&mut b, &t, "alice@allowed.test");
-    let state = back
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
+    let state = param(&back, "state");
     let no = t.server.url(&format!(
         "/api/auth/sso/callback?error=access_denied&state={state}"
     ));
@@ -382,16 +384,7 @@ fn refuses_replayed_code() {
 
     let mut m = Browser::new();
     let fresh = through_provider(&mut m, &t, "carol@allowed.test");
-    let code = |url: &str| {
-        url.split("code=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let replayed = fresh.replace(&code(&fresh), &code(&back));
+    let replayed = fresh.replace(&param(&fresh, "code"), &param(&back, "code"));
     refused_with(&t, &callback(&mut m, &t, &replayed), "sso_code");
     assert_eq!(signed_in_as(&mut m, &t), None);
 }
