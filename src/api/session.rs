@@ -75,7 +75,9 @@ pub async fn current(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let mut answer = HttpResponse::Ok();
     let mut found = found.map(|(u, csrf)| (user_json(&u), u.email, csrf));
     if let Some(email) = vouched
-        && found.as_ref().is_none_or(|(_, e, _)| *e != email)
+        && found
+            .as_ref()
+            .is_none_or(|(_, e, _)| !e.eq_ignore_ascii_case(&email))
     {
         let settings = state.config.sso.clone();
         let admitted = state

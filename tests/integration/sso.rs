@@ -573,6 +573,16 @@ fn proxy_header_signs_in_from_trusted_peer() {
             .send()
             .unwrap();
         assert_eq!(expect_json(again, 200)["email"], email);
+        // The same email in other letters keeps the session rather than starting another.
+        let same = s
+            .client
+            .get(s.url("/api/auth/state"))
+            .header(COOKIE, format!("burrow_session={cookie}"))
+            .header("X-Forwarded-Email", email.to_uppercase())
+            .send()
+            .unwrap();
+        assert!(same.headers().get(SET_COOKIE).is_none());
+        assert_eq!(expect_json(same, 200)["user"]["email"], email);
     }
     let r = state_as(&s, "bob@other.test");
     assert!(r.headers().get(SET_COOKIE).is_none());
