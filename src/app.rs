@@ -16,7 +16,7 @@ use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 use crate::api::BodyLimit;
 use crate::api::{
     self, agent, artifacts, health, hooks, ingest, keys, llm_gateway, metrics, projects, runner,
-    runs, schema, session, tasks, uploads, users,
+    runs, schema, session, sso, tasks, uploads, users,
 };
 use crate::config::Config;
 use crate::metrics::Route;
@@ -161,6 +161,8 @@ fn table(cfg: &mut web::ServiceConfig, config: &Config, list: &Rc<RefCell<RouteL
                 .service(api_resource("/auth/setup").post(session::setup))
                 .service(api_resource("/auth/login").post(session::login))
                 .service(api_resource("/auth/logout").post(session::logout))
+                .service(api_resource("/auth/sso/start").get(sso::start))
+                .service(api_resource("/auth/sso/callback").get(sso::callback))
                 .service(api_resource("/users").get(users::list).post(users::create))
                 .service(api_resource("/users/@me").get(users::me))
                 .service(

@@ -14,7 +14,7 @@ fn trusted(config: &Config, ip: IpAddr) -> bool {
 }
 
 /// Whether the request came straight from a trusted proxy, so its forwarding headers count.
-fn from_trusted_proxy(config: &Config, req: &HttpRequest) -> bool {
+pub fn from_trusted_proxy(config: &Config, req: &HttpRequest) -> bool {
     !config.trusted_proxies.is_empty() && req.peer_addr().is_some_and(|p| trusted(config, p.ip()))
 }
 

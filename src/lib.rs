@@ -10,6 +10,8 @@
 //!   and background jobs share.
 //! - `api/`: thin HTTP handlers, one file per resource; `ui`: the embedded browser UI.
 //! - `first_run`: the one-time setup token that guards the first account on a network.
+//! - `sso/`: single sign-on: the OpenID Connect flow, an authenticating proxy's header, and
+//!   who may come in that way.
 //! - `auth`: keys, sessions, scopes and project access; `session`: cookies, CSRF and
 //!   same-site checks; `throttle`: sign-in throttling and the password hashing gate;
 //!   `crypto`: hashes, tokens and signatures.
@@ -60,6 +62,7 @@ pub mod runs;
 pub mod server;
 pub mod session;
 pub mod setting_values;
+pub mod sso;
 pub mod state;
 pub mod tasks;
 pub mod throttle;

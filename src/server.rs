@@ -21,6 +21,7 @@ use crate::events::Events;
 use crate::first_run;
 use crate::llm_gateway::Gateway;
 use crate::metrics::Metrics;
+use crate::sso::Oidc;
 use crate::state::{AppState, Runner};
 use crate::throttle::Throttle;
 
@@ -41,6 +42,7 @@ pub async fn serve(config: Config) -> Result<()> {
         );
     }
     crate::background::check(&config)?;
+    let oidc = Oidc::from_config(&config)?;
     let json_limit = config.json_limit;
     let guard = config.clone();
     if let Some(token) = db.write(move |c| first_run::issue(c, &guard)).await? {
@@ -68,6 +70,7 @@ pub async fn serve(config: Config) -> Result<()> {
         metrics: Metrics::default(),
         pages: Default::default(),
         runner,
+        oidc,
     });
     background::start(state.clone()).await?;
     let shared = state.clone();

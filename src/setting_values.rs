@@ -80,6 +80,18 @@ pub fn artifacts(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
+/// `--oidc-issuer`: the provider's issuer exactly as its ID tokens name it (so not trimmed).
+pub fn oidc_issuer(value: &str) -> Result<String, String> {
+    web_url(value)
+}
+
+/// `--auth-proxy-header`: a valid HTTP header name, e.g. `X-Forwarded-Email`.
+pub fn header_name(value: &str) -> Result<String, String> {
+    actix_web::http::header::HeaderName::from_bytes(value.trim().as_bytes())
+        .map(|h| h.as_str().to_string())
+        .map_err(|_| "not a valid HTTP header name".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

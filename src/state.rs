@@ -17,6 +17,7 @@ use crate::events::Events;
 use crate::links::Links;
 use crate::metrics::Metrics;
 use crate::runs::Runs;
+use crate::sso::Oidc;
 use crate::tasks::pages::Pages;
 use crate::throttle::Throttle;
 use crate::webhooks::{self, Announcer};
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Recently answered task list pages.
     pub pages: Pages,
     pub runner: Runner,
+    /// Single sign-on by OpenID Connect, when `--oidc-issuer` is set.
+    pub oidc: Option<Oidc>,
 }
 
 impl AppState {

@@ -15,6 +15,7 @@ pub mod runner;
 pub mod runs;
 pub mod schema;
 pub mod session;
+pub mod sso;
 pub mod tasks;
 mod upload_form;
 pub mod uploads;

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::first_run;
 use crate::session;
+use crate::sso;
 use crate::state::AppState;
 use crate::users;
 
@@ -49,15 +50,18 @@ pub fn user_json(user: &User) -> Value {
     })
 }
 
-fn secure(state: &State, req: &HttpRequest) -> bool {
+pub fn secure(state: &State, req: &HttpRequest) -> bool {
     client::public_base(&state.config, req).starts_with("https://")
 }
 
-/// `GET auth/state`: whether the first account is still to be made, and who is signed in.
+/// `GET auth/state`: whether the first account is still to be made, who is signed in, and
+/// the ways to sign in. A browser behind a trusted authenticating proxy is signed in here as
+/// the email the proxy names (`sso::proxy`).
 pub async fn current(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let hash = req
         .cookie(session::COOKIE)
         .map(|c| crypto::sha256_hex(c.value()));
+    let vouched = sso::proxy::vouched_email(&state.config, &req);
     let (users, found) = state
         .db
         .read(move |c| {
@@ -68,13 +72,46 @@ pub async fn current(state: State, req: HttpRequest) -> Result<HttpResponse> {
             Ok((identity::count_users(c)?, found))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
+    let mut answer = HttpResponse::Ok();
+    let mut found = found.map(|(u, csrf)| (user_json(&u), u.email, csrf));
+    if let Some(email) = vouched
+        && found
+            .as_ref()
+            .is_none_or(|(_, e, _)| !e.eq_ignore_ascii_case(&email))
+    {
+        let settings = state.config.sso.clone();
+        let admitted = state
+            .db
+            .write(move |c| sso::accounts::admit(c, &settings, &email))
+            .await?;
+        match admitted {
+            Ok(user) => {
+                let (token, csrf) = start_session(&state, user.id).await?;
+                answer.cookie(session::cookie(token, secure(&state, &req)));
+                found = Some((user_json(&user), user.email, csrf));
+            }
+            Err(why) => {
+                tracing::warn!(code = why.code(), "refused a sign-in by the proxy's header");
+                found = None;
+            }
+        }
+    }
+    let sso = state
+        .oidc
+        .as_ref()
+        .map(|_| json!({ "name": state.config.sso.oidc_name, "start_url": SSO_START }));
+    Ok(answer.json(json!({
         "needs_setup": users == 0,
         "setup_token_required": users == 0 && first_run::guarded(&state.config),
-        "user": found.as_ref().map(|(u, _)| user_json(u)),
-        "csrf_token": found.map(|(_, csrf)| csrf),
+        "user": found.as_ref().map(|(u, _, _)| u.clone()),
+        "csrf_token": found.map(|(_, _, csrf)| csrf),
+        "password_login": state.config.sso.password_login,
+        "sso": sso,
     })))
 }
+
+/// Where the UI's "Sign in with …" button goes.
+const SSO_START: &str = "/api/auth/sso/start";
 
 /// Starts a session for `user` and answers with the cookie set.
 async fn begin(
@@ -83,10 +120,18 @@ async fn begin(
     user: User,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse> {
+    let (token, csrf) = start_session(state, user.id).await?;
+    Ok(HttpResponse::build(status)
+        .cookie(session::cookie(token, secure(state, req)))
+        .json(json!({ "user": user_json(&user), "csrf_token": csrf })))
+}
+
+/// Stores a new session for the user; returns its cookie value and CSRF token.
+pub async fn start_session(state: &State, user_id: i64) -> Result<(String, String)> {
     let (token, csrf) = session::new_tokens();
     let hash = crypto::sha256_hex(&token);
     let expires = clock::unix_now() + session::LIFETIME_SECS;
-    let (user_id, stored_csrf) = (user.id, csrf.clone());
+    let stored_csrf = csrf.clone();
     state
         .db
         .write(move |c| {
@@ -94,9 +139,7 @@ async fn begin(
             sessions::create(c, &hash, user_id, &stored_csrf, expires)
         })
         .await?;
-    Ok(HttpResponse::build(status)
-        .cookie(session::cookie(token, secure(state, req)))
-        .json(json!({ "user": user_json(&user), "csrf_token": csrf })))
+    Ok((token, csrf))
 }
 
 fn password(f: &Fields) -> Result<String> {
@@ -164,6 +207,11 @@ pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<H
 /// checked, per client and email and per client (see `Throttle`).
 pub async fn login(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
     session::check_same_site(&state.config, &req)?;
+    if !state.config.sso.password_login {
+        return Err(Error::PermissionDenied(
+            "Password sign-in is turned off on this server (--password-login false); sign in with single sign-on.".into(),
+        ));
+    }
     let body = body.object()?;
     let f = Fields::new(&body);
     let email = f.text("email", Some(EMAIL_MAX_CHARS), false)?.required()?;

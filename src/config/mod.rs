@@ -16,9 +16,11 @@ use crate::setting_values;
 
 mod commands;
 mod llm;
+mod oidc;
 
 pub use commands::*;
 pub use llm::LlmSettings;
+pub use oidc::Sso;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]
@@ -301,6 +303,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub llm: LlmSettings,
+
+    #[command(flatten)]
+    pub sso: Sso,
 }
 
 /// How queued cloud runs are started.

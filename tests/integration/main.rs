@@ -58,6 +58,7 @@ mod schema_requests;
 mod setting_values;
 mod sign_in;
 mod smoke;
+mod sso;
 mod storage_check;
 mod storage_check_fast;
 mod storage_gc;

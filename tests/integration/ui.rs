@@ -11,7 +11,7 @@ use crate::harness::{Server, expect_json, task_body};
 use serde_json::json;
 
 /// One browser at a time: the machine may have two cores.
-static BROWSER: Mutex<()> = Mutex::new(());
+pub static BROWSER: Mutex<()> = Mutex::new(());
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,7 +45,7 @@ fn missing() -> Option<String> {
 }
 
 /// True when the test may go on; skips (or fails under CI) when something is missing.
-fn ready(test: &str) -> bool {
+pub fn ready(test: &str) -> bool {
     match missing() {
         None => true,
         Some(why) if std::env::var_os("CI").is_some() => {
@@ -59,7 +59,7 @@ fn ready(test: &str) -> bool {
 }
 
 /// Runs `node tests/ui/e2e.mjs BASE SCREENSHOTS ARGS…`, prints its report, asserts success.
-fn e2e(base: &str, args: &[&str]) {
+pub fn e2e(base: &str, args: &[&str]) {
     let shots = root().join("target/ui-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")

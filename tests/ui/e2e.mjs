@@ -4,7 +4,8 @@
 // Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL`,
 // `conversation EMAIL PASSWORD RUN_PATH KEY`, `agent EMAIL PASSWORD RUN_PATH KEY`,
 // `webhooks EMAIL PASSWORD KEY RECEIVER_URL`, `board EMAIL PASSWORD KEY` and `setup LINK`
-// (a server that printed a setup link).
+// (a server that printed a setup link), `sso ISSUER` and `sso-only ISSUER` (single sign-on
+// through the test OpenID provider at ISSUER, the one other origin the page may reach).
 
 import { chromium } from "playwright-core";
 import { Steps, screenshots } from "./lib.mjs";
@@ -15,6 +16,7 @@ import { setupScenario } from "./scenario-setup.mjs";
 import { agentScenario } from "./scenario-agent.mjs";
 import { webhooksScenario } from "./scenario-webhooks.mjs";
 import { boardScenario } from "./scenario-board.mjs";
+import { ssoScenario, ssoOnlyScenario } from "./scenario-sso.mjs";
 
 const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
 if (!base) {
@@ -42,8 +44,10 @@ page.on("console", (msg) => {
   if (/status of (400|401|403|429)/.test(text)) return;
   problems.push(`console error: ${text}`);
 });
+// Single sign-on scenarios visit their OpenID provider, and nothing else.
+const elsewhere = scenario.startsWith("sso") ? [rest[0]] : [];
 page.on("request", (req) => {
-  if (!req.url().startsWith(base) && !req.url().startsWith("blob:") && !req.url().startsWith("data:")) {
+  if (!req.url().startsWith(base) && !elsewhere.some((o) => req.url().startsWith(o)) && !req.url().startsWith("blob:") && !req.url().startsWith("data:")) {
     problems.push(`request outside the server: ${req.url()}`);
   }
 });
@@ -58,6 +62,8 @@ try {
   else if (scenario === "setup") await setupScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "agent") await agentScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "webhooks") await webhooksScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "sso") await ssoScenario({ base, page, browser, steps, shot, args: rest });
+  else if (scenario === "sso-only") await ssoOnlyScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "board") await boardScenario({ base, page, steps, shot, args: rest });
   else throw new Error(`unknown scenario ${scenario}`);
   await steps.run("no script errors and nothing loaded from elsewhere", async () => {

@@ -132,7 +132,7 @@ async function boot() {
     return;
   }
   if (state.needs_setup) return setupView(root, state);
-  if (!state.user) return loginView(root);
+  if (!state.user) return loginView(root, state);
   setCsrf(state.csrf_token);
   ctx.user = state.user;
   await ctx.reload();

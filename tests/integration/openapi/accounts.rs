@@ -12,6 +12,10 @@ pub fn accounts(w: &mut Walk) {
     w.expect(200, "get", "/api/schema/", "/api/schema", None);
     let state = w.expect(200, "get", "/api/auth/state", "/api/auth/state", None);
     assert_eq!(state["needs_setup"], true);
+    // Without --oidc-issuer there is no single sign-on (its redirects: `sso::`).
+    for path in ["/api/auth/sso/start", "/api/auth/sso/callback"] {
+        w.expect(404, "get", path, path, None);
+    }
     w.expect(
         400,
         "post",

@@ -93,10 +93,48 @@ export function setupView(root, state = {}) {
       showError(form, err, message);
     },
   );
-  authPage(root, "Welcome to Burrow", "This server has no accounts yet. Create the first one: it will be the administrator, who can add people and projects.", form);
+  const sso = ssoPart(state);
+  const page = sso ? h("div", {}, sso, h("p", { class: "muted sso-or", text: "or create the administrator's account" }), form) : form;
+  authPage(root, "Welcome to Burrow", "This server has no accounts yet. Create the first one: it will be the administrator, who can add people and projects.", page);
 }
 
-export function loginView(root) {
+/** Why the provider's round trip was refused (`?sso_error=CODE` from the callback). */
+const SSO_ERRORS = {
+  sso_state: "The sign-in could not be matched to this browser (it expired, was used already, or was started elsewhere). Try again.",
+  sso_provider: "The sign-in provider could not be reached or refused the sign-in.",
+  sso_code: "The provider refused the sign-in code (it may have been used already). Try again.",
+  sso_signature: "The provider's answer was not signed by the provider's key.",
+  sso_issuer: "The provider's answer came from another issuer.",
+  sso_audience: "The provider's answer was meant for another application.",
+  sso_expired: "The provider's answer has expired. Try again.",
+  sso_nonce: "The provider's answer does not belong to this sign-in.",
+  sso_token: "The provider's answer could not be checked.",
+  sso_unverified_email: "Your email address is not verified at the provider.",
+  sso_domain: "Your email domain is not allowed to sign in to this server.",
+  sso_first_account: "The first account of this server must be created by its administrator.",
+};
+
+/** The "Sign in with …" button, and the message of a refused single sign-on, if any. */
+function ssoPart(state) {
+  if (!state.sso) return null;
+  const code = new URLSearchParams(location.search).get("sso_error");
+  if (code) history.replaceState(null, "", location.pathname + location.hash);
+  const message = code ? SSO_ERRORS[code] || "The single sign-on was refused." : "";
+  return h(
+    "div",
+    { class: "sso" },
+    h("div", { class: "notice notice-error sso-message", role: "alert", hidden: !code, text: message }),
+    h("a", { class: "button primary wide sso-button", href: state.sso.start_url, text: `Sign in with ${state.sso.name}` }),
+  );
+}
+
+export function loginView(root, state = {}) {
+  const sso = ssoPart(state);
+  if (state.password_login === false) {
+    const page = h("div", { class: "form" }, sso || h("p", { text: "Password sign-in is turned off, and no single sign-on is set up." }));
+    authPage(root, "Sign in", "Sign in to see your team's tasks and agent runs.", page);
+    return;
+  }
   const button = h("button", { type: "submit", class: "button primary wide", text: "Sign in" });
   const form = h(
     "form",
@@ -138,6 +176,7 @@ export function loginView(root) {
       message.hidden = false;
     },
   );
-  authPage(root, "Sign in", "Sign in to see your team's tasks and agent runs.", form);
+  const page = sso ? h("div", {}, sso, h("p", { class: "muted sso-or", text: "or with your password" }), form) : form;
+  authPage(root, "Sign in", "Sign in to see your team's tasks and agent runs.", page);
 }
 
