@@ -4,6 +4,7 @@
 pub mod acp;
 pub mod bad;
 pub mod openapi;
+pub mod posthog;
 pub mod runner;
 pub mod runs;
 pub mod sse;
