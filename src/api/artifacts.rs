@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::JsonObject;
+use super::on_run::OnRun;
 use crate::artifacts::{self, Entry, Store, inline};
 use crate::auth::{ReadAccess, WriteAccess};
 use crate::clock;
@@ -17,18 +18,9 @@ use crate::fields::Fields;
 use crate::state::AppState;
 
 type State = web::Data<AppState>;
-type RunPath = web::Path<(String, String, String)>;
 
 /// How long presigned downloads and direct upload forms stay valid.
 pub(super) const TTL_SECS: i64 = 3600;
-
-pub(super) async fn find_run(state: &State, project_id: i64, path: RunPath) -> Result<Run> {
-    let (_, task_id, run_id) = path.into_inner();
-    state
-        .db
-        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
-        .await
-}
 
 pub(super) fn manifest_response(manifest: &str) -> Result<HttpResponse> {
     let list: Value = serde_json::from_str(manifest).map_err(Error::internal)?;
@@ -37,14 +29,10 @@ pub(super) fn manifest_response(manifest: &str) -> Result<HttpResponse> {
 
 /// Stores each artifact, then records them all in one write: an upload that fails half-way
 /// leaves objects no manifest names (which `burrow gc` removes), never the reverse.
-pub async fn upload(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-) -> Result<HttpResponse> {
+pub async fn upload(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
+    let state = &call.state;
     let parsed = inline_items(body, state.config.artifact_max_bytes)?;
-    let run = find_run(&state, access.project.id, path).await?;
+    let run = call.run().await?;
     let mut entries = Vec::with_capacity(parsed.len());
     for (described, bytes) in parsed {
         let storage_path = artifacts::storage_path(&run, &described.name);
@@ -82,14 +70,9 @@ fn entry_named(run: &Run, body: JsonObject) -> Result<Entry> {
     artifacts::find_in_manifest(run.artifacts.get(), &wanted).ok_or(Error::NotFound)
 }
 
-pub async fn presign(
-    state: State,
-    access: ReadAccess,
-    path: RunPath,
-    body: JsonObject,
-    req: HttpRequest,
-) -> Result<HttpResponse> {
-    let run = find_run(&state, access.project.id, path).await?;
+pub async fn presign(call: OnRun<ReadAccess>, body: JsonObject) -> Result<HttpResponse> {
+    let (state, req) = (&call.state, &call.req);
+    let run = call.run().await?;
     let entry = entry_named(&run, body)?;
     let ttl = Duration::from_secs(TTL_SECS as u64);
     let url = match state.store.presigned_get(&entry.storage_path, ttl).await? {
@@ -99,7 +82,7 @@ pub async fn presign(
                 &download_purpose(&entry.storage_path),
                 clock::unix_now() + TTL_SECS,
             );
-            state.links(&req).absolute(&format!(
+            state.links(req).absolute(&format!(
                 "/api/artifact_downloads?path={}&token={token}",
                 super::query::encode(&entry.storage_path)
             ))
@@ -112,15 +95,10 @@ fn download_purpose(storage_path: &str) -> String {
     format!("artifact:{storage_path}")
 }
 
-pub async fn download(
-    state: State,
-    access: ReadAccess,
-    path: RunPath,
-    body: JsonObject,
-) -> Result<HttpResponse> {
-    let run = find_run(&state, access.project.id, path).await?;
+pub async fn download(call: OnRun<ReadAccess>, body: JsonObject) -> Result<HttpResponse> {
+    let run = call.run().await?;
     let entry = entry_named(&run, body)?;
-    send(&state.store, &entry).await
+    send(&call.state.store, &entry).await
 }
 
 /// `GET /api/artifact_downloads?path=…&token=…`: a presigned download on Burrow itself, for

@@ -6,15 +6,10 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::JsonObject;
-use super::runs::run_ids;
+use super::on_run::OnRun;
 use crate::auth::WriteAccess;
-use crate::db::runs as db_runs;
 use crate::error::{Error, Result};
 use crate::runs::{EventLine, Ingested, Relay, parse_event_line};
-use crate::state::AppState;
-
-type State = web::Data<AppState>;
-type RunPath = web::Path<(String, String, String)>;
 
 /// Longest event line, in bytes, as PostHog bounds it.
 pub const EVENT_LINE_MAX_BYTES: usize = 1_000_000;
@@ -25,20 +20,11 @@ pub const EVENT_REQUEST_MAX_EVENTS: i64 = 1_000;
 
 /// `POST runs/:id/relay_message/`: `{"status": "accepted", "relay_id"}`, or
 /// `{"status": "skipped"}` for a finished run or an empty text.
-pub async fn relay_message(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-) -> Result<HttpResponse> {
+pub async fn relay_message(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
     let relay = Relay::parse(&body.object()?)?;
-    let cap = state.config.log_max_bytes;
+    let cap = call.state.config.log_max_bytes;
     Ok(
-        match state
-            .runs()
-            .relay(run_ids(&access, path), relay, cap)
-            .await?
-        {
+        match call.state.runs().relay(call.ids(), relay, cap).await? {
             Some(id) => HttpResponse::Ok().json(json!({"status": "accepted", "relay_id": id})),
             None => HttpResponse::Ok().json(json!({"status": "skipped"})),
         },
@@ -50,16 +36,11 @@ pub async fn relay_message(
 /// stored as they arrive; memory is one line and one chunk. An empty body asks for
 /// `last_accepted_seq`, where a reconnecting sender resumes.
 pub async fn event_stream(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
+    call: OnRun<WriteAccess>,
     mut body: web::Payload,
 ) -> Result<HttpResponse> {
-    let (project_id, task_id, run_id) = run_ids(&access, path);
-    let run = state
-        .db
-        .read(move |c| db_runs::find(c, project_id, &task_id, &run_id))
-        .await?;
+    let run = call.run().await?;
+    let state = &call.state;
     let runs = state.runs();
     let cap = state.config.log_max_bytes;
     let mut total = Ingested {

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod keys;
 pub mod metrics;
+mod on_run;
 pub mod projects;
 pub mod runner;
 pub mod runs;

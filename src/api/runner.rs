@@ -3,13 +3,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::runs::{run_ids, run_ok};
+use super::on_run::OnRun;
+use super::runs::run_ok;
 use crate::auth::WriteAccess;
 use crate::error::Result;
 use crate::state::AppState;
 
 type State = web::Data<AppState>;
-type RunPath = web::Path<(String, String, String)>;
 
 /// `POST runs/claim/`: 200 with the run, now `in_progress`, or 204 when nothing is queued.
 pub async fn claim(state: State, access: WriteAccess, req: HttpRequest) -> Result<HttpResponse> {
@@ -20,12 +20,7 @@ pub async fn claim(state: State, access: WriteAccess, req: HttpRequest) -> Resul
 }
 
 /// `POST runs/:id/cancel/`: the run, cancelled unless it had already finished.
-pub async fn cancel(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    req: HttpRequest,
-) -> Result<HttpResponse> {
-    let run = state.runs().cancel(run_ids(&access, path)).await?;
-    Ok(run_ok(&state, &req, run))
+pub async fn cancel(call: OnRun<WriteAccess>) -> Result<HttpResponse> {
+    let run = call.state.runs().cancel(call.ids()).await?;
+    Ok(call.ok(run))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::on_run::OnRun;
 use super::query::Pager;
 use super::{JsonObject, Query};
 use crate::auth::{self, Reader, Recheck, TASK_READ, WriteAccess};
@@ -107,45 +108,21 @@ pub(super) fn run_ok(state: &AppState, req: &HttpRequest, mut run: db_runs::Run)
 }
 
 /// Merges `state` and `output` key by key (see `Runs::patch`).
-pub async fn update(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-    req: HttpRequest,
-) -> Result<HttpResponse> {
+pub async fn update(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
     let changes = RunChanges::parse(&body.object()?)?;
-    let admin = access.caller.user.is_admin;
-    let run = state
-        .runs()
-        .patch(run_ids(&access, path), changes, admin)
-        .await?;
-    Ok(run_ok(&state, &req, run))
+    let admin = call.access.caller.user.is_admin;
+    let run = call.state.runs().patch(call.ids(), changes, admin).await?;
+    Ok(call.ok(run))
 }
 
-pub async fn set_output(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-    req: HttpRequest,
-) -> Result<HttpResponse> {
+pub async fn set_output(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
     let output = runs::parse_output(&body.object()?)?;
-    let run = state
-        .runs()
-        .set_output(run_ids(&access, path), output)
-        .await?;
-    Ok(run_ok(&state, &req, run))
+    let run = call.state.runs().set_output(call.ids(), output).await?;
+    Ok(call.ok(run))
 }
 
 /// Answers only once the entries are committed (see `Runs::append_log`).
-pub async fn append_log(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-    req: HttpRequest,
-) -> Result<HttpResponse> {
+pub async fn append_log(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
     let fast = body.bytes().and_then(logs::entries_from_bytes);
     // Most appends name no batch: only those that do pay for reading the body as a tree.
     let named = body
@@ -165,18 +142,13 @@ pub async fn append_log(
             (entries, batch)
         }
     };
-    let cap = state.config.log_max_bytes;
-    let run = state
+    let cap = call.state.config.log_max_bytes;
+    let run = call
+        .state
         .runs()
-        .append_log(run_ids(&access, path), entries, cap, batch)
+        .append_log(call.ids(), entries, cap, batch)
         .await?;
-    Ok(run_ok(&state, &req, run))
-}
-
-/// The run a path names, in the caller's project: (project, task, run).
-pub fn run_ids(access: &WriteAccess, path: RunPath) -> (i64, String, String) {
-    let (_, task_id, run_id) = path.into_inner();
-    (access.project.id, task_id, run_id)
+    Ok(call.ok(run))
 }
 
 /// The project a log reader may read: from a valid `?token=` (the run's `log_url`), or from

@@ -142,10 +142,7 @@ pub async fn update(
     let changes = TaskChanges::parse(&body.object()?, mode)?;
     let project = access.project.clone();
     let id = path.into_inner().1;
-    let mut task = state
-        .db
-        .write(move |c| db_tasks::update(c, &project, &id, changes))
-        .await?;
+    let mut task = tasks::update(&state.db, project, id, changes).await?;
     state.links(&req).task(&mut task);
     Ok(HttpResponse::Ok().json(task))
 }

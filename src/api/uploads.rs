@@ -8,7 +8,8 @@ use object_store::WriteMultipart;
 use serde_json::{Value, json};
 
 use super::JsonObject;
-use super::artifacts::{TTL_SECS, find_run, manifest_response};
+use super::artifacts::{TTL_SECS, manifest_response};
+use super::on_run::OnRun;
 use super::upload_form::{Part, UploadForm};
 use crate::artifacts;
 use crate::auth::WriteAccess;
@@ -18,15 +19,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 
 type State = web::Data<AppState>;
-type RunPath = web::Path<(String, String, String)>;
 
-pub async fn prepare_upload(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-    req: HttpRequest,
-) -> Result<HttpResponse> {
+pub async fn prepare_upload(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
+    let (state, req) = (&call.state, &call.req);
     let max = state.config.artifact_max_bytes;
     let mut described = Vec::new();
     for item in artifacts::items(&body.object()?)? {
@@ -44,7 +39,7 @@ pub async fn prepare_upload(
         }
         described.push((d, size as u64));
     }
-    let run = find_run(&state, access.project.id, path).await?;
+    let run = call.run().await?;
     let expires_at = clock::unix_now() + TTL_SECS;
     let pending: Vec<Pending> = described
         .into_iter()
@@ -66,7 +61,7 @@ pub async fn prepare_upload(
                 .try_for_each(|p| db_artifacts::add_pending(c, p))
         })
         .await?;
-    let links = state.links(&req);
+    let links = state.links(req);
     let url = links.absolute("/api/artifact_uploads");
     let answer: Vec<Value> = pending
         .iter()
@@ -247,12 +242,8 @@ async fn still_pending(state: &State, signed: &Signed, pending: &Pending) -> Res
     Ok(())
 }
 
-pub async fn finalize_upload(
-    state: State,
-    access: WriteAccess,
-    path: RunPath,
-    body: JsonObject,
-) -> Result<HttpResponse> {
+pub async fn finalize_upload(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
+    let state = &call.state;
     let mut wanted = Vec::new();
     for item in artifacts::items(&body.object()?)? {
         let id = item.text("id", None, false)?.required()?;
@@ -267,7 +258,7 @@ pub async fn finalize_upload(
             .flatten();
         wanted.push((item.attr("storage_path"), id, storage_path, content_type));
     }
-    let run = find_run(&state, access.project.id, path).await?;
+    let run = call.run().await?;
     // Held until the uploads are claimed: a streamed upload cannot put its file in place
     // between the size checks below and the claim (see `receive_upload`).
     let _commit = state.store.commit_lock().await;

@@ -26,11 +26,11 @@ pub const TYPES: &[&str] = &[
     "skill_bundle",
 ];
 
-/// Every storage path starts here.
 /// The longest `content_type` and `source` an artifact may carry, in characters.
 pub const CONTENT_TYPE_MAX_CHARS: usize = 255;
 pub const SOURCE_MAX_CHARS: usize = 255;
 
+/// Every storage path starts here.
 pub const ROOT: &str = "tasks/artifacts";
 
 /// The base name of whatever name an agent sends: directories dropped, no `.`/`..`, no

@@ -4,6 +4,7 @@
 //! blocking thread instead of two, on the hottest paths.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::pin::Pin;
 
@@ -46,42 +47,44 @@ pub async fn access(req: HttpRequest, scope: &'static str) -> Result<Access> {
     Ok(Access { caller, project })
 }
 
+/// Access to the path's project with the scope `S` names.
+pub struct Scoped<S>(pub Access, PhantomData<S>);
+
+/// A scope an extractor requires.
+pub trait Scope: 'static {
+    const NAME: &'static str;
+}
+
+pub struct Read;
+pub struct Write;
+
+impl Scope for Read {
+    const NAME: &'static str = TASK_READ;
+}
+
+impl Scope for Write {
+    const NAME: &'static str = TASK_WRITE;
+}
+
 /// Access to a project with `task:read`.
-pub struct ReadAccess(pub Access);
+pub type ReadAccess = Scoped<Read>;
 /// Access to a project with `task:write`.
-pub struct WriteAccess(pub Access);
+pub type WriteAccess = Scoped<Write>;
 
-impl Deref for ReadAccess {
+impl<S> Deref for Scoped<S> {
     type Target = Access;
     fn deref(&self) -> &Access {
         &self.0
     }
 }
 
-impl Deref for WriteAccess {
-    type Target = Access;
-    fn deref(&self) -> &Access {
-        &self.0
-    }
-}
-
-impl FromRequest for ReadAccess {
+impl<S: Scope> FromRequest for Scoped<S> {
     type Error = Error;
-    type Future = Boxed<ReadAccess>;
+    type Future = Boxed<Scoped<S>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { access(req, TASK_READ).await.map(ReadAccess) })
-    }
-}
-
-impl FromRequest for WriteAccess {
-    type Error = Error;
-    type Future = Boxed<WriteAccess>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { access(req, TASK_WRITE).await.map(WriteAccess) })
+        Box::pin(async move { Ok(Scoped(access(req, S::NAME).await?, PhantomData)) })
     }
 }
 

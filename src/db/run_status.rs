@@ -78,40 +78,25 @@ pub fn stuck(
     idle_before: Option<&str>,
     started_before: Option<&str>,
 ) -> Result<Vec<(i64, Limit)>> {
-    let mut found = Vec::new();
-    let mut collect =
-        |sql: &str, status: &dyn ToSql, before: Option<&str>, limit: Limit| -> Result<()> {
-            if let Some(before) = before {
-                let mut stmt = conn.prepare_cached(sql)?;
-                for pk in stmt.query_map(params![status, before], |r| r.get::<_, i64>(0))? {
-                    let pk = pk?;
-                    if !found.iter().any(|(p, _)| *p == pk) {
-                        found.push((pk, limit));
-                    }
-                }
+    // Each limit: the status it watches, the time column it measures from, its threshold.
+    let limits = [
+        (queued, "last_activity_at", queued_before, Limit::Queued),
+        (running, "started_at", started_before, Limit::Run),
+        (running, "last_activity_at", idle_before, Limit::Idle),
+    ];
+    let mut found: Vec<(i64, Limit)> = Vec::new();
+    for (status, since, before, limit) in limits {
+        let Some(before) = before else { continue };
+        let sql = format!(
+            "SELECT pk FROM task_runs WHERE status = ?1 AND COALESCE({since}, created_at) < ?2"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for pk in stmt.query_map(params![status, before], |r| r.get::<_, i64>(0))? {
+            let pk = pk?;
+            if !found.iter().any(|(p, _)| *p == pk) {
+                found.push((pk, limit));
             }
-            Ok(())
-        };
-    collect(
-        "SELECT pk FROM task_runs WHERE status = ?1
-           AND COALESCE(last_activity_at, created_at) < ?2",
-        queued,
-        queued_before,
-        Limit::Queued,
-    )?;
-    collect(
-        "SELECT pk FROM task_runs WHERE status = ?1
-           AND COALESCE(started_at, created_at) < ?2",
-        running,
-        started_before,
-        Limit::Run,
-    )?;
-    collect(
-        "SELECT pk FROM task_runs WHERE status = ?1
-           AND COALESCE(last_activity_at, created_at) < ?2",
-        running,
-        idle_before,
-        Limit::Idle,
-    )?;
+        }
+    }
     Ok(found)
 }

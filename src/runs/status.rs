@@ -102,33 +102,27 @@ impl std::fmt::Display for Status {
     }
 }
 
-impl ToSql for Status {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
+/// Stores an enum as its text, and reads it back, refusing text it does not know.
+macro_rules! as_sql_text {
+    ($t:ty, $what:literal) => {
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<$t> {
+                let text = value.as_str()?;
+                <$t>::parse(text)
+                    .ok_or_else(|| FromSqlError::Other(format!("{} {text:?}", $what).into()))
+            }
+        }
+    };
 }
 
-impl FromSql for Status {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Status> {
-        let text = value.as_str()?;
-        Status::parse(text)
-            .ok_or_else(|| FromSqlError::Other(format!("run status {text:?}").into()))
-    }
-}
-
-impl ToSql for Environment {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for Environment {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Environment> {
-        let text = value.as_str()?;
-        Environment::parse(text)
-            .ok_or_else(|| FromSqlError::Other(format!("run environment {text:?}").into()))
-    }
-}
+as_sql_text!(Status, "run status");
+as_sql_text!(Environment, "run environment");
 
 #[cfg(test)]
 mod tests {

@@ -2,10 +2,11 @@
 //! Schema among them), and creating one, announced. Task lists: `pages` keeps recently
 //! answered pages, `page_stream` writes a large page a buffer at a time.
 
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::db::Db;
-use crate::db::identity::{Project, User};
+use crate::db::identity::{self as db_identity, Project, User};
 use crate::db::tasks::{self as db_tasks, Task};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
@@ -25,12 +26,12 @@ pub const ORIGIN_PRODUCTS: &[&str] = &[
     "session_summaries",
 ];
 
-/// The longest `description`, in characters: generous for a prompt, and a bound on what
-/// every task list page and webhook payload carrying the task can weigh.
 /// The longest `title`, `repository` and `assignee`, in characters.
 pub const TITLE_MAX_CHARS: usize = 255;
 pub const REPOSITORY_MAX_CHARS: usize = 255;
 pub const ASSIGNEE_MAX_CHARS: usize = 255;
+/// The longest `description`, in characters: generous for a prompt, and a bound on what
+/// every task list page and webhook payload carrying the task can weigh.
 pub const DESCRIPTION_MAX_CHARS: usize = 1 << 20;
 
 /// How much of a task a request must give.
@@ -92,11 +93,38 @@ pub async fn create(
     changes: TaskChanges,
 ) -> Result<Task> {
     db.write(move |c| {
+        check_integration(c, project.id, changes.github_integration.flatten())?;
         let task = db_tasks::create(c, &project, &user, changes)?;
         announce.task_created(c, project.id, &task)?;
         Ok(task)
     })
     .await
+}
+
+/// Changes the fields given of the project's live task `id`.
+pub async fn update(db: &Db, project: Project, id: String, changes: TaskChanges) -> Result<Task> {
+    db.write(move |c| {
+        if let Some(integration) = changes.github_integration {
+            db_tasks::get(c, &project, &id)?; // A missing task is a 404 before any 400, as in DRF.
+            check_integration(c, project.id, integration)?;
+        }
+        db_tasks::update(c, &project, &id, changes)
+    })
+    .await
+}
+
+/// A `github_integration` must name an integration of the task's project.
+fn check_integration(conn: &Connection, project_id: i64, id: Option<i64>) -> Result<()> {
+    if let Some(id) = id
+        && !db_identity::integration_in_project(conn, project_id, id)?
+    {
+        return Err(Error::invalid(
+            "github_integration",
+            "does_not_exist",
+            format!("Invalid pk \"{id}\" - object does not exist."),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a task's `json_schema` is itself a usable JSON Schema.

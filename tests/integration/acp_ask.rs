@@ -10,8 +10,7 @@ use serde_json::json;
 #[test]
 fn a_person_answers_the_agent_and_sends_it_a_follow_up() {
     let places = Places::new();
-    let s = places.server("", &["--agent-permissions", "ask"]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &["--agent-permissions", "ask"]);
     let reader = s.key("task:read");
     let (task, run_id) = start(&s, &key, "work", Some("acme/web"));
     let question = poll("the agent's question", || {

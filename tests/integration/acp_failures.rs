@@ -14,8 +14,7 @@ fn failing(
     agent_args: &str,
     description: &str,
 ) -> (serde_json::Value, Vec<serde_json::Value>) {
-    let s = places.server(agent_args, &[]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key(agent_args, &[]);
     let (task, run_id) = start(&s, &key, description, Some("acme/web"));
     let run = finished(&s, &key, &task, &run_id);
     // The runner's last entries land just before the status does.
@@ -91,8 +90,7 @@ fn each_failure_fails_the_run_with_its_reason_and_the_agents_last_words() {
 #[test]
 fn a_repository_that_cannot_be_cloned_fails_the_run_and_says_why() {
     let places = Places::new();
-    let s = places.server("", &[]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &[]);
     let (task, run_id) = start(&s, &key, "work", Some("acme/missing"));
     let run = finished(&s, &key, &task, &run_id);
     assert_eq!(run["status"], "failed");
@@ -127,8 +125,7 @@ fn a_repository_that_cannot_be_cloned_fails_the_run_and_says_why() {
 #[test]
 fn cancel_tells_the_agent_then_stops_it_after_the_grace_period() {
     let places = Places::new();
-    let s = places.server("", &[]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &[]);
 
     // An agent that listens ends its turn as cancelled.
     let (task, run_id) = start(&s, &key, "hang", Some("acme/web"));

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 #[test]
 fn an_agent_works_a_task_into_a_pushed_branch_with_a_diff() {
     let places = Places::new();
-    let s = places.server("", &["--agent-push"]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &["--agent-push"]);
     let (task, run_id, run) = completed(&s, &key, "work", Some("acme/web"));
     assert!(run["error_message"].is_null());
 
@@ -126,8 +125,7 @@ fn an_agent_works_a_task_into_a_pushed_branch_with_a_diff() {
 #[test]
 fn nothing_to_change_completes_without_a_diff() {
     let places = Places::new();
-    let s = places.server("", &["--agent-permissions", "deny"]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &["--agent-permissions", "deny"]);
     let (_, _, run) = completed(&s, &key, "idle", Some("acme/web"));
     assert_eq!(run["output"]["files_changed"], 0);
     assert!(run["output"]["commit"].is_null());
@@ -237,8 +235,7 @@ fn the_agent_sees_only_its_own_environment_and_workspace() {
 #[test]
 fn workspaces_are_removed_once_their_run_has_ended_for_workspace_keep() {
     let places = Places::new();
-    let s = places.server("", &["--workspace-keep", "1s"]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &["--workspace-keep", "1s"]);
     let (_, run_id, run) = completed(&s, &key, "work", Some("acme/web"));
     let folder = places.workspaces.path().join(&run_id);
     crate::harness::runner::poll("the workspace to be removed", || {
@@ -266,8 +263,7 @@ fn a_run_with_a_branch_starts_from_that_branch() {
     std::fs::write(seed.join("DEV.md"), "dev only\n").unwrap();
     seed_commit(&seed, "dev");
     git(&seed, &["push", "-q", source.to_str().unwrap(), "dev"]);
-    let s = places.server("", &[]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &[]);
     let task = s.task(
         &key,
         &crate::harness::task_body(json!({"description": "work", "repository": "acme/web"})),

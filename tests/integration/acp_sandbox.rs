@@ -23,8 +23,7 @@ fn a_sandboxed_agent_sees_its_workspace_and_not_the_data_folder() {
         return;
     }
     let places = Places::new();
-    let s = places.server("", &["--agent-sandbox", "bwrap"]);
-    let key = s.key("task:write");
+    let (s, key) = places.server_and_key("", &["--agent-sandbox", "bwrap"]);
 
     // The whole flow works inside the sandbox: fs/*, a terminal, a commit.
     let (task, run_id, run) = completed(&s, &key, "work", Some("acme/web"));

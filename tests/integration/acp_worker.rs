@@ -25,11 +25,10 @@ fn a_worker_works_a_run_through_a_server_restart() {
     let data = tempfile::tempdir().unwrap();
     let worker_data = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut s = Server::build()
+    let (mut s, key) = Server::build()
         .data_dir(data.path())
         .args(["--addr", &addr])
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
 
     let mut worker = Command::new(BIN);
     worker
@@ -88,9 +87,7 @@ fn a_worker_works_a_run_through_a_server_restart() {
 
 #[test]
 fn a_repeated_batch_is_stored_once() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::with_task("task:write");
     let run = crate::harness::runner::start_run(&s, &key, &task);
     let path = run_path(&task, &run, "append_log/");
     let batch = |id: &str, n: i64| json!({"batch_id": id, "entries": [{"n": n}]});

@@ -20,9 +20,7 @@ const HOSTILE_BYTES: usize = 80 * 1024 * 1024;
 /// A server with its pools and buffers warmed by one small direct upload, and its peak
 /// resident memory after that.
 fn warmed() -> (Server, u64) {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let run = s.new_run(&key, &json!({})).0;
+    let (s, key, run) = Server::with_run("task:write");
     let p = direct::prepare_one(&s, &key, &run, "w", 4);
     let r = direct::send(&s, &p["presigned_post"], b"warm".to_vec());
     assert!(r.status().is_success(), "{}", r.status());
@@ -156,9 +154,7 @@ fn a_bad_token_is_refused_before_the_file_is_read() {
 #[test]
 fn an_inline_artifact_is_decoded_into_one_copy() {
     const SIZE: usize = 40 * 1024 * 1024;
-    let s = Server::start();
-    let key = s.key("task:write");
-    let run = s.new_run(&key, &json!({})).0;
+    let (s, key, run) = Server::with_run("task:write");
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(600))
         .build()

@@ -1,31 +1,28 @@
 //! Artifacts on the default store, the data folder's `artifacts/`: every endpoint and error
 //! over real HTTP, and that no name or path puts a file outside that folder.
 
-use crate::artifact_checks::{LIMIT_ARGS, direct_checks, inline_checks, limit_checks};
+use crate::artifact_checks::{Check, DIRECT, INLINE, LIMIT_ARGS, LIMITS, run_checks};
 use crate::harness::Server;
 use crate::harness::stores::{Backend, relative, walk};
 
 #[test]
 fn inline_uploads_on_a_local_folder() {
-    let store = Backend::local();
-    let s = store.start(&[]);
-    inline_checks(&s, &store);
-    nothing_outside_the_run_folders(&s);
+    on_a_local_folder(&[], INLINE);
 }
 
 #[test]
 fn direct_uploads_on_a_local_folder() {
-    let store = Backend::local();
-    let s = store.start(&[]);
-    direct_checks(&s, &store);
-    nothing_outside_the_run_folders(&s);
+    on_a_local_folder(&[], DIRECT);
 }
 
 #[test]
 fn presigned_urls_and_limits_on_a_local_folder() {
-    let store = Backend::local();
-    let s = store.start(&LIMIT_ARGS);
-    limit_checks(&s, &store);
+    on_a_local_folder(&LIMIT_ARGS, LIMITS);
+}
+
+/// Runs `checks` on a server with `args` on a local folder, then looks for stray files.
+fn on_a_local_folder(args: &[&str], checks: &[Check]) {
+    let s = run_checks(&Backend::local(), args, checks);
     nothing_outside_the_run_folders(&s);
 }
 

@@ -2,7 +2,7 @@
 //! the same checks as on a local folder, each test on its own bucket. Without the variable
 //! these tests fail under CI and are skipped elsewhere.
 
-use crate::artifact_checks::{LIMIT_ARGS, direct_checks, inline_checks, limit_checks};
+use crate::artifact_checks::{DIRECT, INLINE, LIMIT_ARGS, LIMITS, run_checks};
 use crate::harness::stores::Backend;
 
 #[test]
@@ -10,8 +10,7 @@ fn inline_uploads_on_s3() {
     let Some(store) = Backend::s3("inline_uploads_on_s3") else {
         return;
     };
-    let s = store.start(&[]);
-    inline_checks(&s, &store);
+    let s = run_checks(&store, &[], INLINE);
     assert!(
         !s.dir.join("artifacts").exists(),
         "an S3 server keeps no local artifact folder"
@@ -20,18 +19,14 @@ fn inline_uploads_on_s3() {
 
 #[test]
 fn direct_uploads_on_s3() {
-    let Some(store) = Backend::s3("direct_uploads_on_s3") else {
-        return;
-    };
-    let s = store.start(&[]);
-    direct_checks(&s, &store);
+    if let Some(store) = Backend::s3("direct_uploads_on_s3") {
+        run_checks(&store, &[], DIRECT);
+    }
 }
 
 #[test]
 fn presigned_urls_and_limits_on_s3() {
-    let Some(store) = Backend::s3("presigned_urls_and_limits_on_s3") else {
-        return;
-    };
-    let s = store.start(&LIMIT_ARGS);
-    limit_checks(&s, &store);
+    if let Some(store) = Backend::s3("presigned_urls_and_limits_on_s3") {
+        run_checks(&store, &LIMIT_ARGS, LIMITS);
+    }
 }

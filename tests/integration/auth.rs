@@ -1,7 +1,7 @@
 //! Who may do what: the scope matrix of the task endpoints, unknown, revoked and missing
 //! keys, and keys limited to some projects (including `@current`).
 
-use crate::harness::{Server, assert_error, assert_not_found, expect_json, task_body};
+use crate::harness::{Server, assert_error, assert_not_found, expect_json, results, task_body};
 use reqwest::blocking::Response;
 use serde_json::json;
 
@@ -202,9 +202,7 @@ fn keys_reach_only_their_projects() {
     assert_eq!(listed["results"][0]["id"], a);
     assert_eq!(listed["results"][0]["name"], "Alpha");
     let everything = expect_json(s.get(&all, "/api/projects/"), 200);
-    let ids: Vec<i64> = everything["results"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<i64> = results(&everything)
         .iter()
         .map(|p| p["id"].as_i64().unwrap())
         .collect();

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::harness::bad::clean_4xx;
+use crate::harness::bad::{assert_refused, clean_4xx};
 use crate::harness::{Server, assert_invalid, task_body};
 use reqwest::Method;
 use reqwest::blocking::Response;
@@ -105,19 +105,18 @@ fn a_declared_length_over_the_limit_is_refused_before_the_body_arrives() {
 
 #[test]
 fn foreign_content_types_are_415s() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     // JSON is read whatever its label: `curl -d` sends a form content type.
-    let r = s
-        .req(&key, Method::POST, TASKS)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(task_body(json!({})).to_string())
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let body = task_body(json!({})).to_string();
+    let r = s.post_typed(
+        &key,
+        TASKS,
+        "application/x-www-form-urlencoded",
+        body.clone(),
+    );
+    assert_eq!(r.unwrap().status(), 201);
     // What is not JSON under a foreign label is a 415.
     let form = "description=Fix+it&origin_product=user_created".to_string();
-    let body = task_body(json!({})).to_string();
     for ctype in [
         "text/plain",
         "application/xml",
@@ -125,67 +124,40 @@ fn foreign_content_types_are_415s() {
         "multipart/form-data; boundary=x",
         "\u{1}",
     ] {
-        let r = s
-            .req(&key, Method::POST, TASKS)
-            .header("content-type", ctype)
-            .body(form.clone())
-            .send();
-        let Ok(r) = r else { continue }; // reqwest refuses to send some header values itself.
-        let (status, err) = clean_4xx(r, ctype);
-        assert_eq!(
-            (status, err["code"].as_str().unwrap()),
-            (415, "unsupported_media_type"),
-            "{ctype}"
-        );
+        // reqwest refuses to send some header values itself.
+        let Ok(r) = s.post_typed(&key, TASKS, ctype, form.clone()) else {
+            continue;
+        };
+        assert_refused(r, 415, "unsupported_media_type", ctype);
     }
     for ctype in [
         "application/json; charset=utf-8",
         "application/merge-patch+json",
     ] {
-        let r = s
-            .req(&key, Method::POST, TASKS)
-            .header("content-type", ctype)
-            .body(body.clone())
-            .send()
-            .unwrap();
+        let r = s.post_typed(&key, TASKS, ctype, body.clone()).unwrap();
         assert_eq!(r.status(), 201, "{ctype}");
     }
     // No content type with a JSON body is accepted, and an empty body is `{}` whatever it says.
     let r = s.req(&key, Method::POST, TASKS).body(body).send().unwrap();
     assert_eq!(r.status(), 201);
     let run = format!("{TASKS}{}/runs/", s.new_task(&key));
-    let r = s
-        .req(&key, Method::POST, &run)
-        .header("content-type", "text/plain")
-        .send()
-        .unwrap();
+    let r = s.post_typed(&key, &run, "text/plain", "").unwrap();
     assert_eq!(r.status(), 201);
     // The caller is judged before the body: no key is still a 403.
-    let r = s
-        .req("", Method::POST, TASKS)
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .unwrap();
+    let r = s.post_typed("", TASKS, "text/plain", "x").unwrap();
     assert_eq!(clean_4xx(r, "no key").0, 403);
 }
 
 #[test]
 fn null_characters_in_text_fields_and_filters_are_400s() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     for field in ["description", "title", "repository", "assignee"] {
         let r = s.post(&key, TASKS, &task_body(json!({ field: "a\u{0}b/c" })));
         assert_invalid(r, "invalid_input", field);
     }
     for query in ["search=a%00b", "repository=%00", "stage=x%00"] {
         let r = s.get(&key, &format!("{TASKS}?{query}"));
-        let (status, err) = clean_4xx(r, query);
-        assert_eq!(
-            (status, err["code"].as_str().unwrap()),
-            (400, "invalid_input"),
-            "{query}"
-        );
+        assert_refused(r, 400, "invalid_input", query);
     }
     // Free-form JSON (state, output, log entries) keeps what it is given.
     let runs = format!("{TASKS}{}/runs/", s.new_task(&key));
@@ -195,9 +167,7 @@ fn null_characters_in_text_fields_and_filters_are_400s() {
 
 #[test]
 fn bad_ids_in_paths_are_404s() {
-    let s = Server::start();
-    let key = s.key("*");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::with_task("*");
     let paths = [
         "/api/projects/1/tasks/not-a-uuid/".to_string(),
         "/api/projects/1/tasks/%FF%FE/".to_string(),
@@ -218,20 +188,13 @@ fn bad_ids_in_paths_are_404s() {
             Method::GET
         };
         let r = s.req(&key, method, path).send().unwrap();
-        let (status, err) = clean_4xx(r, path);
-        assert_eq!(
-            (status, err["code"].as_str().unwrap()),
-            (404, "not_found"),
-            "{path}"
-        );
+        assert_refused(r, 404, "not_found", path);
     }
 }
 
 #[test]
 fn every_json_route_refuses_a_broken_body_cleanly() {
-    let s = Server::start();
-    let key = s.key("*");
-    let (run, _) = s.new_run(&key, &json!({}));
+    let (s, key, run) = Server::with_run("*");
     let task = &run.task;
     let r = run.path("");
     let r = r.trim_end_matches('/');
@@ -268,9 +231,7 @@ fn every_json_route_refuses_a_broken_body_cleanly() {
 
 #[test]
 fn a_content_type_that_cannot_be_a_header_still_downloads() {
-    let s = Server::start();
-    let key = s.key("*");
-    let (run, _) = s.new_run(&key, &json!({}));
+    let (s, key, run) = Server::with_run("*");
     let r = run.path("artifacts/");
     let item = json!({"name": "a.txt", "type": "output", "content": "hi", "content_type": "text/\u{1}plain"});
     let manifest: Value = s

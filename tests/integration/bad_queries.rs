@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::harness::{Server, task_body};
 use serde_json::{Value, json};
 
-use crate::harness::bad::clean_4xx;
+use crate::harness::bad::{assert_refused, clean_4xx};
 
 const TASKS: &str = "/api/projects/1/tasks/";
 
@@ -29,9 +29,7 @@ fn raw_request(s: &Server, line: &[u8]) -> String {
 
 #[test]
 fn bad_paging_numbers_are_400s_and_huge_ones_are_clamped() {
-    let s = Server::start();
-    let key = s.key("*");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::with_task("*");
     let lists = [
         TASKS.to_string(),
         format!("{TASKS}{task}/runs/"),
@@ -71,8 +69,7 @@ fn bad_paging_numbers_are_400s_and_huge_ones_are_clamped() {
 
 #[test]
 fn query_strings_that_are_not_utf8_are_400s() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     for query in [
         "search=%FF%FE",
         "repository=%C3%28",
@@ -80,12 +77,7 @@ fn query_strings_that_are_not_utf8_are_400s() {
         "created_by=%E2%82",
     ] {
         let path = format!("{TASKS}?{query}");
-        let (status, err) = clean_4xx(s.get(&key, &path), &path);
-        assert_eq!(
-            (status, err["code"].as_str().unwrap()),
-            (400, "parse_error"),
-            "{path}"
-        );
+        assert_refused(s.get(&key, &path), 400, "parse_error", &path);
     }
     // Raw bytes that are not even URL characters never reach a route: the HTTP parser
     // answers a bare 400 (no HTML, no hang) and the server goes on serving.
@@ -102,8 +94,7 @@ fn query_strings_that_are_not_utf8_are_400s() {
 
 #[test]
 fn very_long_filters_answer_promptly() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     s.task(&key, &task_body(json!({"repository": "acme/web"})));
     let long = "a".repeat(8000);
     for name in [

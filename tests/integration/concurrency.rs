@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::harness::database::assert_unique_task_numbers;
 use crate::harness::{Server, expect_json, task_body};
 use serde_json::{Value, json};
 
@@ -18,8 +19,7 @@ fn soak_secs() -> u64 {
 
 #[test]
 fn sixty_four_clients_mixing_every_endpoint() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     // A few shared runs that every client PATCHes and appends to.
     let shared: Vec<String> = (0..4)
         .map(|_| s.new_run(&key, &json!({})).0.path(""))
@@ -79,15 +79,7 @@ fn sixty_four_clients_mixing_every_endpoint() {
             }
         }
     }
-    let dup: i64 = s
-        .sqlite()
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tasks GROUP BY project_id, task_number HAVING COUNT(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(dup, 0, "duplicate task numbers");
+    assert_unique_task_numbers(&s.sqlite());
     eprintln!(
         "{} requests from {CLIENTS} clients",
         requests.lock().unwrap()

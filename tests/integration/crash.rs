@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::harness::database::{assert_integrity, assert_unique_task_numbers, count};
 use crate::harness::{Server, expect_json, task_body};
 use serde_json::{Value, json};
 
@@ -71,24 +72,10 @@ fn client_loop(
 
 fn verify(s: &Server, key: &str, acked: &Acked) {
     let conn = s.sqlite();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    let dup: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT task_number FROM tasks GROUP BY project_id, task_number HAVING COUNT(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(dup, 0, "duplicate task numbers");
+    assert_integrity(&conn);
+    assert_unique_task_numbers(&conn);
     for id in &acked.tasks {
-        let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM tasks WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let n = count(&conn, "SELECT COUNT(*) FROM tasks WHERE id = ?1", [id]);
         assert_eq!(n, 1, "task {id}");
     }
     let mut states: HashMap<&str, Value> = HashMap::new();
@@ -124,8 +111,7 @@ fn verify(s: &Server, key: &str, acked: &Acked) {
 #[test]
 fn acknowledged_writes_survive_twenty_kills() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::build().data_dir(dir.path()).start();
-    let key = s.key("*");
+    let (mut s, key) = Server::build().data_dir(dir.path()).start_with_key("*");
     let runs: Vec<String> = (0..CLIENTS)
         .map(|_| s.new_run(&key, &json!({})).0.path(""))
         .collect();

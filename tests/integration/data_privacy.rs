@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::harness::{Server, cli};
+use crate::harness::{Server, cli_ok};
 use serde_json::{Value, json};
 
 fn mode(path: &Path) -> u32 {
@@ -38,8 +38,7 @@ fn db_files(data: &Path) -> [std::path::PathBuf; 3] {
 fn the_data_folder_backups_and_exports_are_private_to_burrows_user() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
-    let mut s = Server::build().data_dir(&data).start();
-    let key = s.key("task:write");
+    let (mut s, key) = Server::build().data_dir(&data).start_with_key("task:write");
     s.task(&key, &crate::harness::task_body(json!({})));
     assert_mode(&data, 0o700);
     for file in db_files(&data) {
@@ -70,12 +69,7 @@ fn the_data_folder_backups_and_exports_are_private_to_burrows_user() {
     // A restored database is as private as the live one was.
     drop(s);
     set_mode(&backup, 0o644);
-    let out = cli(&data, &["restore", backup.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_ok(&data, &["restore", backup.to_str().unwrap()]);
     assert_mode(&data.join("burrow.db"), 0o600);
 }
 
@@ -133,12 +127,7 @@ fn export_leaves_password_hashes_out_unless_asked_and_imported_users_set_a_new_o
 
     // Imported without a hash, the user cannot sign in until a password is set.
     let target = tempfile::tempdir().unwrap();
-    let out = cli(target.path(), &["import", plain.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_ok(target.path(), &["import", plain.to_str().unwrap()]);
     let t = Server::build().data_dir(target.path()).start();
     assert_eq!(login(&t, "ada@example.com", "correct-horse-battery"), 401);
     t.cli_ok(&[

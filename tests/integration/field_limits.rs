@@ -3,7 +3,7 @@
 //! a 400 naming the field, however the value arrives: whole, or merged patch by patch.
 
 use crate::harness::Server;
-use crate::harness::runs::RunRef;
+use crate::harness::runs::{RunRef, runs_path};
 use crate::harness::{assert_invalid, expect_json, task_body};
 use serde_json::{Value, json};
 
@@ -21,8 +21,7 @@ fn object_of(key: &str, bytes: usize) -> Value {
 
 #[test]
 fn descriptions_stop_at_one_mebibyte_of_characters() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let tasks = "/api/projects/1/tasks/";
     let at_limit = "d".repeat(MIB);
     let task = expect_json(
@@ -70,10 +69,8 @@ fn descriptions_stop_at_one_mebibyte_of_characters() {
 
 #[test]
 fn state_and_output_stop_at_one_mebibyte_however_they_arrive() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
-    let runs = format!("/api/projects/1/tasks/{task}/runs/");
+    let (s, key, task) = Server::with_task("task:write");
+    let runs = runs_path(&task);
 
     // On create.
     for field in ["state", "output"] {

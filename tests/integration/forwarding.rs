@@ -24,9 +24,7 @@ const HOSTILE: &[(&str, &str)] = &[
 
 #[test]
 fn forwarding_headers_from_an_untrusted_peer_do_not_change_links() {
-    let s = Server::start();
-    let key = s.key("*");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::with_task("*");
     let run = start_run(&s, &key, &task);
     let url = log_url(&s, &key, &task, &run, HOSTILE);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
@@ -34,12 +32,9 @@ fn forwarding_headers_from_an_untrusted_peer_do_not_change_links() {
 
 #[test]
 fn a_trusted_proxy_says_where_the_client_reached_us() {
-    let s = Server::build()
-        .arg("--trusted-proxies")
-        .arg("10.0.0.0/8,127.0.0.1/32")
-        .start();
-    let key = s.key("*");
-    let task = s.new_task(&key);
+    let (s, key, task) = Server::build()
+        .args(["--trusted-proxies", "10.0.0.0/8,127.0.0.1/32"])
+        .start_with_task("*");
     let run = start_run(&s, &key, &task);
     let via = [
         ("x-forwarded-host", "burrow.example"),
@@ -66,11 +61,7 @@ fn delivered_log_url(s: &Server) -> String {
     expect_json(s.post(&key, "/api/projects/1/webhooks/", &hook), 201);
     let task = s.new_task(&key);
     let mut r = s
-        .req(
-            &key,
-            Method::POST,
-            &format!("/api/projects/1/tasks/{task}/runs/"),
-        )
+        .req(&key, Method::POST, &runs_path(&task))
         .header("host", "evil.example")
         .json(&json!({}));
     for (name, value) in HOSTILE {
@@ -86,10 +77,7 @@ fn delivered_log_url(s: &Server) -> String {
 
 #[test]
 fn webhook_payload_links_never_come_from_the_request() {
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let url = delivered_log_url(&s);
     assert!(url.starts_with(&format!("{}/api/", s.base)), "{url}");
 

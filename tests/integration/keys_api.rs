@@ -9,18 +9,16 @@ use serde_json::{Value, json};
 const KEYS: &str = "/api/personal_api_keys/";
 const TASKS: &str = "/api/projects/1/tasks/";
 
+/// Makes a key over HTTP with `key`, asserting a 201; returns it, value included.
+fn make_key(s: &Server, key: &str, body: Value) -> Value {
+    expect_json(s.post(key, KEYS, &body), 201)
+}
+
 #[test]
 fn keys_are_shown_once_work_and_can_be_revoked() {
     let s = Server::start();
     let star = s.key("*");
-    let made = expect_json(
-        s.post(
-            &star,
-            KEYS,
-            &json!({"label": "ci", "scopes": ["task:read"]}),
-        ),
-        201,
-    );
+    let made = make_key(&s, &star, json!({"label": "ci", "scopes": ["task:read"]}));
     let value = made["value"].as_str().expect("the value, once").to_string();
     assert!(value.starts_with("phx_") && value.len() > 20, "{value}");
     assert_eq!(made["label"], "ci");
@@ -159,9 +157,10 @@ fn keys_grant_no_more_than_their_maker() {
     for (body, code, attr) in refused {
         assert_invalid(post(body), code, attr);
     }
-    let other = expect_json(
-        post(json!({"label": "ff", "scopes": ["feature_flag:read"]})),
-        201,
+    let other = make_key(
+        &s,
+        &star,
+        json!({"label": "ff", "scopes": ["feature_flag:read"]}),
     );
     assert_eq!(other["scopes"], json!(["feature_flag:read"]));
 
@@ -169,14 +168,7 @@ fn keys_grant_no_more_than_their_maker() {
     let a = s.project("Alpha");
     let b = s.project("Beta");
     let only_a = s.key_for("admin@localhost", "*", &[a]);
-    let inherited = expect_json(
-        s.post(
-            &only_a,
-            KEYS,
-            &json!({"label": "a", "scopes": ["task:read"]}),
-        ),
-        201,
-    );
+    let inherited = make_key(&s, &only_a, json!({"label": "a", "scopes": ["task:read"]}));
     assert_eq!(inherited["scoped_teams"], json!([a]));
     let value = inherited["value"].as_str().unwrap();
     let r = s.get(value, &format!("/api/projects/{b}/tasks/"));
@@ -188,9 +180,10 @@ fn keys_grant_no_more_than_their_maker() {
     let widen = json!({"label": "b", "scopes": ["*"], "scoped_teams": [a, b]});
     let r = s.post(&only_a, KEYS, &widen);
     assert_invalid(r, "does_not_exist", "scoped_teams__1");
-    let narrowed = expect_json(
-        post(json!({"label": "b", "scopes": ["*"], "scoped_teams": [b]})),
-        201,
+    let narrowed = make_key(
+        &s,
+        &star,
+        json!({"label": "b", "scopes": ["*"], "scoped_teams": [b]}),
     );
     assert_eq!(narrowed["scoped_teams"], json!([b]));
     let value = narrowed["value"].as_str().unwrap();

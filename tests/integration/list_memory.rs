@@ -2,8 +2,9 @@
 //! same items in the same order as a small page would, and serving several such pages at
 //! once costs the server a few buffers, not the pages' size.
 
+use crate::harness::runs::runs_path;
 use crate::harness::stores::proc_kib;
-use crate::harness::{Server, expect_json, task_body};
+use crate::harness::{Server, expect_json, results, task_body};
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;
@@ -23,9 +24,7 @@ fn big_tasks(s: &Server, key: &str, n: usize, size: usize, tag: &str) -> Vec<Str
 }
 
 fn ids_of(list: &Value) -> Vec<String> {
-    list["results"]
-        .as_array()
-        .unwrap()
+    results(list)
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_string())
         .collect()
@@ -33,8 +32,7 @@ fn ids_of(list: &Value) -> Vec<String> {
 
 #[test]
 fn a_page_larger_than_a_buffer_streams_the_same_tasks() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let small = big_tasks(&s, &key, 3, 200, "small");
     // 30 tasks of 100 KB: a default page is about 3 MB, a dozen buffers.
     let big = big_tasks(&s, &key, 30, 100_000, "big");
@@ -104,10 +102,8 @@ fn peak_growth_mib(s: &Server, key: &str, path: &str, readers: usize, ids: &[Str
 
 #[test]
 fn large_run_pages_stream_and_cost_buffers_not_pages() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
-    let runs = format!("/api/projects/1/tasks/{task}/runs/");
+    let (s, key, task) = Server::with_task("task:write");
+    let runs = runs_path(&task);
     // 20 runs with state and output just under 1 MiB each: a page is 40 MiB.
     let big = "s".repeat(MIB - 64);
     let mut ids: Vec<String> = (0..20)
@@ -145,8 +141,7 @@ fn large_run_pages_stream_and_cost_buffers_not_pages() {
 
 #[test]
 fn concurrent_pages_of_large_tasks_cost_buffers_not_pages() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     // 40 descriptions just under the 1 MiB limit: a default page is 40 MiB.
     let tasks = 40;
     let ids = big_tasks(&s, &key, tasks, MIB - 64, "huge");

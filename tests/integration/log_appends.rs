@@ -13,8 +13,7 @@ fn sixteen_concurrent_appenders_lose_nothing_and_keep_batches_whole() {
     const WORKERS: usize = 16;
     const BATCHES: usize = 8;
     const SIZE: usize = 6;
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, _) = s.new_run(&key, &json!({"status": "in_progress"}));
     let gate = Barrier::new(WORKERS);
     std::thread::scope(|scope| {

@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 #[test]
 fn the_log_opens_as_text_in_a_browser_and_saves_as_slug_and_run() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(&key, &json!({}));
     s.append_ok(&key, &run, &[json!({"type": "info", "message": "one"})]);
     let task: Value = s

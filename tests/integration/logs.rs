@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 #[test]
 fn append_log_validates_and_logs_round_trip_in_order() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(&key, &json!({"status": "in_progress"}));
 
     // No entries yet: an empty 200, with and without the trailing slash.
@@ -142,8 +141,7 @@ fn append_log_validates_and_logs_round_trip_in_order() {
 
 #[test]
 fn log_url_needs_no_key_and_refuses_a_tampered_token() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(&key, &json!({}));
     let (other, _) = s.new_run(&key, &json!({}));
     let entries = vec![json!({"type": "info", "message": "one"}), json!({"k": "ü"})];

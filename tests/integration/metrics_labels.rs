@@ -6,8 +6,7 @@ use reqwest::Method;
 
 #[test]
 fn invented_methods_and_paths_share_one_label() {
-    let s = Server::start();
-    let key = s.key("task:read");
+    let (s, key) = Server::with_key("task:read");
     for i in 0..40 {
         let method = Method::from_bytes(format!("BREW{i}X").as_bytes()).unwrap();
         // On a known route, on an unknown API path and on an unknown UI path.

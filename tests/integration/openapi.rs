@@ -56,6 +56,27 @@ impl Walk {
         assert_eq!(c.status, status, "{method} {path}: {}", c.text);
         c.json
     }
+
+    /// `expect` on the run at `run` (its path, no trailing slash), on `tail` after the run:
+    /// the operation `/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/TAIL`.
+    fn on_run(
+        &self,
+        status: u16,
+        method: &str,
+        run: &str,
+        tail: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let template =
+            format!("/api/projects/{{project_id}}/tasks/{{task_id}}/runs/{{run_id}}/{tail}");
+        self.expect(status, method, &template, &format!("{run}/{tail}"), body)
+    }
+
+    /// The path and query of `link`, an absolute URL on this server.
+    fn local(&self, link: &Value) -> String {
+        let link = link.as_str().expect("a link");
+        link.trim_start_matches(&self.s.base).to_string()
+    }
 }
 
 fn start() -> Walk {

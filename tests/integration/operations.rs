@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::{Server, cli, expect_json, task_body};
+use crate::harness::database::{assert_integrity, count};
+use crate::harness::{Server, cli, cli_ok, expect_json, task_body};
 use serde_json::{Value, json};
 
 /// Creates tasks, runs and log batches from a few threads until `stop` is set.
@@ -38,24 +39,15 @@ fn load(s: &Arc<Server>, key: &str, stop: &Arc<AtomicBool>) -> Vec<std::thread::
 /// Every run's entry count matches its log rows, and SQLite finds the file sound.
 fn assert_consistent(db: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    let mismatched: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM task_runs r
-             WHERE r.log_count != (SELECT COUNT(*) FROM log_entries e WHERE e.run_pk = r.pk)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    assert_integrity(&conn);
+    let mismatched = "SELECT COUNT(*) FROM task_runs r
+         WHERE r.log_count != (SELECT COUNT(*) FROM log_entries e WHERE e.run_pk = r.pk)";
     assert_eq!(
-        mismatched, 0,
+        count(&conn, mismatched, []),
+        0,
         "runs whose log_count disagrees with their rows"
     );
-    conn.query_row("SELECT COUNT(*) FROM tasks", [], |r| r.get(0))
-        .unwrap()
+    count(&conn, "SELECT COUNT(*) FROM tasks", [])
 }
 
 #[test]
@@ -69,12 +61,7 @@ fn a_backup_taken_under_load_restores_consistently() {
     let mut backups = Vec::new();
     for i in 0..3 {
         let file = dir.path().join(format!("backup-{i}.db"));
-        let out = s.cli(&["backup", file.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        s.cli_ok(&["backup", file.to_str().unwrap()]);
         backups.push(file);
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -96,12 +83,7 @@ fn a_backup_taken_under_load_restores_consistently() {
     for file in &backups {
         counts.push(assert_consistent(file));
         let target = tempfile::tempdir().unwrap();
-        let out = cli(target.path(), &["restore", file.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cli_ok(target.path(), &["restore", file.to_str().unwrap()]);
         let restored = Server::build().data_dir(target.path()).start();
         let tasks = expect_json(restored.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
         assert_eq!(tasks["count"].as_i64().unwrap(), *counts.last().unwrap());
@@ -123,8 +105,7 @@ fn a_backup_taken_under_load_restores_consistently() {
 
 #[test]
 fn export_then_import_gives_back_the_same_tasks_runs_and_logs() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     let task = s.task(
         &key,
         &task_body(json!({"title": "Exported", "repository": "acme/web"})),
@@ -153,20 +134,10 @@ fn export_then_import_gives_back_the_same_tasks_runs_and_logs() {
         200,
     );
     let file = s.dir.join("export.jsonl");
-    let out = s.cli(&["export", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.cli_ok(&["export", file.to_str().unwrap()]);
 
     let target = tempfile::tempdir().unwrap();
-    let out = cli(target.path(), &["import", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_ok(target.path(), &["import", file.to_str().unwrap()]);
     // Importing twice is refused: the folder is no longer empty.
     assert!(
         !cli(target.path(), &["import", file.to_str().unwrap()])
@@ -197,8 +168,7 @@ fn export_then_import_gives_back_the_same_tasks_runs_and_logs() {
 
 #[test]
 fn metrics_count_requests_and_can_require_a_token() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     s.task(&key, &task_body(json!({})));
     expect_json(s.get(&key, "/api/projects/1/tasks/"), 200);
     let text = s.get("", "/metrics").text().unwrap();

@@ -8,9 +8,7 @@ use serde_json::json;
 
 #[test]
 fn every_path_answers_with_and_without_a_trailing_slash() {
-    let s = Server::start();
-    let key = s.key("*");
-    let id = s.new_task(&key);
+    let (s, key, id) = Server::with_task("*");
     let task = format!("/api/projects/1/tasks/{id}");
     let gets = [
         "/_health",
@@ -72,9 +70,7 @@ fn every_path_answers_with_and_without_a_trailing_slash() {
 
 #[test]
 fn unknown_paths_and_methods_answer_json() {
-    let s = Server::start();
-    let key = s.key("*");
-    let id = s.new_task(&key);
+    let (s, key, id) = Server::with_task("*");
     for path in [
         "/api/nope",
         "/api/nope/",
@@ -163,12 +159,9 @@ fn who_you_are_is_checked_before_what_you_sent() {
 
 #[test]
 fn links_use_the_public_url_when_one_is_set() {
-    let s = Server::build()
-        .arg("--public-url")
-        .arg("https://burrow.example.com/")
-        .start();
-    let key = s.key("task:write");
-    let id = s.new_task(&key);
+    let (s, key, id) = Server::build()
+        .args(["--public-url", "https://burrow.example.com/"])
+        .start_with_task("task:write");
     s.task(&key, &task_body(json!({})));
     let list = expect_json(s.get(&key, "/api/projects/1/tasks/?limit=1"), 200);
     let next = list["next"].as_str().unwrap();

@@ -7,8 +7,7 @@ use serde_json::json;
 
 #[test]
 fn runs_are_reached_only_through_their_task_and_never_deleted() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let reader = s.key("task:read");
     let (run, _) = s.new_run(&key, &json!({}));
     let other_task = s.new_task(&key);

@@ -15,8 +15,7 @@ fn patch(s: &Server, key: &str, run: &RunRef, body: Value) -> Value {
 
 #[test]
 fn patch_merges_state_and_output_key_by_key() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(
         &key,
         &json!({"state": {"a": 1, "b": {"x": 1}, "keep": "me"}}),
@@ -99,8 +98,7 @@ fn patch_merges_state_and_output_key_by_key() {
 
 #[test]
 fn concurrent_patches_with_different_keys_all_persist() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let mut seed = Map::new();
     for t in 0..8 {
         seed.insert(format!("drop{t}"), json!(t));
@@ -177,8 +175,7 @@ fn concurrent_patches_with_different_keys_all_persist() {
 
 #[test]
 fn set_output_replaces_output_and_checks_the_json_schema() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
 
     // Without a schema, any object is taken, and it replaces the output whole.
     let (plain, _) = s.new_run(&key, &json!({"output": {"old": 1}}));

@@ -31,11 +31,10 @@ fn pids(work: &Path, task: &str) -> (String, String) {
 fn cancelling_stops_the_command_and_sticks() {
     let work = tempfile::tempdir().unwrap();
     script(work.path(), "sleeper.sh", SLEEPER);
-    let s = Server::build()
+    let (s, key) = Server::build()
         .command_runner(&exec_command(work.path(), "sleeper.sh"))
         .args(["--runner-grace", "1s"])
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
 
     // PATCH to cancelled, as a user would: SIGTERM stops the script and its sleep.
     let task = s.new_task(&key);

@@ -58,7 +58,7 @@ fn each_queued_run_goes_to_exactly_one_worker() {
     assert_eq!(got, made);
 
     // Oldest first; local runs, other projects' runs and unqueued runs are not handed out.
-    let runs = format!("/api/projects/1/tasks/{task}/runs/");
+    let runs = runs_path(&task);
     let local = json!({"status": "queued", "environment": "local"});
     expect_json(s.post(&key, &runs, &local), 201);
     expect_json(s.post(&key, &runs, &json!({})), 201);

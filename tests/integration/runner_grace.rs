@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use tempfile::TempDir;
+
 use crate::harness::Server;
 use crate::harness::runner::*;
 use serde_json::json;
@@ -36,14 +38,31 @@ fn pids(work: &Path, task: &str) -> (String, String) {
     })
 }
 
-/// Starts a run of a new task and waits for its agent's pid files: the task, the run, the
-/// agent's pid and its child's, and what reaps them both.
-fn run_trapper(s: &Server, key: &str, work: &Path) -> (String, String, String, String, Reap) {
-    let task = s.new_task(key);
-    let run = start_run(s, key, &task);
-    let (pid, child) = pids(work, &task);
+/// A trapper agent at work: its folder, the server, a key, the task and its run, the agent's
+/// pid and its child's, and what reaps them both.
+type Trapper = (
+    TempDir,
+    Server,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Reap,
+);
+
+/// Starts a server running `trap.sh` from a new folder, and a run of a new task; waits for
+/// the agent's pid files.
+fn start_trapper() -> Trapper {
+    let work = tempfile::tempdir().unwrap();
+    script(work.path(), "trap.sh", TRAPPER);
+    let s = server(work.path(), None);
+    let key = s.key("task:write");
+    let task = s.new_task(&key);
+    let run = start_run(&s, &key, &task);
+    let (pid, child) = pids(work.path(), &task);
     let reap = Reap(vec![pid.clone(), child.clone()]);
-    (task, run, pid, child, reap)
+    (work, s, key, task, run, pid, child, reap)
 }
 
 /// Kills what a failing test would leave running.
@@ -72,11 +91,7 @@ fn server(work: &Path, dir: Option<&Path>) -> Server {
 
 #[test]
 fn a_cancelled_script_without_exec_runs_its_trap_and_the_stream_ends_after_every_entry() {
-    let work = tempfile::tempdir().unwrap();
-    script(work.path(), "trap.sh", TRAPPER);
-    let s = server(work.path(), None);
-    let key = s.key("task:write");
-    let (task, run, pid, child, _reap) = run_trapper(&s, &key, work.path());
+    let (work, s, key, task, run, pid, child, _reap) = start_trapper();
     let sse = s.stream_url(&key, &s.url(&run_path(&task, &run, "stream/")), None);
     let mut events = sse.until(|e| e.is_entry() && e.json()["message"] == "working");
 
@@ -126,11 +141,7 @@ fn a_cancelled_script_without_exec_runs_its_trap_and_the_stream_ends_after_every
 
 #[test]
 fn a_graceful_stop_stops_the_commands_and_fails_their_runs() {
-    let work = tempfile::tempdir().unwrap();
-    script(work.path(), "trap.sh", TRAPPER);
-    let mut s = server(work.path(), None);
-    let key = s.key("task:write");
-    let (task, run, pid, child, _reap) = run_trapper(&s, &key, work.path());
+    let (work, mut s, key, task, run, pid, child, _reap) = start_trapper();
     poll("the agent's output", || {
         run_log(&s, &key, &task, &run)
             .iter()
@@ -156,11 +167,7 @@ fn a_graceful_stop_stops_the_commands_and_fails_their_runs() {
 
 #[test]
 fn the_next_start_after_a_crash_stops_the_commands_left_running() {
-    let work = tempfile::tempdir().unwrap();
-    script(work.path(), "trap.sh", TRAPPER);
-    let mut s = server(work.path(), None);
-    let key = s.key("task:write");
-    let (task, run, pid, child, _reap) = run_trapper(&s, &key, work.path());
+    let (work, mut s, _, task, run, pid, child, _reap) = start_trapper();
 
     s.kill();
     assert!(

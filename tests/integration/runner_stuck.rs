@@ -7,10 +7,6 @@ use crate::harness::runner::*;
 use crate::harness::{Server, expect_json};
 use serde_json::{Value, json};
 
-fn runs_path(task: &str) -> String {
-    format!("/api/projects/1/tasks/{task}/runs/")
-}
-
 /// Waits until the run failed; checks its error message names `limit`, and is logged.
 fn failed_for(s: &Server, key: &str, task: &str, run: &str, limit: &str) -> Value {
     let failed = wait_status(s, key, task, run, "failed");
@@ -28,20 +24,10 @@ fn failed_for(s: &Server, key: &str, task: &str, run: &str, limit: &str) -> Valu
 
 #[test]
 fn queued_and_idle_runs_fail_naming_their_limit() {
-    let s = Server::build()
-        .args([
-            "--queued-timeout",
-            "1s",
-            "--idle-timeout",
-            "3s",
-            "--run-timeout",
-            "0",
-            "--sweep-interval",
-            "200ms",
-        ])
-        .start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+    let limits = "--queued-timeout 1s --idle-timeout 3s --run-timeout 0 --sweep-interval 200ms";
+    let (s, key, task) = Server::build()
+        .args(limits.split_whitespace())
+        .start_with_task("task:write");
 
     let queued = start_run(&s, &key, &task);
     let make = |status: &str| {
@@ -79,23 +65,12 @@ fn long_runs_and_stuck_commands_are_stopped() {
         "quiet.sh",
         r#"echo $$ > "$WORK/pid"; sleep 600"#,
     );
-    let s = Server::build()
+    let limits = "--runner-grace 1s --queued-timeout 0 --idle-timeout 0 --run-timeout 2s \
+                  --sweep-interval 200ms";
+    let (s, key, task) = Server::build()
         .command_runner(&exec_command(work.path(), "quiet.sh"))
-        .args([
-            "--runner-grace",
-            "1s",
-            "--queued-timeout",
-            "0",
-            "--idle-timeout",
-            "0",
-            "--run-timeout",
-            "2s",
-            "--sweep-interval",
-            "200ms",
-        ])
-        .start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+        .args(limits.split_whitespace())
+        .start_with_task("task:write");
 
     // A command that runs on and on: failed at the run timeout, and stopped.
     let run = start_run(&s, &key, &task);

@@ -23,7 +23,7 @@ fn queued_runs_are_posted_signed_and_retried() {
     // The first run's hand-over succeeds at the third try; the second's never does.
     let receiver = Receiver::start(&[500, 500, 200, 500, 500, 500]);
     let url = format!("{}/runs", receiver.url);
-    let s = Server::build()
+    let (s, key, task) = Server::build()
         .args([
             "--runner",
             "webhook",
@@ -34,9 +34,7 @@ fn queued_runs_are_posted_signed_and_retried() {
             "--webhook-attempts",
             "3",
         ])
-        .start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+        .start_with_task("task:write");
     let run = start_run(&s, &key, &task);
 
     let got = receiver.wait_for(3);
@@ -111,7 +109,7 @@ fn queued_runs_are_posted_signed_and_retried() {
     // A run created for a local machine is not handed over.
     let r = s.post(
         &key,
-        &format!("/api/projects/1/tasks/{task}/runs/"),
+        &runs_path(&task),
         &json!({"status": "queued", "environment": "local"}),
     );
     assert_eq!(r.status(), 201);

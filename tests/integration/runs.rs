@@ -1,16 +1,14 @@
 //! The run endpoints over HTTP: create, list, retrieve, PATCH, `tasks/:id/run/`, their
 //! validation errors, and when `completed_at` is set.
 
-use crate::harness::runs::RunRef;
-use crate::harness::{Server, assert_invalid, assert_not_found, is_timestamp};
+use crate::harness::runs::{RunRef, runs_path};
+use crate::harness::{Server, assert_invalid, assert_not_found, is_timestamp, results};
 use serde_json::{Value, json};
 
 #[test]
 fn runs_are_created_listed_retrieved_and_started() {
-    let s = Server::start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
-    let runs = format!("/api/projects/1/tasks/{task}/runs/");
+    let (s, key, task) = Server::with_task("task:write");
+    let runs = runs_path(&task);
 
     // Every field defaults.
     let first = s.run_of(&key, &task, &json!({}));
@@ -62,12 +60,7 @@ fn runs_are_created_listed_retrieved_and_started() {
     // Listed newest first; retrieved with and without the trailing slash.
     let list: Value = s.get(&key, &runs).json().unwrap();
     assert_eq!(list["count"], 3);
-    let ids: Vec<&Value> = list["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["id"])
-        .collect();
+    let ids: Vec<&Value> = results(&list).iter().map(|r| &r["id"]).collect();
     assert_eq!(ids, [&third["id"], &second["id"], &first["id"]]);
     let r = RunRef::of(&second);
     for path in [r.path(""), r.path("").trim_end_matches('/').to_string()] {
@@ -115,8 +108,7 @@ fn runs_are_created_listed_retrieved_and_started() {
 
 #[test]
 fn runs_refuse_bad_fields_with_the_offending_attr() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(&key, &json!({"stage": "plan"}));
     let create = format!("/api/projects/1/tasks/{}/runs/", run.task);
     let patch = run.path("");
@@ -179,8 +171,7 @@ fn runs_refuse_bad_fields_with_the_offending_attr() {
 
 #[test]
 fn patch_updates_fields_and_sets_completed_at_once() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(&key, &json!({"environment": "local", "stage": "plan"}));
     let path = run.path("");
     let patch = |body: Value| -> Value {

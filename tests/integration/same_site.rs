@@ -118,8 +118,7 @@ fn a_foreign_origin_is_refused() {
 #[test]
 fn with_a_public_url_another_host_is_refused() {
     let s = Server::build()
-        .arg("--public-url")
-        .arg("https://burrow.example/")
+        .args(["--public-url", "https://burrow.example/"])
         .start();
     let mut creds: Value = serde_json::from_str(CREDS).unwrap();
     // With a public URL, Burrow is reached from elsewhere: setup takes the printed token.

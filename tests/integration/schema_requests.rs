@@ -9,9 +9,7 @@ const TASKS: &str = "/api/projects/1/tasks/";
 
 #[test]
 fn limit_zero_on_a_log_is_a_400_as_on_every_list() {
-    let s = Server::start();
-    let key = s.key("*");
-    let (run, _) = s.new_run(&key, &json!({}));
+    let (s, key, run) = Server::with_run("*");
     let path = format!("{}?limit=0", run.path("logs"));
     assert_error(
         s.get(&key, &path),
@@ -29,9 +27,7 @@ fn limit_zero_on_a_log_is_a_400_as_on_every_list() {
 
 #[test]
 fn paging_numbers_are_digits_only() {
-    let s = Server::start();
-    let key = s.key("*");
-    let (run, _) = s.new_run(&key, &json!({}));
+    let (s, key, run) = Server::with_run("*");
     let logs = run.path("logs");
     for list in [TASKS, logs.as_str()] {
         for (query, attr) in [
@@ -59,9 +55,7 @@ fn paging_numbers_are_digits_only() {
 
 #[test]
 fn an_integral_float_is_an_integer() {
-    let s = Server::start();
-    let key = s.key("*");
-    let (run, _) = s.new_run(&key, &json!({}));
+    let (s, key, run) = Server::with_run("*");
     let prepare = run.path("artifacts/prepare_upload/");
     let item = |size| json!({ "artifacts": [{ "name": "a.txt", "type": "plan", "size": size }] });
     let answer = expect_json(s.post(&key, &prepare, &item(json!(12.0))), 200);
@@ -82,8 +76,7 @@ fn an_integral_float_is_an_integer() {
 
 #[test]
 fn an_email_of_254_characters_is_accepted_whatever_their_bytes() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     // 254 characters, 380 bytes: the limit counts characters, as the document's maxLength does.
     let email = format!("{}@{}.example", "é".repeat(126), "b".repeat(119));
     assert_eq!(email.chars().count(), 254);

@@ -5,8 +5,7 @@ use serde_json::json;
 
 #[test]
 fn quick_start_creates_a_task_and_starts_a_run() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     assert!(key.starts_with("phx_"));
     let task = s.task(
         &key,

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::artifact_checks::{RunRef, direct};
+use crate::artifact_checks::{RunRef, direct, inline_item};
 use crate::harness::stores::{Backend, must_succeed, walk};
 use crate::harness::{Server, expect_json};
 use serde_json::{Value, json};
@@ -22,20 +22,12 @@ impl Referenced {
         let run = s.new_run(&key, &json!({})).0;
         let mut downloads = Vec::new();
         for name in ["plan.md", "report [v2] ~50%#{x}.md"] {
-            let e = run.upload_one(
-                s,
-                &key,
-                json!({"name": name, "type": "plan", "content": name}),
-            );
+            let e = run.upload_one(s, &key, inline_item(name, "plan", name));
             let path = e["storage_path"].as_str().unwrap().to_string();
             downloads.push((run.clone(), path, name.as_bytes().to_vec()));
         }
         let deleted = s.new_run(&key, &json!({})).0;
-        let e = deleted.upload_one(
-            s,
-            &key,
-            json!({"name": "d.md", "type": "plan", "content": "d"}),
-        );
+        let e = deleted.upload_one(s, &key, inline_item("d.md", "plan", "d"));
         let r = s.delete(&key, &format!("/api/projects/1/tasks/{}/", deleted.task));
         assert_eq!(r.status(), 204);
         let path = e["storage_path"].as_str().unwrap().to_string();
@@ -111,8 +103,7 @@ fn gc_on_a_local_folder() {
     walk(&root, &mut files);
     for file in &files {
         let status = Command::new("touch")
-            .arg("-d")
-            .arg("2 hours ago")
+            .args(["-d", "2 hours ago"])
             .arg(file)
             .status()
             .unwrap();

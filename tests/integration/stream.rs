@@ -32,8 +32,7 @@ fn finish(sse: &Sse, status: &str, last: i64) -> Vec<Event> {
 
 #[test]
 fn stream_delivers_entries_and_run_changes_live_then_ends() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, _) = s.new_run(&key, &json!({"status": "in_progress"}));
     s.append_ok(&key, &run, &[entry(1), entry(2)]);
 
@@ -110,8 +109,7 @@ fn stream_delivers_entries_and_run_changes_live_then_ends() {
 
 #[test]
 fn stream_resumes_after_last_event_id_without_duplicates() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, _) = s.new_run(&key, &json!({"status": "in_progress"}));
     s.append_ok(&key, &run, &(1..=5).map(entry).collect::<Vec<_>>());
 
@@ -186,8 +184,7 @@ fn stream_resumes_after_last_event_id_without_duplicates() {
 
 #[test]
 fn stream_ends_once_every_entry_of_a_finished_run_was_sent() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
 
     // Already finished, with and without entries.
     let (failed, _) = s.new_run(&key, &json!({"status": "failed"}));
@@ -259,8 +256,7 @@ fn stream_ends_once_every_entry_of_a_finished_run_was_sent() {
 
 #[test]
 fn logs_longer_than_a_read_page_come_back_whole() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, _) = s.new_run(&key, &json!({"status": "in_progress"}));
     // The server reads 1000 entries at a time; cross that boundary twice.
     const TOTAL: usize = 2600;

@@ -57,8 +57,7 @@ fn kinds(events: &[Event]) -> Vec<&str> {
 
 #[test]
 fn a_log_token_stream_carries_the_log_and_no_run_or_new_token() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, created) = s.new_run(&key, &json!({"status": "in_progress"}));
     s.append_ok(&key, &run, &[entry(1)]);
     let sse = s.stream_url("", &token_stream_url(&s, &run, &token_of(&created)), None);
@@ -92,8 +91,7 @@ fn a_log_token_stream_carries_the_log_and_no_run_or_new_token() {
 
 #[test]
 fn a_log_token_stream_ends_when_the_token_expires() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let (run, _) = s.new_run(&key, &json!({"status": "in_progress"}));
     s.append_ok(&key, &run, &[entry(1)]);
     // Long enough to open the stream on a busy machine; the wait below allows 30 s more.
@@ -158,8 +156,7 @@ fn open(client: &Client, s: &Server, key: &str, run: &RunRef) -> Response {
 
 #[test]
 fn one_key_holds_at_most_a_hundred_streams() {
-    let s = Server::start();
-    let key = s.key("task:read");
+    let (s, key) = Server::with_key("task:read");
     let writer = s.key("task:write");
     let (run, _) = s.new_run(&writer, &json!({"status": "in_progress"}));
     let client = Client::builder().timeout(None).build().unwrap();

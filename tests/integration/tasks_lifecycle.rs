@@ -1,6 +1,7 @@
 //! A task's life: its number and slug per project, the title derived from its description,
 //! a run started through `run/`, and the soft delete that hides it for good.
 
+use crate::harness::database::count;
 use crate::harness::{Server, assert_not_found, expect_json, task_body};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -9,8 +10,7 @@ const TASKS: &str = "/api/projects/1/tasks/";
 
 #[test]
 fn tasks_are_numbered_per_project_with_a_slug_from_its_name() {
-    let s = Server::start();
-    let key = s.key("*");
+    let (s, key) = Server::with_key("*");
     for n in 0..3 {
         let t = s.task(&key, &task_body(json!({})));
         assert_eq!(t["task_number"], n);
@@ -59,8 +59,7 @@ fn tasks_are_numbered_per_project_with_a_slug_from_its_name() {
 
 #[test]
 fn a_blank_title_comes_from_the_description() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let title = |extra: Value| s.task(&key, &task_body(extra))["title"].clone();
     let sixty = "b".repeat(60);
     let cases = [
@@ -107,8 +106,7 @@ fn a_blank_title_comes_from_the_description() {
 
 #[test]
 fn run_starts_a_queued_cloud_run() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let t = s.task(&key, &task_body(json!({})));
     let id = t["id"].as_str().unwrap();
     let started = expect_json(s.post(&key, &format!("{TASKS}{id}/run/"), &json!({})), 200);
@@ -138,8 +136,7 @@ fn run_starts_a_queued_cloud_run() {
 
 #[test]
 fn delete_is_soft_and_final() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let kept = s.task(&key, &task_body(json!({"title": "kept"})));
     let gone = s.task(&key, &task_body(json!({"title": "gone"})));
     let id = gone["id"].as_str().unwrap();
@@ -174,21 +171,13 @@ fn delete_is_soft_and_final() {
     let next = s.task(&key, &task_body(json!({})));
     assert_eq!(next["task_number"], 2);
     assert_eq!(next["slug"], "DEF-2");
-    let runs: i64 = s
-        .sqlite()
-        .query_row(
-            "SELECT COUNT(*) FROM task_runs r JOIN tasks t ON t.pk = r.task_pk WHERE t.id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(runs, 1);
+    let runs = "SELECT COUNT(*) FROM task_runs r JOIN tasks t ON t.pk = r.task_pk WHERE t.id = ?1";
+    assert_eq!(count(&s.sqlite(), runs, [id]), 1);
 }
 
 #[test]
 fn a_created_task_is_answered_as_it_then_reads() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let integration = s.integration("acme");
     let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
     for extra in [

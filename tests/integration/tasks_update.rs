@@ -11,8 +11,7 @@ const TASKS: &str = "/api/projects/1/tasks/";
 
 #[test]
 fn bodies_must_be_json_objects() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let t = s.task(&key, &task_body(json!({})));
     let task = format!("{TASKS}{}/", t["id"].as_str().unwrap());
     let targets = [
@@ -73,8 +72,7 @@ fn bodies_over_the_json_limit_are_refused() {
 
 #[test]
 fn put_needs_the_create_fields() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let extra = json!({"title": "Original", "repository": "acme/web", "assignee": "bot"});
     let t = s.task(&key, &task_body(extra));
     let path = format!("{TASKS}{}/", t["id"].as_str().unwrap());
@@ -106,8 +104,7 @@ fn put_needs_the_create_fields() {
 
 #[test]
 fn patch_changes_only_what_it_is_given() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let schema = json!({"type": "object"});
     let extra = json!({"title": "Original", "repository": "acme/web", "assignee": "bot", "json_schema": schema});
     let t = s.task(&key, &task_body(extra));

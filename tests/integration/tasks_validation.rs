@@ -19,8 +19,7 @@ fn stored(s: &Server, key: &str, extra: Value, name: &str) -> Value {
 
 #[test]
 fn create_checks_every_field() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let long = || Value::String("x".repeat(256));
     let body = json!({"origin_product": "slack"});
     rejects(&s, &key, body, "required", "description");
@@ -69,15 +68,7 @@ fn create_checks_every_field() {
     let list = expect_json(s.get(&key, TASKS), 200);
     assert_eq!(list["count"], 0, "nothing refused was stored");
 
-    let origins = [
-        "error_tracking",
-        "eval_clusters",
-        "user_created",
-        "slack",
-        "support_queue",
-        "session_summaries",
-    ];
-    for origin in origins {
+    for &origin in burrow::tasks::ORIGIN_PRODUCTS {
         let got = stored(
             &s,
             &key,
@@ -130,8 +121,7 @@ fn create_checks_every_field() {
 
 #[test]
 fn unknown_and_read_only_fields_are_ignored() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let t = s.task(
         &key,
         &task_body(json!({
@@ -175,8 +165,7 @@ fn unknown_and_read_only_fields_are_ignored() {
 
 #[test]
 fn github_integrations_must_belong_to_the_project() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     let mine = s.integration("acme");
     let t = s.task(&key, &task_body(json!({"github_integration": mine})));
     assert_eq!(t["github_integration"], mine);

@@ -23,8 +23,7 @@ fn settled(s: &Server, key: &str, id: &Value) -> Value {
 
 #[test]
 fn inward_addresses_are_refused_by_default() {
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     for url in [
         "http://127.0.0.1:8080/",
         "http://127.9.9.9/",
@@ -72,8 +71,7 @@ fn inward_addresses_are_refused_by_default() {
 fn a_name_that_resolves_inward_is_refused_at_delivery() {
     let receiver = Receiver::start(&[]);
     let port = receiver.url.rsplit(':').next().unwrap().to_string();
-    let s = Server::start();
-    let key = s.key("task:write");
+    let (s, key) = Server::with_key("task:write");
     // A name passes when it is made: what it resolves to is judged at each delivery.
     let made = expect_json(
         s.post(&key, HOOKS, &hook(&format!("http://localhost:{port}/in"))),
@@ -105,10 +103,7 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
     let port = receiver.url.rsplit(':').next().unwrap().to_string();
 
     // `loopback` admits the receiver, by address and by a name resolving to it.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let key = s.key("task:write");
     let by_ip = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);
     let url = format!("http://localhost:{port}/by-name");
@@ -124,10 +119,7 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
 
     // A host-name entry trusts that name whatever it resolves to (as in Gitea), and admits
     // no address by itself: a literal address is refused when the webhook is made.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("LocalHost")
-        .start();
+    let s = Server::build().webhook_hosts("LocalHost").start();
     let key = s.key("task:write");
     let r = s.post(&key, HOOKS, &hook(&receiver.url));
     assert_invalid(r, "not_allowed", "url");
@@ -140,10 +132,9 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
     drop(s);
 
     // A CIDR admits its addresses, in both forms of IPv4.
-    let s = Server::build()
+    let (s, key) = Server::build()
         .env("BURROW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/24")
-        .start();
-    let key = s.key("task:write");
+        .start_with_key("task:write");
     let mapped = format!("http://[::ffff:127.0.0.1]:{port}/mapped");
     let cidr = expect_json(s.post(&key, HOOKS, &hook(&mapped)), 201);
     let r = s.post(&key, HOOKS, &hook("http://127.0.1.1/"));
@@ -157,12 +148,10 @@ fn allowed_classes_names_and_cidrs_are_delivered() {
 fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
     let receiver = Receiver::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::build()
+    let (mut s, key) = Server::build()
         .data_dir(dir.path())
-        .arg("--webhook-allowed-hosts")
-        .arg("*")
-        .start();
-    let key = s.key("task:write");
+        .webhook_hosts("*")
+        .start_with_key("task:write");
     let made = expect_json(s.post(&key, HOOKS, &hook(&receiver.url)), 201);
     s.terminate();
 
@@ -178,7 +167,7 @@ fn a_narrowed_setting_holds_for_webhooks_made_before_it() {
 #[test]
 fn the_runner_webhook_is_the_operators_and_stays_exempt() {
     let receiver = Receiver::start(&[]);
-    let s = Server::build()
+    let (s, key, task) = Server::build()
         .args([
             "--runner",
             "webhook",
@@ -187,9 +176,7 @@ fn the_runner_webhook_is_the_operators_and_stays_exempt() {
             "--runner-webhook-secret",
             "s3cret",
         ])
-        .start();
-    let key = s.key("task:write");
-    let task = s.new_task(&key);
+        .start_with_task("task:write");
     start_run(&s, &key, &task);
     let got = receiver.wait_for(1);
     assert_eq!(got[0].json()["event"], "run.queued");

@@ -3,16 +3,13 @@
 //! payloads no delivery carries any more) are forgotten after the documented 30 days.
 
 use crate::harness::runner::*;
-use crate::harness::{Server, assert_error, expect_json, task_body};
+use crate::harness::{Server, assert_error, expect_json, results, task_body};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
 
 fn loopback() -> Server {
-    Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start()
+    Server::build().webhook_hosts("loopback").start()
 }
 
 fn hook(url: &str) -> Value {
@@ -122,12 +119,10 @@ fn days_ago(days: i64) -> String {
 fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     let receiver = Receiver::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::build()
+    let (mut s, key) = Server::build()
         .data_dir(dir.path())
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
-    let key = s.key("task:write");
+        .webhook_hosts("loopback")
+        .start_with_key("task:write");
     for name in ["a", "b"] {
         let body = hook(&format!("{}/{name}", receiver.url));
         expect_json(s.post(&key, HOOKS, &body), 201);
@@ -172,19 +167,13 @@ fn settled_deliveries_and_orphaned_payloads_are_pruned_after_30_days() {
     // The sweeper prunes when the server starts, and hourly after.
     let s = Server::build()
         .data_dir(dir.path())
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
+        .webhook_hosts("loopback")
         .start();
     let log = poll("old deliveries to be pruned", || {
         let log = expect_json(s.get(&key, "/api/projects/1/webhook_deliveries/"), 200);
         (log["count"] == 3).then_some(log)
     });
-    let statuses: Vec<&Value> = log["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| &d["status"])
-        .collect();
+    let statuses: Vec<&Value> = results(&log).iter().map(|d| &d["status"]).collect();
     assert_eq!(statuses.iter().filter(|s| **s == "pending").count(), 1);
     let payloads: Vec<i64> = s
         .sqlite()

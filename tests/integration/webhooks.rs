@@ -3,7 +3,7 @@
 //! retried, every attempt logged.
 
 use crate::harness::runner::*;
-use crate::harness::{Server, assert_invalid, expect_json};
+use crate::harness::{Server, assert_invalid, expect_json, results};
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/projects/1/webhooks/";
@@ -21,10 +21,7 @@ fn events(got: &[Received]) -> Vec<String> {
 #[test]
 fn webhooks_are_managed_over_the_api() {
     // Receivers listen on loopback, which webhooks reach only when allowed.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let key = s.key("task:write");
     let reader = s.key("task:read");
     let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["task.created"]});
@@ -40,13 +37,7 @@ fn webhooks_are_managed_over_the_api() {
     assert!(b["secret"].as_str().unwrap().starts_with("whsec_"), "{b}");
     let list = expect_json(s.get(&reader, HOOKS), 200);
     assert_eq!(list["count"], 2);
-    assert!(
-        list["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h.get("secret").is_none())
-    );
+    assert!(results(&list).iter().all(|h| h.get("secret").is_none()));
     let one = expect_json(s.get(&reader, &format!("{HOOKS}{}/", a["id"])), 200);
     assert_eq!(one["url"], "http://127.0.0.1:9/a");
     assert!(one.get("secret").is_none());
@@ -105,10 +96,7 @@ fn events_are_delivered_signed_and_retried() {
     let all = Receiver::start(&[]);
     let flaky = Receiver::start(&[500, 500]);
     // Receivers listen on loopback, which webhooks reach only when allowed.
-    let s = Server::build()
-        .arg("--webhook-allowed-hosts")
-        .arg("loopback")
-        .start();
+    let s = Server::build().webhook_hosts("loopback").start();
     let key = s.key("task:write");
     let every = json!({
         "url": format!("{}/all", all.url),

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 
 use super::slug_prefix;
 use super::view::task_view;
@@ -169,17 +169,6 @@ pub fn with_live_task<T>(
     links: &dyn LogLinks,
     f: impl FnOnce(&TaskView) -> T,
 ) -> Result<Option<T>> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
-             WHERE t.pk = ?1 AND t.project_id = ?2 AND t.deleted_at IS NULL"
-        )
-    });
-    let prefix = slug_prefix(&project.name);
-    let mut stmt = conn.prepare_cached(&SQL)?;
-    let mut rows = stmt.query(params![pk, project.id])?;
-    match rows.next()? {
-        Some(row) => Ok(Some(f(&task_view(row, &prefix, Some(links))?))),
-        None => Ok(None),
-    }
+    static SQL: LazyLock<String> = LazyLock::new(|| super::live_task_where("t.pk = ?1"));
+    super::view_one(conn, project, &SQL, &pk, Some(links), f)
 }

@@ -57,18 +57,33 @@ pub fn with_task<T>(
     f: impl FnOnce(&TaskView) -> T,
 ) -> Result<T> {
     // Made once: a GET would otherwise format a kilobyte of SQL to find its cached statement.
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
-             WHERE t.id = ?1 AND t.project_id = ?2 AND t.deleted_at IS NULL"
-        )
-    });
+    static SQL: LazyLock<String> = LazyLock::new(|| live_task_where("t.id = ?1"));
+    view_one(conn, project, &SQL, &id, links, f)?.ok_or(Error::NotFound)
+}
+
+/// The query of one live task of project `?2`, found by `condition` on `?1`.
+fn live_task_where(condition: &str) -> String {
+    format!(
+        "{TASK_SELECT}, {RUN_COLUMNS} {TASK_FROM} \
+         WHERE {condition} AND t.project_id = ?2 AND t.deleted_at IS NULL"
+    )
+}
+
+/// Calls `f` with the task `sql` finds for `key` in the project, if any.
+fn view_one<T>(
+    conn: &Connection,
+    project: &Project,
+    sql: &str,
+    key: &dyn rusqlite::ToSql,
+    links: Option<&dyn LogLinks>,
+    f: impl FnOnce(&TaskView) -> T,
+) -> Result<Option<T>> {
     let prefix = slug_prefix(&project.name);
-    let mut stmt = conn.prepare_cached(&SQL)?;
-    let mut rows = stmt.query(params![id, project.id])?;
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![key, project.id])?;
     match rows.next()? {
-        Some(row) => Ok(f(&task_view(row, &prefix, links)?)),
-        None => Err(Error::NotFound),
+        Some(row) => Ok(Some(f(&task_view(row, &prefix, links)?))),
+        None => Ok(None),
     }
 }
 
@@ -98,25 +113,11 @@ pub fn slug_including_deleted(conn: &Connection, project_id: i64, id: &str) -> R
     Ok(format!("{}-{number}", slug_prefix(&name)))
 }
 
-fn check_integration(conn: &Connection, project_id: i64, id: Option<i64>) -> Result<()> {
-    if let Some(id) = id
-        && !super::identity::integration_in_project(conn, project_id, id)?
-    {
-        return Err(Error::invalid(
-            "github_integration",
-            "does_not_exist",
-            format!("Invalid pk \"{id}\" - object does not exist."),
-        ));
-    }
-    Ok(())
-}
-
 /// Creates a task from validated fields (description and origin are present), made by
 /// `user`. The task is answered from what was written, without reading it back: the
 /// writer thread is the one place writes queue for.
 pub fn create(conn: &Connection, project: &Project, user: &User, c: TaskChanges) -> Result<Task> {
     let github_integration = c.github_integration.flatten();
-    check_integration(conn, project.id, github_integration)?;
     let description = c.description.unwrap_or_default();
     let title = derive_title(c.title.as_deref().unwrap_or(""), &description);
     let now = clock::now();
@@ -190,9 +191,6 @@ fn count_live(conn: &Connection, project_id: i64, change: i64) -> Result<()> {
 /// Applies the given changes to a live task; fields left as `None` keep their value.
 pub fn update(conn: &Connection, project: &Project, id: &str, c: TaskChanges) -> Result<Task> {
     let current = get(conn, project, id)?;
-    if let Some(integration) = c.github_integration {
-        check_integration(conn, project.id, integration)?;
-    }
     let description = c.description.unwrap_or(current.description);
     let title = derive_title(c.title.as_deref().unwrap_or(&current.title), &description);
     conn.prepare_cached(

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{RunRef, direct, fetch};
+use super::{RunRef, direct, fetch, inline_item};
 use crate::harness::stores::Backend;
 use crate::harness::{Server, assert_error, assert_invalid, assert_not_found, expect_json};
 
@@ -12,16 +12,8 @@ pub fn paths_not_on_the_run(s: &Server, _store: &Backend) {
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
     let other = s.new_run(&key, &json!({})).0;
-    let mine = run.upload_one(
-        s,
-        &key,
-        json!({"name": "a.md", "type": "plan", "content": "a"}),
-    );
-    let theirs = other.upload_one(
-        s,
-        &key,
-        json!({"name": "b.md", "type": "plan", "content": "b"}),
-    );
+    let mine = run.upload_one(s, &key, inline_item("a.md", "plan", "a"));
+    let theirs = other.upload_one(s, &key, inline_item("b.md", "plan", "b"));
     let prepared = direct::prepare(
         s,
         &key,
@@ -64,11 +56,7 @@ pub fn scopes(s: &Server, _store: &Backend) {
     let write = s.key("task:write");
     let read = s.key("task:read");
     let run = s.new_run(&write, &json!({})).0;
-    let e = run.upload_one(
-        s,
-        &write,
-        json!({"name": "a.md", "type": "plan", "content": "a"}),
-    );
+    let e = run.upload_one(s, &write, inline_item("a.md", "plan", "a"));
     let path = e["storage_path"].as_str().unwrap();
     assert_eq!(fetch(s, &read, &run, path), b"a");
     expect_json(run.presign(s, &read, path), 200);

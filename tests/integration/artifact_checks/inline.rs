@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use super::{assert_layout, direct, fetch};
+use super::{assert_layout, direct, fetch, inline_item};
 use crate::harness::stores::Backend;
 use crate::harness::{Server, assert_error, assert_invalid, expect_json, is_timestamp};
 
@@ -125,15 +125,7 @@ pub fn inline_round_trips(s: &Server, store: &Backend) {
         fetch(s, &key, &run, list[4]["storage_path"].as_str().unwrap()),
         b"v2"
     );
-    for t in [
-        "plan",
-        "context",
-        "reference",
-        "output",
-        "artifact",
-        "user_attachment",
-        "skill_bundle",
-    ] {
+    for &t in burrow::artifacts::TYPES {
         run.upload_one(s, &key, json!({"name": t, "type": t, "content": t}));
     }
 
@@ -243,11 +235,7 @@ pub fn names_stay_in_the_run(s: &Server, store: &Backend) {
         ("", "artifact"),
     ];
     for (name, base) in cases {
-        let e = run.upload_one(
-            s,
-            &key,
-            json!({"name": name, "type": "artifact", "content": name}),
-        );
+        let e = run.upload_one(s, &key, inline_item(name, "artifact", name));
         assert_eq!(e["name"], base, "{name}");
         assert_layout(&run, &e["storage_path"], base);
         assert_eq!(
@@ -276,11 +264,7 @@ pub fn size_limit(s: &Server, store: &Backend) {
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
     let fits = "x".repeat(1024);
-    run.upload_one(
-        s,
-        &key,
-        json!({"name": "fits", "type": "artifact", "content": fits}),
-    );
+    run.upload_one(s, &key, inline_item("fits", "artifact", &fits));
     let stored = store.stored(s);
     let over = "x".repeat(1025);
     let over64 = STANDARD.encode(vec![7u8; 1025]);

@@ -13,31 +13,41 @@ pub use crate::harness::runs::RunRef;
 use crate::harness::stores::Backend;
 use crate::harness::{Server, expect_json};
 
+/// One check: it takes a running server and the store that server runs on.
+pub type Check = fn(&Server, &Backend);
+
 /// Inline uploads, names, paths off the manifest and scopes; on a server started plainly.
-pub fn inline_checks(s: &Server, store: &Backend) {
-    inline::inline_round_trips(s, store);
-    inline::names_stay_in_the_run(s, store);
-    access::paths_not_on_the_run(s, store);
-    access::scopes(s, store);
-}
+pub const INLINE: &[Check] = &[
+    inline::inline_round_trips,
+    inline::names_stay_in_the_run,
+    access::paths_not_on_the_run,
+    access::scopes,
+];
 
 /// Direct uploads and what they refuse; on a server started plainly.
-pub fn direct_checks(s: &Server, store: &Backend) {
-    direct::round_trip(s, store);
-    refusals::refused_uploads(s, store);
-    refusals::refused_finalize(s, store);
-    refusals::hang_up_mid_upload(s, store);
-    refusals::finalized_once(s, store);
-    refusals::late_upload_after_finalize(s, store);
-}
+pub const DIRECT: &[Check] = &[
+    direct::round_trip,
+    refusals::refused_uploads,
+    refusals::refused_finalize,
+    refusals::hang_up_mid_upload,
+    refusals::finalized_once,
+    refusals::late_upload_after_finalize,
+];
 
 /// Presigned URLs and the size limit; on a server started with `LIMIT_ARGS`.
-pub fn limit_checks(s: &Server, store: &Backend) {
-    access::presigned_urls(s, store);
-    inline::size_limit(s, store);
+pub const LIMITS: &[Check] = &[access::presigned_urls, inline::size_limit];
+
+/// Starts a server on `store` with `args` and runs `checks` on it, in order; returns the
+/// server for what the caller checks after.
+pub fn run_checks(store: &Backend, args: &[&str], checks: &[Check]) -> Server {
+    let s = store.start(args);
+    for check in checks {
+        check(&s, store);
+    }
+    s
 }
 
-/// The arguments `limit_checks` expects its server to have.
+/// The arguments the `LIMITS` checks expect their server to have.
 pub const LIMIT_ARGS: [&str; 2] = ["--artifact-max-bytes", "1024"];
 
 impl RunRef {
@@ -83,6 +93,11 @@ impl RunRef {
         let body = json!({ "storage_path": storage_path });
         s.post(key, &self.path("artifacts/presign/"), &body)
     }
+}
+
+/// An inline artifact item of this name, type and text content.
+pub fn inline_item(name: &str, kind: &str, content: &str) -> Value {
+    json!({"name": name, "type": kind, "content": content})
 }
 
 /// Downloads an artifact that must exist and returns its bytes.

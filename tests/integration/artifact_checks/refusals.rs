@@ -12,7 +12,7 @@ use super::direct::{
     BOUNDARY, content_type, finalize, form_parts, item, post_form, prepare, prepare_one,
     refused_as_missing, send,
 };
-use super::fetch;
+use super::{fetch, inline_item};
 use crate::harness::stores::Backend;
 use crate::harness::{Server, assert_error, assert_invalid, expect_json};
 
@@ -21,15 +21,11 @@ use crate::harness::{Server, assert_error, assert_invalid, expect_json};
 pub fn refused_uploads(s: &Server, store: &Backend) {
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
-    let prepared = prepare(
-        s,
-        &key,
-        &run,
-        json!([
-            {"name": "a.bin", "type": "artifact", "size": 10},
-            {"name": "b.bin", "type": "artifact", "size": 10},
-        ]),
-    );
+    let two = json!([
+        {"name": "a.bin", "type": "artifact", "size": 10},
+        {"name": "b.bin", "type": "artifact", "size": 10},
+    ]);
+    let prepared = prepare(s, &key, &run, two);
     let (a, b) = (
         &prepared[0]["presigned_post"],
         &prepared[1]["presigned_post"],
@@ -96,11 +92,7 @@ pub fn refused_finalize(s: &Server, _store: &Backend) {
     let key = s.key("task:write");
     let run = s.new_run(&key, &json!({})).0;
     let other = s.new_run(&key, &json!({})).0;
-    let inline = run.upload_one(
-        s,
-        &key,
-        json!({"name": "i", "type": "plan", "content": "i"}),
-    );
+    let inline = run.upload_one(s, &key, inline_item("i", "plan", "i"));
     let p = prepare(
         s,
         &key,

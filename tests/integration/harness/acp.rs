@@ -96,6 +96,13 @@ impl Places {
         args.extend(extra.iter().map(|s| s.to_string()));
         Server::build().args(&args).start()
     }
+
+    /// As `server`, with a `task:write` key.
+    pub fn server_and_key(&self, agent_args: &str, extra: &[&str]) -> (Server, String) {
+        let s = self.server(agent_args, extra);
+        let key = s.key("task:write");
+        (s, key)
+    }
 }
 
 /// Creates a task on acme/web with this description and starts a run; (task, run).

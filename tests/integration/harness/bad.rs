@@ -27,3 +27,14 @@ pub fn clean_4xx(r: Response, what: &str) -> (u16, Value) {
     );
     (status, body)
 }
+
+/// Asserts a clean 4xx (as `clean_4xx`) with this status and error code; returns the body.
+pub fn assert_refused(r: Response, status: u16, code: &str, what: &str) -> Value {
+    let (got, err) = clean_4xx(r, what);
+    assert_eq!(
+        (got, err["code"].as_str().unwrap()),
+        (status, code),
+        "{what}: {err}"
+    );
+    err
+}

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::runs::read_ndjson;
-pub use super::runs::run_path;
+pub use super::runs::{run_path, runs_path};
 use super::{Builder, Server, expect_json};
 
 /// Generous: the machine running the tests may be busy.
@@ -43,6 +43,11 @@ impl Builder {
     /// `--runner command --runner-command COMMAND`: queued runs start COMMAND.
     pub fn command_runner(self, command: &str) -> Builder {
         self.args(["--runner", "command", "--runner-command", command])
+    }
+
+    /// `--webhook-allowed-hosts HOSTS`: e.g. `loopback`, where the test's receivers listen.
+    pub fn webhook_hosts(self, hosts: &str) -> Builder {
+        self.args(["--webhook-allowed-hosts", hosts])
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-use super::{Server, task_body};
+use super::Server;
 
 /// A run as reached through its task's URL in project 1.
 #[derive(Debug, Clone)]
@@ -28,21 +28,20 @@ impl RunRef {
     }
 }
 
+/// A task's run list: `/api/projects/1/tasks/TASK/runs/`.
+pub fn runs_path(task: &str) -> String {
+    format!("/api/projects/1/tasks/{task}/runs/")
+}
+
 /// The one way to name a run's URL: `/api/projects/1/tasks/TASK/runs/RUN/` plus `rest`.
 pub fn run_path(task: &str, run: &str, rest: &str) -> String {
     format!("/api/projects/1/tasks/{task}/runs/{run}/{rest}")
 }
 
 impl Server {
-    /// Creates a plain task in project 1 and returns its id.
-    pub fn new_task(&self, key: &str) -> String {
-        let task = self.task(key, &task_body(json!({})));
-        task["id"].as_str().unwrap().to_string()
-    }
-
     /// Creates a run of the task with `body`, asserting a 201, and returns it.
     pub fn run_of(&self, key: &str, task_id: &str, body: &Value) -> Value {
-        let r = self.post(key, &format!("/api/projects/1/tasks/{task_id}/runs/"), body);
+        let r = self.post(key, &runs_path(task_id), body);
         assert_eq!(r.status(), 201, "create run");
         r.json().unwrap()
     }

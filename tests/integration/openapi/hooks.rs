@@ -29,16 +29,10 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
     w.expect(204, "post", claim, "/api/projects/1/runs/claim/", None);
     let id = run["id"].as_str().unwrap();
     talk_to_the_agent(w, &format!("{t}/runs/{id}"));
-    let cancel = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/cancel/";
-    let done = w.expect(200, "post", cancel, &format!("{t}/runs/{id}/cancel/"), None);
+    let done = w.on_run(200, "post", &format!("{t}/runs/{id}"), "cancel/", None);
     assert_eq!(done["status"], "cancelled");
-    w.expect(
-        404,
-        "post",
-        cancel,
-        &format!("{t}/runs/00000000-0000-4000-8000-000000000000/cancel/"),
-        None,
-    );
+    let none = format!("{t}/runs/00000000-0000-4000-8000-000000000000");
+    w.on_run(404, "post", &none, "cancel/", None);
 
     let hooks = "/api/projects/{project_id}/webhooks/";
     let hook = w.expect(
@@ -102,66 +96,34 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
 /// A follow-up message, and the answer to a permission question put on the run as the ACP
 /// runner puts it.
 fn talk_to_the_agent(w: &Walk, run: &str) {
-    let message = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/message/";
-    let sent = w.expect(
+    let sent = w.on_run(
         200,
         "post",
-        message,
-        &format!("{run}/message/"),
+        run,
+        "message/",
         Some(json!({"text": "Also fix the docs."})),
     );
     assert_eq!(sent["state"]["pending_user_message"], "Also fix the docs.");
     let question = json!({"request_id": "q-1", "tool_call": {"toolCallId": "c-1"},
         "options": [{"optionId": "allow", "name": "Allow", "kind": "allow_once"}]});
-    w.expect(
-        200,
-        "patch",
-        "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/",
-        &format!("{run}/"),
-        Some(json!({"state": {"pending_permission": question}})),
-    );
-    let permission = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/permission/";
-    w.expect(
-        400,
-        "post",
-        permission,
-        &format!("{run}/permission/"),
-        Some(json!({"request_id": "q-1", "option_id": "maybe"})),
-    );
-    let answered = w.expect(
-        200,
-        "post",
-        permission,
-        &format!("{run}/permission/"),
-        Some(json!({"request_id": "q-1", "option_id": "allow"})),
-    );
+    let asked = json!({"state": {"pending_permission": question}});
+    w.on_run(200, "patch", run, "", Some(asked));
+    let answer = |option| Some(json!({"request_id": "q-1", "option_id": option}));
+    w.on_run(400, "post", run, "permission/", answer("maybe"));
+    let answered = w.on_run(200, "post", run, "permission/", answer("allow"));
     assert_eq!(
         answered["state"]["permission_answer"],
         json!({"request_id": "q-1", "option_id": "allow"})
     );
     assert!(answered["state"].get("pending_permission").is_none());
-    let relay = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/relay_message/";
-    let relayed = w.expect(
-        200,
-        "post",
-        relay,
-        &format!("{run}/relay_message/"),
-        Some(json!({"text": "Done.", "text_parts": ["Done."], "message_id": "m-1"})),
-    );
+    let relay = json!({"text": "Done.", "text_parts": ["Done."], "message_id": "m-1"});
+    let relayed = w.on_run(200, "post", run, "relay_message/", Some(relay));
     assert_eq!(relayed["status"], "accepted");
     let events = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/event_stream/";
     let line = json!({"seq": 1, "event": {"type": "notification", "notification": {}}});
-    let r =
-        w.s.req(
-            &w.key,
-            reqwest::Method::POST,
-            &format!("{run}/event_stream/"),
-        )
-        .header("Content-Type", "application/x-ndjson")
-        .body(format!("{line}\n"))
-        .send()
-        .unwrap();
-    let c = w.doc.check("post", events, r);
+    let (path, ndjson) = (format!("{run}/event_stream/"), "application/x-ndjson");
+    let r = w.s.post_typed(&w.key, &path, ndjson, format!("{line}\n"));
+    let c = w.doc.check("post", events, r.unwrap());
     assert_eq!(c.status, 200, "{}", c.text);
     assert_eq!(c.json["last_accepted_seq"], 1);
 }

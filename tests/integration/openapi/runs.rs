@@ -35,49 +35,37 @@ pub fn runs_and_artifacts(w: &Walk, task: &str) {
     let at = |tail: &str| {
         format!("/api/projects/{{project_id}}/tasks/{{task_id}}/runs/{{run_id}}/{tail}")
     };
-    w.expect(200, "get", &at(""), &format!("{r}/"), None);
+    w.on_run(200, "get", &r, "", None);
     w.expect(404, "get", &at(""), &format!("{t}/runs/nope/"), None);
-    w.expect(
+    w.on_run(
         200,
         "patch",
-        &at(""),
-        &format!("{r}/"),
+        &r,
+        "",
         Some(json!({"status": "in_progress", "output": {"x": 1}})),
     );
-    w.expect(
-        400,
-        "patch",
-        &at(""),
-        &format!("{r}/"),
-        Some(json!({"state": null})),
-    );
-    w.expect(
+    w.on_run(400, "patch", &r, "", Some(json!({"state": null})));
+    w.on_run(
         200,
         "patch",
-        &at("set_output/"),
-        &format!("{r}/set_output/"),
+        &r,
+        "set_output/",
         Some(json!({"output": {"ok": true}})),
     );
-    w.expect(
+    w.on_run(
         400,
         "patch",
-        &at("set_output/"),
-        &format!("{r}/set_output/"),
+        &r,
+        "set_output/",
         Some(json!({"output": {"no": 1}})),
     );
     let entries = json!({"entries": [{"type": "info", "message": "one"}, {"type": "info", "message": "two"}]});
-    let appended = w.expect(
-        200,
-        "post",
-        &at("append_log/"),
-        &format!("{r}/append_log/"),
-        Some(entries),
-    );
-    w.expect(
+    let appended = w.on_run(200, "post", &r, "append_log/", Some(entries));
+    w.on_run(
         400,
         "post",
-        &at("append_log/"),
-        &format!("{r}/append_log/"),
+        &r,
+        "append_log/",
         Some(json!({"entries": [1]})),
     );
     let logs = at("logs");
@@ -89,11 +77,7 @@ pub fn runs_and_artifacts(w: &Walk, task: &str) {
     assert_eq!(log.text.lines().count(), 1);
     w.expect(400, "get", &logs, &format!("{r}/logs?after=-1"), None);
     // The signed log_url needs no key; a forged token is a 401.
-    let url = appended["log_url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&w.s.base)
-        .to_string();
+    let url = w.local(&appended["log_url"]);
     assert_eq!(
         w.call_as("", "get", &logs, &url, None).text.lines().count(),
         2
@@ -104,13 +88,7 @@ pub fn runs_and_artifacts(w: &Walk, task: &str) {
         401
     );
     // A finished run's stream ends after the log, so it can be read whole.
-    w.expect(
-        200,
-        "patch",
-        &at(""),
-        &format!("{r}/"),
-        Some(json!({"status": "completed"})),
-    );
+    w.on_run(200, "patch", &r, "", Some(json!({"status": "completed"})));
     let stream = w.call("get", &at("stream/"), &format!("{r}/stream/"), None);
     assert_eq!(stream.status, 200);
     assert!(stream.content_type.starts_with("text/event-stream"));
@@ -124,37 +102,25 @@ pub fn runs_and_artifacts(w: &Walk, task: &str) {
     );
 
     let item = json!({"name": "plan.md", "type": "plan", "content": "# Plan", "content_type": "text/markdown"});
-    let manifest = w.expect(
+    let manifest = w.on_run(
         200,
         "post",
-        &at("artifacts/"),
-        &format!("{r}/artifacts/"),
+        &r,
+        "artifacts/",
         Some(json!({"artifacts": [item]})),
     );
-    w.expect(
+    w.on_run(
         400,
         "post",
-        &at("artifacts/"),
-        &format!("{r}/artifacts/"),
+        &r,
+        "artifacts/",
         Some(json!({"artifacts": []})),
     );
     let path = manifest["artifacts"][0]["storage_path"].clone();
     let named = json!({"storage_path": path});
     let missing = json!({"storage_path": "tasks/artifacts/elsewhere"});
-    let presigned = w.expect(
-        200,
-        "post",
-        &at("artifacts/presign/"),
-        &format!("{r}/artifacts/presign/"),
-        Some(named.clone()),
-    );
-    w.expect(
-        404,
-        "post",
-        &at("artifacts/presign/"),
-        &format!("{r}/artifacts/presign/"),
-        Some(missing.clone()),
-    );
+    let presigned = w.on_run(200, "post", &r, "artifacts/presign/", Some(named.clone()));
+    w.on_run(404, "post", &r, "artifacts/presign/", Some(missing.clone()));
     let bytes = w.call(
         "post",
         &at("artifacts/download/"),
@@ -169,19 +135,9 @@ pub fn runs_and_artifacts(w: &Walk, task: &str) {
         ),
         (200, "# Plan", "text/markdown")
     );
-    w.expect(
-        404,
-        "post",
-        &at("artifacts/download/"),
-        &format!("{r}/artifacts/download/"),
-        Some(missing),
-    );
+    w.on_run(404, "post", &r, "artifacts/download/", Some(missing));
     let downloads = "/api/artifact_downloads/";
-    let signed = presigned["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&w.s.base)
-        .to_string();
+    let signed = w.local(&presigned["url"]);
     assert_eq!(
         w.call_as("", "get", downloads, &signed, None).text,
         "# Plan"
