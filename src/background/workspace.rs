@@ -214,20 +214,22 @@ impl Places {
         };
         let short: String = run_id.chars().take(8).collect();
         let name = format!("burrow/{}-{short}", slug.to_lowercase());
-        let start = format!("refs/remotes/origin/{base}");
-        let base_commit = self
-            .git
-            .run(
-                &mirror,
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "-q",
-                    &format!("{start}^{{commit}}"),
-                ],
-            )
-            .await
-            .map_err(|_| format!("The branch {base} is not in {source}."))?;
+        // The source's branch, else one of Burrow's own kept in the mirror (the branch of
+        // an earlier run, not pushed, that a resumed run goes on from).
+        let mut found = None;
+        for start in [
+            format!("refs/remotes/origin/{base}"),
+            format!("refs/heads/{base}"),
+        ] {
+            let commit = format!("{start}^{{commit}}");
+            let args = ["rev-parse", "--verify", "-q", commit.as_str()];
+            if let Ok(commit) = self.git.run(&mirror, &args).await {
+                found = Some((start, commit));
+                break;
+            }
+        }
+        let (start, base_commit) =
+            found.ok_or_else(|| format!("The branch {base} is not in {source}."))?;
         let work_text = work.to_string_lossy().to_string();
         self.git
             .run(

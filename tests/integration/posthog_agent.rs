@@ -157,7 +157,7 @@ fn a_model_error_fails_the_run_with_the_agents_message() {
 }
 
 #[test]
-fn a_follow_up_goes_to_the_live_agent_before_the_run_completes() {
+fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
     let Some(command) = agent_command() else {
         return;
     };
@@ -202,6 +202,31 @@ fn a_follow_up_goes_to_the_live_agent_before_the_run_completes() {
         "{asked:?}"
     );
     assert!(run["state"].get("pending_user_message").is_none(), "{run}");
+
+    // Its agent-server has stopped: a message now resumes the run PostHog's way, as a new
+    // run that carries it and names the run it resumes.
+    let r = s.post(
+        &key,
+        &run_path(&task, &run_id, "message/"),
+        &json!({"text": "One more thing after the end"}),
+    );
+    let resumed = expect_json(r, 200);
+    let resumed_id = resumed["id"].as_str().unwrap().to_string();
+    assert_ne!(resumed_id, run_id);
+    assert_eq!(resumed["state"]["resume_from_run_id"], run_id.as_str());
+    assert_eq!(
+        resumed["state"]["pending_user_message"],
+        "One more thing after the end"
+    );
+    let again = finished(&s, &key, &task, &resumed_id);
+    assert_eq!(again["status"], "completed", "{again}");
+    assert!(
+        model
+            .requests()
+            .iter()
+            .any(|r| r["body"].to_string().contains("One more thing after the end")),
+        "the resumed agent-server passed the message on"
+    );
 }
 
 #[test]
