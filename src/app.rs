@@ -15,8 +15,8 @@ use actix_web::{App, FromRequest, Handler, Resource, Responder, web};
 
 use crate::api::BodyLimit;
 use crate::api::{
-    self, agent, artifacts, health, hooks, ingest, keys, metrics, projects, runner, runs, schema,
-    session, tasks, uploads, users,
+    self, agent, artifacts, health, hooks, ingest, keys, llm_gateway, metrics, projects, runner,
+    runs, schema, session, tasks, uploads, users,
 };
 use crate::config::Config;
 use crate::metrics::Route;
@@ -60,6 +60,13 @@ impl Entry {
         F::Output: Responder + 'static,
     {
         self.on(Method::GET, web::get().to(f))
+    }
+
+    fn head<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::HEAD, web::head().to(f))
     }
 
     fn post<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
@@ -219,6 +226,12 @@ fn table(cfg: &mut web::ServiceConfig, config: &Config, list: &Rc<RefCell<RouteL
                 .service(run("/artifacts/finalize_upload").post(uploads::finalize_upload))
                 .service(api_resource("/artifact_uploads").post(uploads::receive_upload))
                 .service(api_resource("/artifact_downloads").get(artifacts::signed_download))
+                // Under `llm_gateway::BASE_PATH`, which the runners hand their agents.
+                .service(
+                    api_resource("/llm_gateway/{product}/v1/messages").post(llm_gateway::messages),
+                )
+                .service(api_resource("/llm_gateway/{product}/v1/models").get(llm_gateway::models))
+                .service(api_resource("/llm_gateway/{product}/api/hello").head(llm_gateway::hello))
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ui::serve));

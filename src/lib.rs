@@ -24,6 +24,8 @@
 //!   webhook runner) and the stuck-run sweeper.
 //! - `db/`: the SQLite file, its writer thread, and plain SQL per table group.
 //! - `backup`, `export`: consistent copies, restore, and JSON Lines export/import.
+//! - `llm_gateway`: model requests forwarded to `--llm-upstream` with the provider key,
+//!   streamed back, and their tokens counted on the run and in `/metrics`.
 //! - `metrics`: request counting for `/metrics`; `private`: the process not dumpable, the data
 //!   folder and its secret files closed to other users.
 //! - `error`: the one error type and its mapping to HTTP; `clock`: timestamps; `duration`:
@@ -49,6 +51,7 @@ pub mod export;
 pub mod fields;
 pub mod first_run;
 pub mod links;
+pub mod llm_gateway;
 pub mod logs;
 pub mod metrics;
 pub mod net;

@@ -19,6 +19,7 @@ use crate::db::{Db, identity};
 use crate::error::{Error, Result};
 use crate::events::Events;
 use crate::first_run;
+use crate::llm_gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Runner};
 use crate::throttle::Throttle;
@@ -32,6 +33,13 @@ pub async fn serve(config: Config) -> Result<()> {
         .map_err(|e| Error::unexpected(format!("cannot listen on {}: {e}", config.addr)))?;
     let addr = listener.local_addr()?;
     let runner = Runner::new(&config, addr)?;
+    // Shared as its own app data: the state (which `auth` reads) need not know it.
+    let gateway = web::Data::new(Gateway::new(&config.llm)?);
+    if !gateway.configured() {
+        tracing::info!(
+            "LLM gateway: no provider key (--llm-api-key or ANTHROPIC_API_KEY); it answers 503"
+        );
+    }
     crate::background::check(&config)?;
     let json_limit = config.json_limit;
     let guard = config.clone();
@@ -66,11 +74,16 @@ pub async fn serve(config: Config) -> Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(shared.clone())
+            .app_data(gateway.clone())
             .app_data(BodyLimit(json_limit))
             .configure(|cfg| app::routes(cfg, &shared.config))
             .wrap(from_fn(app::trim_path))
             .wrap(from_fn(app::track_metrics))
     })
+    // A client that closes its side has gone: stop its streamed answer at once (a model
+    // answer the LLM gateway relays, a live log) instead of at the next write, so that the
+    // upstream request is dropped too. HTTP clients do not half-close and wait.
+    .h1_allow_half_closed(false)
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)

@@ -35,6 +35,11 @@ pub fn s3_endpoint(value: &str) -> Result<String, String> {
     web_url(value).map(|v| v.trim_end_matches('/').to_string())
 }
 
+/// `--llm-upstream`: e.g. `https://api.anthropic.com` or `http://127.0.0.1:4000/anthropic`.
+pub fn llm_upstream(value: &str) -> Result<String, String> {
+    web_url(value).map(|v| v.trim_end_matches('/').to_string())
+}
+
 /// `--json-limit`: bytes, at least `JSON_LIMIT_MIN`.
 pub fn json_limit(value: &str) -> Result<usize, String> {
     let n: usize = value

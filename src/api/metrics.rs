@@ -8,9 +8,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::crypto;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::llm_gateway::Gateway;
 use crate::state::AppState;
 
-pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
+pub async fn metrics(
+    state: web::Data<AppState>,
+    gateway: web::Data<Gateway>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
     if let Some(token) = &state.config.metrics_token {
         let given = req
             .headers()
@@ -27,6 +32,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     let gauges = state.db.read(db::stats::gauges).await?;
     let mut out = String::with_capacity(8192);
     state.metrics.render(&mut out);
+    gateway.counters.render(&mut out);
     out.push_str("# HELP burrow_runs Runs, by status.\n# TYPE burrow_runs gauge\n");
     for (status, n) in &gauges.runs_by_status {
         let _ = writeln!(out, "burrow_runs{{status=\"{status}\"}} {n}");

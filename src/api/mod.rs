@@ -7,6 +7,7 @@ pub mod health;
 pub mod hooks;
 pub mod ingest;
 pub mod keys;
+pub mod llm_gateway;
 pub mod metrics;
 mod on_run;
 pub mod projects;

@@ -58,33 +58,33 @@ fn step(what: &str, e: Error) -> Error {
     let lower = text.to_lowercase();
     // A write answered "not found" means the bucket (or folder) itself is missing.
     let missing = matches!(e, Error::NotFound) && what != "delete";
-    let cause = if missing
-        || lower.contains("nosuchbucket")
-        || lower.contains("bucket does not exist")
-    {
-        "the bucket does not exist"
-    } else if lower.contains("signaturedoesnotmatch") {
-        "signature mismatch: the secret key is wrong"
-    } else if lower.contains("invalidaccesskeyid") {
-        "the access key id is unknown to the store"
-    } else if lower.contains("169.254.169.254") {
-        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-    } else if lower.contains("accessdenied") || lower.contains("403") || lower.contains("forbidden")
-    {
-        "access denied: the credentials may not do this"
-    } else if lower.contains("scheme is not allowed") {
-        "the endpoint is plain http:// but --s3-allow-http is off"
-    } else if lower.contains("dns")
-        || lower.contains("connect")
-        || lower.contains("refused")
-        || lower.contains("timed out")
-    {
-        "cannot reach the endpoint"
-    } else if lower.contains("permission denied") {
-        "the folder is not writable"
-    } else {
-        "unexpected error"
-    };
+    let cause =
+        if missing || lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
+            "the bucket does not exist"
+        } else if lower.contains("signaturedoesnotmatch") {
+            "signature mismatch: the secret key is wrong"
+        } else if lower.contains("invalidaccesskeyid") {
+            "the access key id is unknown to the store"
+        } else if lower.contains("169.254.169.254") {
+            "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        } else if lower.contains("accessdenied")
+            || lower.contains("forbidden")
+            || lower.contains("status 403")
+        {
+            "access denied: the credentials may not do this"
+        } else if lower.contains("scheme is not allowed") {
+            "the endpoint is plain http:// but --s3-allow-http is off"
+        } else if lower.contains("dns")
+            || lower.contains("connect")
+            || lower.contains("refused")
+            || lower.contains("timed out")
+        {
+            "cannot reach the endpoint"
+        } else if lower.contains("permission denied") {
+            "the folder is not writable"
+        } else {
+            "unexpected error"
+        };
     Error::unexpected(format!("{what} failed: {cause} ({text})"))
 }
 
@@ -117,4 +117,24 @@ pub async fn collect(
         removed.push((path, meta.size));
     }
     Ok(Collected { removed, kept })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connection_is_unreachable_whatever_its_port() {
+        let refused = "Error performing PUT http://127.0.0.1:44031/bucket/x - HTTP error: \
+                       error sending request: client error (Connect): tcp connect error: \
+                       Connection refused (os error 111)";
+        let said = step("write", Error::unexpected(refused.into())).to_string();
+        assert!(
+            said.contains("write failed: cannot reach the endpoint"),
+            "{said}"
+        );
+        let denied = "Client error with status 403 Forbidden: <Code>AccessDenied</Code>";
+        let said = step("write", Error::unexpected(denied.into())).to_string();
+        assert!(said.contains("write failed: access denied"), "{said}");
+    }
 }

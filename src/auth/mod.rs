@@ -144,6 +144,33 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>> {
     Ok(Some(token.trim().to_string()))
 }
 
+/// The caller behind a personal API key sent as `Authorization: Bearer …` or, as Anthropic's
+/// SDKs send theirs, `x-api-key`. Keys only: a browser session does not count here.
+pub async fn key_caller(req: &HttpRequest) -> Result<Caller> {
+    let token = match bearer(req)? {
+        Some(token) => token,
+        None => match req.headers().get("x-api-key").map(|v| v.to_str()) {
+            Some(Ok(v)) if !v.trim().is_empty() => v.trim().to_string(),
+            Some(_) => {
+                return Err(Error::AuthenticationFailed(
+                    "Invalid personal API key.".into(),
+                ));
+            }
+            None => return Err(Error::NotAuthenticated),
+        },
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::internal("application state missing"))?;
+    let presented = Presented::Key(crypto::sha256_hex(&token));
+    let (caller, _, csrf) = state
+        .db
+        .read_light(move |conn| lookup(conn, presented, None))
+        .await?;
+    after_lookup(state, req, &caller, csrf)?;
+    Ok(caller)
+}
+
 /// How long a key's `last_used_at` may lag: at most one write per key per minute.
 const TOUCH_EVERY_SECS: i64 = 60;
 

@@ -15,9 +15,11 @@ use crate::net::hosts::AllowedHosts;
 use crate::setting_values;
 
 mod commands;
+mod llm;
 mod posthog_agent;
 
 pub use commands::*;
+pub use llm::LlmSettings;
 pub use posthog_agent::PosthogAgentSettings;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
@@ -298,6 +300,9 @@ pub struct Config {
         global = true
     )]
     pub webhook_allowed_hosts: AllowedHosts,
+
+    #[command(flatten)]
+    pub llm: LlmSettings,
 
     #[command(flatten)]
     pub posthog_agent: PosthogAgentSettings,

@@ -24,11 +24,14 @@ impl Usage {
     }
 }
 
-/// The run whose temporary key has id `key_id`, if it is a run's key.
-pub fn run_of_key(conn: &Connection, key_id: &str) -> Result<Option<i64>> {
+/// The run whose temporary key has id `key_id`, with its project, if it is a run's key.
+pub fn run_of_key(conn: &Connection, key_id: &str) -> Result<Option<(i64, i64)>> {
     Ok(conn
-        .prepare_cached("SELECT pk FROM task_runs WHERE runner_key_id = ?1")?
-        .query_row([key_id], |r| r.get(0))
+        .prepare_cached(
+            "SELECT r.pk, t.project_id FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
+             WHERE r.runner_key_id = ?1",
+        )?
+        .query_row([key_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 

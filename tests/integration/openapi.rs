@@ -4,11 +4,13 @@
 
 mod accounts;
 mod hooks;
+mod llm;
 mod runs;
 mod tasks;
 mod vocabulary;
 
 use crate::harness::Server;
+use crate::harness::anthropic::FakeAnthropic;
 use crate::harness::openapi::{Checked, Document, route_table};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,6 +20,8 @@ struct Walk {
     s: Server,
     key: String,
     doc: Document,
+    /// The LLM gateway's upstream.
+    _llm: FakeAnthropic,
 }
 
 impl Walk {
@@ -80,7 +84,10 @@ impl Walk {
 }
 
 fn start() -> Walk {
-    let s = Server::start();
+    let llm = FakeAnthropic::start(&json!({"turns": [{"text": "documented"}]}));
+    let s = Server::build()
+        .args(["--llm-upstream", &llm.url, "--llm-api-key", "sk-walk"])
+        .start();
     let r = s.get("", "/api/schema/");
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/json");
@@ -89,6 +96,7 @@ fn start() -> Walk {
         s,
         key: String::new(),
         doc: Document::new(doc),
+        _llm: llm,
     }
 }
 
@@ -135,6 +143,7 @@ fn every_operation_answers_as_documented() {
     let task = tasks::tasks(&w);
     runs::runs_and_artifacts(&w, &task);
     hooks::runner_and_webhooks(&w, &task);
+    llm::gateway(&w);
     let seen = w.doc.seen.borrow().clone();
     let missed: Vec<_> = w.doc.operations().difference(&seen).cloned().collect();
     assert!(

@@ -2,12 +2,13 @@
 //! (Node 22, `@posthog/agent`, its bundled Claude Code) on a task whose repository is a
 //! local bare git repository; only the model is scripted (`tests/fake-anthropic.py`,
 //! behind Burrow's LLM gateway). The run ends `completed` with a branch and a diff once the
-//! agent's turn is complete; a model error fails it; a follow-up goes to the live agent.
+//! agent's turn is complete; a model error fails it; a follow-up goes to the live agent, one
+//! after the end resumes the run; the gateway's token budget stops it.
 
 use serde_json::{Value, json};
 
 use crate::harness::acp::*;
-use crate::harness::posthog::{FakeModel, PROVIDER_KEY, agent_command, server};
+use crate::harness::posthog::{PROVIDER_KEY, agent_command, model, server};
 use crate::harness::runner::{poll, run_log, run_path};
 use crate::harness::{Server, cli_env, expect_json};
 
@@ -46,7 +47,7 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     let Some(command) = agent_command() else {
         return;
     };
-    let model = FakeModel::start(&write_script());
+    let model = model(&write_script());
     let places = Places::new();
     let s = server(&places, &command, &model, &[]);
     let key = s.key("task:write");
@@ -112,9 +113,27 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     let exited = burrow(&log, "agent_exited").unwrap();
     assert_eq!(exited["byItself"], false, "Burrow stopped it: {exited}");
 
-    // The model was asked with the run's key, never with the provider's from the agent.
+    // The model was reached through Burrow's gateway, with the provider key (the fake
+    // refuses any other), and the gateway counted the run's tokens.
     let requests = model.requests();
-    assert!(requests.len() >= 3, "{requests:?}");
+    let messages = requests
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").contains("/v1/messages"))
+        .count();
+    assert!(messages >= 3, "{requests:?}");
+    for r in &requests {
+        assert_eq!(r["headers"]["x-api-key"], PROVIDER_KEY, "{r}");
+    }
+    let usage = &run["state"]["llm_usage"];
+    assert!(usage["requests"].as_u64().unwrap() >= 3, "{usage}");
+    assert!(usage["output_tokens"].as_u64().unwrap() >= 15, "{usage}");
+    let metrics = s.get("", "/metrics").text().unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("burrow_llm_tokens_total{product=\"posthog_code\"")),
+        "{metrics}"
+    );
 
     // Every call the agent made got a 2xx.
     assert_eq!(refused_requests(&s), Vec::<String>::new());
@@ -125,7 +144,7 @@ fn a_model_error_fails_the_run_with_the_agents_message() {
     let Some(command) = agent_command() else {
         return;
     };
-    let model = FakeModel::start(&json!({"turns": [
+    let model = model(&json!({"turns": [
         {"error": {"status": 400, "type": "invalid_request_error",
                    "message": "scripted refusal from the model"}},
     ]}));
@@ -162,7 +181,7 @@ fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
         return;
     };
     // The first answer waits until the test has queued its follow-up.
-    let model = FakeModel::start(&json!({"turns": [
+    let model = model(&json!({"turns": [
         {"text": "Thinking about it.", "hold": true},
     ]}));
     let places = Places::new();
@@ -221,10 +240,9 @@ fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
     let again = finished(&s, &key, &task, &resumed_id);
     assert_eq!(again["status"], "completed", "{again}");
     assert!(
-        model
-            .requests()
-            .iter()
-            .any(|r| r["body"].to_string().contains("One more thing after the end")),
+        model.requests().iter().any(|r| r["body"]
+            .to_string()
+            .contains("One more thing after the end")),
         "the resumed agent-server passed the message on"
     );
 }
@@ -258,4 +276,33 @@ fn a_node_older_than_22_19_is_refused_at_start_up() {
             node.display()
         )
     );
+}
+
+#[test]
+fn the_token_budget_stops_the_model_and_fails_the_run() {
+    let Some(command) = agent_command() else {
+        return;
+    };
+    let model = model(&write_script());
+    let places = Places::new();
+    let s = server(&places, &command, &model, &["--llm-budget-tokens", "1"]);
+    let key = s.key("task:write");
+    let (task, run_id) = start(&s, &key, "Write FAKE.md", Some("acme/web"));
+    let run = finished(&s, &key, &task, &run_id);
+    assert_eq!(run["status"], "failed", "{run}");
+    // The first request went through and used the budget; the next were refused with 429
+    // and never reached the model.
+    let metrics = s.get("", "/metrics").text().unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with(
+            "burrow_http_requests_total{route=\"/api/llm_gateway/{product}/v1/messages\",method=\"POST\",status=\"429\"}"
+        )),
+        "{metrics}"
+    );
+    let asked = model
+        .requests()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").contains("/v1/messages"))
+        .count();
+    assert_eq!(asked, 1, "{:?}", model.requests());
 }

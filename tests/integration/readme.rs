@@ -48,11 +48,11 @@ fn section(help: &str, title: &str) -> Vec<String> {
 }
 
 /// One option of `--help`: its flag, variable, default, and the whole text.
-struct Opt {
-    flag: String,
-    var: Option<String>,
-    default: Option<String>,
-    text: String,
+pub struct Opt {
+    pub flag: String,
+    pub var: Option<String>,
+    pub default: Option<String>,
+    pub text: String,
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -60,7 +60,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[from..from + text[from..].find(end)?])
 }
 
-fn options() -> Vec<Opt> {
+pub fn options() -> Vec<Opt> {
     section(&help(&[]), "Options:")
         .into_iter()
         .map(|text| {

@@ -71,6 +71,21 @@ fn bad_settings_stop_every_command_with_one_line() {
             "--public-url",
         );
     }
+    for url in [
+        "api.anthropic.com",
+        "file:///etc/passwd",
+        "https://proxy.example/?to=x",
+    ] {
+        refused(
+            &burrow(
+                d,
+                c,
+                &["--llm-upstream", url, "serve", "--addr", "127.0.0.1:0"],
+                &[],
+            ),
+            "--llm-upstream",
+        );
+    }
     for limit in ["0", "100", "1023"] {
         refused(
             &burrow(

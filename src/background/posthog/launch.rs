@@ -12,6 +12,7 @@ use tokio::process::Command;
 use crate::background::acp::jail::Jail;
 use crate::background::workspace::Workspace;
 use crate::error::{Error, Result};
+use crate::llm_gateway::BASE_PATH;
 
 /// The oldest Node agent-server runs on (older ones die at import).
 pub const NODE_MIN: (u64, u64) = (22, 19);
@@ -165,11 +166,7 @@ impl Launch<'_> {
             ("POSTHOG_API_URL".into(), base.into()),
             ("POSTHOG_PERSONAL_API_KEY".into(), self.key.into()),
             ("POSTHOG_PROJECT_ID".into(), self.project.to_string()),
-            (
-                "LLM_GATEWAY_URL".into(),
-                std::env::var("BURROW_DEV_LLM_GATEWAY")
-                    .unwrap_or(format!("{base}/api/llm_gateway")),
-            ),
+            ("LLM_GATEWAY_URL".into(), format!("{base}{BASE_PATH}")),
             // No POSTHOG_TASK_RUN_EVENT_INGEST_TOKEN: with it, agent-server sends every
             // event twice, to append_log/ and to event_stream/ (in PostHog's cloud they feed
             // the durable log and the live stream); here both are the one run log, which

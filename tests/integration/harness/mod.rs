@@ -5,6 +5,7 @@
 //! tests each.
 
 pub mod acp;
+pub mod anthropic;
 pub mod bad;
 pub mod command_line;
 pub mod database;

@@ -1,15 +1,14 @@
 //! Helpers for the `--runner posthog-agent` tests: PostHog's real agent-server and Node 22
-//! from `tests/posthog-agent/node_modules` (`npm ci` there), and `tests/fake-anthropic.py`,
-//! a scripted model on loopback that records what it was asked.
+//! from `tests/posthog-agent/node_modules` (`npm ci` there), and the scripted model
+//! (`harness::anthropic`) behind the server's LLM gateway.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
 use super::Server;
 use super::acp::Places;
+use super::anthropic::FakeAnthropic;
 
 /// Where `npm ci` in `tests/posthog-agent` puts Node and the agent.
 fn modules() -> PathBuf {
@@ -34,74 +33,21 @@ pub fn agent_command() -> Option<String> {
     None
 }
 
-/// The scripted model: `tests/fake-anthropic.py` with a script, recording every request.
-pub struct FakeModel {
-    child: Child,
-    pub port: u16,
-    pub record: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl FakeModel {
-    pub fn start(script: &Value) -> FakeModel {
-        let dir = tempfile::tempdir().unwrap();
-        let script_path = dir.path().join("script.json");
-        std::fs::write(&script_path, script.to_string()).unwrap();
-        let record = dir.path().join("record.jsonl");
-        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-anthropic.py");
-        let mut child = Command::new("python3")
-            .arg(fake)
-            .arg("--script")
-            .arg(&script_path)
-            .arg("--record")
-            .arg(&record)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start tests/fake-anthropic.py");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("the fake model's port");
-        FakeModel {
-            child,
-            port,
-            record,
-            _dir: dir,
-        }
-    }
-
-    /// The requests it has received, as recorded.
-    pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.record)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// Lets held answers go on.
-    pub fn release(&self) {
-        reqwest::blocking::Client::new()
-            .post(format!("http://127.0.0.1:{}/_release", self.port))
-            .send()
-            .unwrap();
-    }
-}
-
-impl Drop for FakeModel {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The scripted model (`tests/fake-anthropic.py`) with `script`; it refuses any key but the
+/// server's provider key.
+pub fn model(script: &Value) -> FakeAnthropic {
+    let mut script = script.clone();
+    script["key"] = PROVIDER_KEY.into();
+    FakeAnthropic::start(&script)
 }
 
 /// The provider key the server holds; the agent must never see it.
 pub const PROVIDER_KEY: &str = "sk-ant-burrow-test-PROVIDER-KEY-0123456789";
 
-/// A server with `--runner posthog-agent`, the fake model behind its LLM gateway, and
+/// A server with `--runner posthog-agent`, the fake model behind its LLM gateway (with the
+/// provider key in the server's environment, as `ANTHROPIC_API_KEY`), and
 /// `places` as its repositories and workspaces.
-pub fn server(places: &Places, command: &str, model: &FakeModel, extra: &[&str]) -> Server {
+pub fn server(places: &Places, command: &str, model: &FakeAnthropic, extra: &[&str]) -> Server {
     let mut args: Vec<String> = vec![
         "--runner".into(),
         "posthog-agent".into(),
@@ -115,12 +61,9 @@ pub fn server(places: &Places, command: &str, model: &FakeModel, extra: &[&str])
         "5s".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--llm-upstream".into(), model.url.clone()]);
     Server::build()
         .args(&args)
-        .env(
-            "BURROW_DEV_LLM_GATEWAY",
-            &format!("http://127.0.0.1:{}", model.port),
-        )
         .env("ANTHROPIC_API_KEY", PROVIDER_KEY)
         .start()
 }

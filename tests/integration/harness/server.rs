@@ -20,6 +20,8 @@ pub struct Server {
     pub dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     pub client: Client,
+    /// An extra certificate that clients of `base` trust (a proxy's self-signed one).
+    pub tls_root: Option<reqwest::Certificate>,
 }
 
 /// How to start a server: `Server::build()`, then `.arg()`, `.env()`, `.data_dir()` or
@@ -28,6 +30,7 @@ pub struct Builder {
     command: Command,
     args: Vec<OsString>,
     dir: Option<PathBuf>,
+    stderr: Option<std::fs::File>,
 }
 
 impl Builder {
@@ -56,6 +59,12 @@ impl Builder {
         self
     }
 
+    /// Write the server's log (its stderr) to `file` instead of the test's stderr.
+    pub fn stderr(mut self, file: std::fs::File) -> Builder {
+        self.stderr = Some(file);
+        self
+    }
+
     /// Start through `command`: a program that execs the binary as its last argument (e.g.
     /// `setpriv … BIN`), with its own environment and working folder.
     pub fn command(mut self, command: Command) -> Builder {
@@ -69,6 +78,7 @@ impl Builder {
             mut command,
             args,
             dir,
+            stderr,
         } = self;
         let (dir, temp) = match dir {
             Some(dir) => (dir, None),
@@ -92,7 +102,7 @@ impl Builder {
             .arg("warn")
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr.map_or_else(Stdio::inherit, Stdio::from))
             .spawn()
             .expect("start burrow");
         let stdout = child.stdout.take().unwrap();
@@ -124,6 +134,7 @@ impl Builder {
             dir,
             _temp: temp,
             client,
+            tls_root: None,
         }
     }
 }
@@ -140,6 +151,7 @@ impl Server {
             command: Command::new(BIN),
             args: Vec::new(),
             dir: None,
+            stderr: None,
         }
     }
 

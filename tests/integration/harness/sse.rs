@@ -130,11 +130,13 @@ impl Server {
 
     /// Opens a stream by absolute URL, on a client without an overall timeout.
     pub fn stream_url(&self, key: &str, url: &str, last_event_id: Option<i64>) -> Sse {
-        let client = Client::builder()
+        let mut client = Client::builder()
             .timeout(None)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(root) = &self.tls_root {
+            client = client.add_root_certificate(root.clone());
+        }
+        let client = client.build().unwrap();
         let mut r = client.get(url);
         if !key.is_empty() {
             r = r.bearer_auth(key);

@@ -65,6 +65,8 @@ fn expected(schema: &str, prop: &str, keyword: &str) -> Option<Value> {
             "server_error",
         ]),
         ("enum", "Health", "status") => list(&["ok", "unavailable"]),
+        // Anthropic's error shape, which the LLM gateway's clients read.
+        ("const", "AnthropicError", "type") => json!("error"),
         ("enum", _, "type") => list(artifacts::TYPES),
         ("enum", _, "content_encoding") => {
             let mut encodings = list(artifacts::inline::ENCODINGS);
