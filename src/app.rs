@@ -62,6 +62,13 @@ impl Entry {
         self.on(Method::GET, web::get().to(f))
     }
 
+    fn head<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
+    where
+        F::Output: Responder + 'static,
+    {
+        self.on(Method::HEAD, web::head().to(f))
+    }
+
     fn post<F: Handler<A>, A: FromRequest + 'static>(self, f: F) -> Entry
     where
         F::Output: Responder + 'static,
@@ -226,6 +233,7 @@ fn table(cfg: &mut web::ServiceConfig, config: &Config, list: &Rc<RefCell<RouteL
                     api_resource("/llm_gateway/{product}/v1/messages").post(llm_gateway::messages),
                 )
                 .service(api_resource("/llm_gateway/{product}/v1/models").get(llm_gateway::models))
+                .service(api_resource("/llm_gateway/{product}/api/hello").head(llm_gateway::hello))
                 .default_service(web::to(api::not_found)),
         )
         .default_service(web::to(ui::serve));

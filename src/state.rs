@@ -87,7 +87,7 @@ impl Runner {
                 None
             }
             // Its settings are checked by the server, which starts it (`background::check`).
-            RunnerKind::Acp => None,
+            RunnerKind::Acp | RunnerKind::PosthogAgent => None,
             RunnerKind::Webhook => {
                 let url = config.runner_webhook_url.as_deref().ok_or_else(|| {
                     setting("webhook needs --runner-webhook-url (BURROW_RUNNER_WEBHOOK_URL)")

@@ -8,6 +8,7 @@ use super::JsonObject;
 use super::on_run::OnRun;
 use crate::answers;
 use crate::auth::WriteAccess;
+use crate::config::RunnerKind;
 use crate::db::runs::Run;
 use crate::error::Result;
 use crate::runs::RunChanges;
@@ -30,8 +31,14 @@ pub async fn permission(call: OnRun<WriteAccess>, body: JsonObject) -> Result<Ht
     .await
 }
 
-/// `POST runs/:id/message/`: `{"text"}`.
+/// `POST runs/:id/message/`: `{"text"}`. With `--runner posthog-agent`, a finished run is
+/// resumed as PostHog resumes it: the answer is the new run that carries the message.
 pub async fn message(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
     let text = answers::parse_message(&body.object()?)?;
+    if call.state.runner.kind() == RunnerKind::PosthogAgent
+        && let Some(run) = call.state.runs().resume(call.ids(), text.clone()).await?
+    {
+        return Ok(call.ok(run));
+    }
     change(call, move |run| answers::message(run, &text)).await
 }

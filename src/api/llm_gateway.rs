@@ -60,6 +60,12 @@ pub async fn messages(
     .await
 }
 
+/// `HEAD /api/llm_gateway/{product}/api/hello`: Claude Code warms its connection with this
+/// request, without credentials, when it starts; an empty 200 says nothing.
+pub async fn hello() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
 /// `GET /api/llm_gateway/{product}/v1/models`.
 pub async fn models(
     req: HttpRequest,
@@ -126,8 +132,12 @@ async fn forward(
 /// A refusal in Anthropic's error shape.
 fn refused(r: Refusal) -> HttpResponse {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).json(json!({
-        "type": "error",
-        "error": {"type": r.kind, "message": r.message},
-    }))
+    // A refusal is final (no key, no budget left, too large): Anthropic's SDKs, Claude
+    // Code's among them, would otherwise retry a 429 or 5xx for minutes.
+    HttpResponse::build(status)
+        .insert_header(("x-should-retry", "false"))
+        .json(json!({
+            "type": "error",
+            "error": {"type": r.kind, "message": r.message},
+        }))
 }

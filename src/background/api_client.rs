@@ -140,6 +140,27 @@ impl Api {
             .map(drop)
     }
 
+    /// The log entries after the first `after`, at most a page of them.
+    pub async fn log_after(&self, r: &RunRef, after: usize) -> Result<Vec<Value>> {
+        let url = self.run_url(r, &format!("logs/?after={after}"));
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| Error::unexpected(format!("GET {url}: {e}")))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| Error::unexpected(format!("GET {url}: {e}")))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+
     pub async fn patch(&self, r: &RunRef, body: &Value) -> Result<Value> {
         self.expect(Method::PATCH, &self.run_url(r, ""), Some(body))
             .await

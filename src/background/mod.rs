@@ -1,11 +1,13 @@
 //! Background work: the runner chosen by `--runner` (`command`; `agents`, which hands runs
-//! to the ACP agent runner in `acp/`; the webhook runner is a delivery of the outbox), the
+//! to the ACP agent runner in `acp/` or PostHog's agent-server in `posthog/`, both ending
+//! runs through `agent_run`; the webhook runner is a delivery of the outbox), the
 //! outbox of outgoing webhooks (`deliver`), and the stuck-run sweeper. Writes wake them
 //! through the runner's handle in the state. The ACP runner is a client of Burrow's own HTTP
 //! API (`api_client`) in git workspaces (`git`, `workspace`); `worker` is the same runner on
 //! another machine.
 
 pub mod acp;
+mod agent_run;
 mod agents;
 pub mod api_client;
 pub mod command;
@@ -14,6 +16,8 @@ pub mod git;
 mod group;
 mod guard;
 mod output;
+pub mod posthog;
+mod run_log;
 pub mod sweeper;
 pub mod worker;
 pub mod workspace;
@@ -25,10 +29,12 @@ use crate::error::Result;
 use crate::state::AppState;
 
 /// Checks the settings of the runner `--runner` chose that `Runner::new` cannot: the ACP
-/// runner's agent command, author and sandbox.
+/// runner's agent command, author and sandbox; the PostHog agent's command and its Node.
 pub fn check(config: &crate::config::Config) -> Result<()> {
-    if config.runner == RunnerKind::Acp {
-        acp::Agents::new(config)?;
+    match config.runner {
+        RunnerKind::Acp => drop(acp::Agents::new(config)?),
+        RunnerKind::PosthogAgent => drop(posthog::PosthogAgent::new(config)?),
+        _ => {}
     }
     Ok(())
 }
@@ -58,7 +64,10 @@ pub async fn start(state: Data<AppState>) -> Result<()> {
         let wake = state.runner.wake_runner();
         actix_web::rt::spawn(command::run(state.clone(), wake, state.runner.slots()));
     }
-    if state.runner.kind() == RunnerKind::Acp {
+    if matches!(
+        state.runner.kind(),
+        RunnerKind::Acp | RunnerKind::PosthogAgent
+    ) {
         let wake = state.runner.wake_runner();
         actix_web::rt::spawn(agents::run(state.clone(), wake));
     }

@@ -1,6 +1,7 @@
-//! `burrow worker`: the ACP runner on another machine. It polls `runs/claim/` in its
-//! projects (backing off while nothing is queued or the server is away) and works each run
-//! it gets with the same code the server's `--runner acp` uses.
+//! `burrow worker`: the ACP runner (or, with `--runner posthog-agent`, PostHog's agent-server)
+//! on another machine. It polls `runs/claim/` in its projects (backing off while nothing is
+//! queued or the server is away) and works each run it gets with the same code the
+//! server's runner uses. agent-server gets the worker's key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,9 @@ use tokio::sync::Semaphore;
 
 use super::acp::{self, Agents};
 use super::api_client::Api;
+use super::posthog::{self, PosthogAgent};
 use crate::config::Config;
+use crate::config::RunnerKind;
 use crate::error::Result;
 
 /// The shortest and longest pause between polls that found nothing.
@@ -19,7 +22,14 @@ const IDLE_MAX: Duration = Duration::from_secs(10);
 const PATIENCE: Duration = Duration::from_secs(3600);
 
 pub async fn run(config: Config, server: String, key: String, projects: Vec<i64>) -> Result<()> {
-    let agents = Arc::new(Agents::new(&config)?);
+    let posthog = match config.runner {
+        RunnerKind::PosthogAgent => Some(Arc::new(PosthogAgent::new(&config)?)),
+        _ => None,
+    };
+    let agents = match posthog {
+        None => Some(Arc::new(Agents::new(&config)?)),
+        Some(_) => None,
+    };
     let api = Api::new(&server, &key, PATIENCE)?;
     let projects = if projects.is_empty() {
         vec![1]
@@ -27,7 +37,12 @@ pub async fn run(config: Config, server: String, key: String, projects: Vec<i64>
         projects
     };
     let slots = Arc::new(Semaphore::new(config.agent_concurrency as usize));
-    actix_web::rt::spawn(acp::sweep_workspaces(agents.clone()));
+    if let Some(agents) = &agents {
+        actix_web::rt::spawn(acp::sweep_workspaces(agents.clone()));
+    }
+    if let Some(pa) = &posthog {
+        actix_web::rt::spawn(posthog::sweep_workspaces(pa.clone()));
+    }
     println!("burrow worker polling {server} for projects {projects:?}");
     let mut pause = IDLE_FIRST;
     loop {
@@ -47,9 +62,14 @@ pub async fn run(config: Config, server: String, key: String, projects: Vec<i64>
             Some(run) => {
                 pause = IDLE_FIRST;
                 tracing::info!(run = %run.run, "worker: claimed a run");
-                let (agents, api) = (agents.clone(), api.clone());
+                let (agents, posthog, api) = (agents.clone(), posthog.clone(), api.clone());
+                let (server, key) = (server.clone(), key.clone());
                 actix_web::rt::spawn(async move {
-                    acp::work(agents, api, run).await;
+                    match (agents, posthog) {
+                        (_, Some(pa)) => posthog::work(pa, api, run, server, key).await,
+                        (Some(agents), None) => acp::work(agents, api, run).await,
+                        (None, None) => {}
+                    }
                     drop(slot);
                 });
             }

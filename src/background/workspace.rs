@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
 use super::git::Git;
+use crate::config::Config;
+use crate::error::{Error, Result};
 
 /// A workspace's marker file, written when its run ends; its age decides removal.
 const ENDED: &str = "ended";
@@ -84,6 +86,30 @@ fn checked_repository(repository: &str) -> Result<&str, String> {
 }
 
 impl Places {
+    /// The places `--workspaces`, `--repos` and `--git-author` name, made and checked, and
+    /// the data folder (canonical), where the mirrors live.
+    pub fn from_config(config: &Config) -> Result<(Places, PathBuf)> {
+        let setting = |what: String| Error::unexpected(what);
+        let author = author(&config.git_author).map_err(setting)?;
+        std::fs::create_dir_all(&config.data_dir).map_err(Error::internal)?;
+        let data_dir = config.data_dir.canonicalize().map_err(Error::internal)?;
+        let workspaces = config
+            .workspaces
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("burrow-workspaces"));
+        std::fs::create_dir_all(&workspaces)
+            .map_err(|e| setting(format!("--workspaces {}: {e}", workspaces.display())))?;
+        let workspaces = workspaces.canonicalize().map_err(Error::internal)?;
+        let places = Places::new(
+            workspaces,
+            data_dir.join("mirrors"),
+            config.repos.clone(),
+            config.git_timeout,
+            author,
+        );
+        Ok((places, data_dir))
+    }
+
     pub fn new(
         workspaces: PathBuf,
         mirrors: PathBuf,
@@ -188,20 +214,22 @@ impl Places {
         };
         let short: String = run_id.chars().take(8).collect();
         let name = format!("burrow/{}-{short}", slug.to_lowercase());
-        let start = format!("refs/remotes/origin/{base}");
-        let base_commit = self
-            .git
-            .run(
-                &mirror,
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "-q",
-                    &format!("{start}^{{commit}}"),
-                ],
-            )
-            .await
-            .map_err(|_| format!("The branch {base} is not in {source}."))?;
+        // The source's branch, else one of Burrow's own kept in the mirror (the branch of
+        // an earlier run, not pushed, that a resumed run goes on from).
+        let mut found = None;
+        for start in [
+            format!("refs/remotes/origin/{base}"),
+            format!("refs/heads/{base}"),
+        ] {
+            let commit = format!("{start}^{{commit}}");
+            let args = ["rev-parse", "--verify", "-q", commit.as_str()];
+            if let Ok(commit) = self.git.run(&mirror, &args).await {
+                found = Some((start, commit));
+                break;
+            }
+        }
+        let (start, base_commit) =
+            found.ok_or_else(|| format!("The branch {base} is not in {source}."))?;
         let work_text = work.to_string_lossy().to_string();
         self.git
             .run(
@@ -266,6 +294,40 @@ impl Places {
         Ok(true)
     }
 
+    /// Keeps untracked files matching `pattern` out of the run's commits, through the
+    /// repository's `info/exclude` (the mirror's, shared by its worktrees: all Burrow's).
+    pub async fn exclude(&self, ws: &Workspace, pattern: &str) -> Result<(), String> {
+        if ws.mirror.is_none() {
+            return Ok(());
+        }
+        let path = self
+            .git
+            .run(&ws.work, &["rev-parse", "--git-path", "info/exclude"])
+            .await?;
+        let path = ws.work.join(path);
+        let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
+        if text.lines().any(|l| l == pattern) {
+            return Ok(());
+        }
+        let text = format!(
+            "{text}{}{pattern}\n",
+            if text.ends_with('\n') || text.is_empty() {
+                ""
+            } else {
+                "\n"
+            }
+        );
+        let written = async {
+            if let Some(dir) = path.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            tokio::fs::write(&path, text).await
+        };
+        written
+            .await
+            .map_err(|e| format!("Could not write {}: {e}", path.display()))
+    }
+
     /// What the run's branch holds beyond its base.
     pub async fn changes(&self, ws: &Workspace) -> Result<Changes, String> {
         let Some(base) = &ws.base_commit else {
@@ -313,6 +375,15 @@ impl Places {
     /// Marks the workspace as belonging to a run that has ended.
     pub async fn ended(&self, ws: &Workspace) {
         let _ = tokio::fs::write(ws.dir.join(ENDED), b"").await;
+    }
+
+    /// Sweeps every so often (at most every 10 minutes), for as long as a runner runs.
+    pub async fn sweep_forever(&self, keep: Duration) {
+        let every = Duration::from_secs(600).min(keep.max(Duration::from_secs(1)));
+        loop {
+            self.sweep(keep).await;
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// Removes the workspaces whose run ended longer than `keep` ago, and prunes their

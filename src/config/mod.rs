@@ -17,10 +17,12 @@ use crate::setting_values;
 mod commands;
 mod llm;
 mod oidc;
+mod posthog_agent;
 
 pub use commands::*;
 pub use llm::LlmSettings;
 pub use oidc::Sso;
+pub use posthog_agent::PosthogAgentSettings;
 
 /// Burrow: a self-hosted server for AI-agent tasks that speaks PostHog's Tasks API.
 #[derive(Debug, Parser)]
@@ -149,7 +151,7 @@ pub struct Config {
 
     // Runners, stuck runs and outgoing webhooks. Durations take seconds (90) or units
     // (500ms, 30s, 30m, 1h, 2d, 1h30m).
-    /// How queued cloud runs are started: none (workers claim them), command, webhook or acp
+    /// How queued cloud runs are started: none (workers claim them), command, webhook, acp or posthog-agent
     #[arg(
         long,
         env = "BURROW_RUNNER",
@@ -306,6 +308,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub sso: Sso,
+
+    #[command(flatten)]
+    pub posthog_agent: PosthogAgentSettings,
 }
 
 /// How queued cloud runs are started.
@@ -320,6 +325,8 @@ pub enum RunnerKind {
     Webhook,
     // Burrow runs `--agent-command` as an ACP agent in a workspace for each run.
     Acp,
+    // Burrow runs PostHog's agent-server (`--posthog-agent-command`) in a workspace for each run.
+    PosthogAgent,
 }
 
 /// How an agent's `session/request_permission` is answered.

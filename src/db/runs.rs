@@ -211,6 +211,13 @@ pub struct RunUpdate {
 }
 
 /// Inserts a run for the task with rowid `task_pk`; returns its rowid.
+/// The internal key of run `run_pk`'s task.
+pub fn task_pk(conn: &Connection, run_pk: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT task_pk FROM task_runs WHERE pk = ?1")?
+        .query_row([run_pk], |r| r.get(0))?)
+}
+
 pub fn insert(conn: &Connection, task_pk: i64, new: &NewRun) -> Result<i64> {
     let now = clock::now();
     let completed_at = new.finished.then_some(&now);

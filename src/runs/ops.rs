@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::lifecycle;
-use super::{Environment, RunChanges, Status, new_run, validate_output};
+use super::{Environment, RunChanges, Status, is_terminal, new_run, validate_output};
 use crate::artifacts::Entry;
 use crate::db::identity::Project;
 use crate::db::logs::{self as db_logs, Appended as Stored};
@@ -95,6 +95,43 @@ impl<'a> Runs<'a> {
             db_tasks::get(c, &project, &task_id)
         })
         .await
+    }
+
+    /// A follow-up to a finished run, resumed the way PostHog resumes a cloud run: a new
+    /// queued cloud run of the same task, on the old run's branch, whose state holds the
+    /// message (`pending_user_message`) and the run it resumes (`resume_from_run_id`), which
+    /// agent-server reads when it starts. `None` when the run is still going: the message
+    /// is for its live agent.
+    pub async fn resume(
+        &self,
+        (project_id, task_id, run_id): (i64, String, String),
+        text: String,
+    ) -> Result<Option<Run>> {
+        let resumed = self
+            .write(None, move |c, announce| {
+                let old = db_runs::find(c, project_id, &task_id, &run_id)?;
+                if !is_terminal(&old.status) {
+                    return Ok(None);
+                }
+                let state = serde_json::json!({
+                    "pending_user_message": text,
+                    "resume_from_run_id": old.id,
+                });
+                let new = NewRun {
+                    branch: old.branch.clone(),
+                    state: Some(state.to_string()),
+                    ..new_run(Status::Queued, Environment::Cloud)
+                };
+                let pk = db_runs::insert(c, db_runs::task_pk(c, old.pk)?, &new)?;
+                let run = db_runs::by_pk(c, pk)?;
+                lifecycle::created(c, &run, announce)?;
+                Ok(Some(run))
+            })
+            .await?;
+        if let Some(run) = &resumed {
+            self.events.notify(run.pk);
+        }
+        Ok(resumed)
     }
 
     /// PATCH: merges `state` and `output` key by key inside the writer, so concurrent

@@ -5,7 +5,6 @@
 
 use crate::harness::acp::*;
 use crate::harness::expect_json;
-use crate::harness::runner::run_path;
 use serde_json::{Value, json};
 
 #[test]
@@ -45,17 +44,7 @@ fn an_agent_works_a_task_into_a_pushed_branch_with_a_diff() {
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     assert_eq!(artifacts[0]["name"], "changes.diff");
     assert_eq!(artifacts[0]["type"], "output");
-    let diff = s
-        .req(
-            &key,
-            reqwest::Method::POST,
-            &run_path(&task, &run_id, "artifacts/download/"),
-        )
-        .json(&json!({"storage_path": artifacts[0]["storage_path"]}))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let diff = artifact_text(&s, &key, &task, &run_id, &artifacts[0]);
     assert!(diff.contains("+++ b/NOTES.md"), "{diff}");
     assert!(diff.contains("+++ b/ALLOWED.md"), "{diff}");
 

@@ -40,6 +40,7 @@ mod logs;
 mod metrics_labels;
 mod openapi;
 mod operations;
+mod posthog_agent;
 mod readme;
 mod routes;
 mod run_access;

@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::files;
-use super::log::Log;
 use super::terminals::{Exit, Terminals};
 use crate::background::api_client::{Api, RunRef};
+use crate::background::run_log::Log;
 use crate::config::Permissions;
 
 /// Everything the handlers of one session need.

@@ -7,9 +7,8 @@
 
 mod files;
 mod handlers;
-mod jail;
-mod log;
-mod process;
+pub(crate) mod jail;
+pub(crate) mod process;
 mod session;
 mod terminals;
 mod turns;
@@ -19,13 +18,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
+use crate::background::agent_run::settle;
 use crate::background::api_client::{Api, RunRef};
-use crate::background::workspace::{self, Places};
+use crate::background::run_log::Log;
+use crate::background::workspace::Places;
 use crate::config::{Config, Permissions, Sandbox};
 use crate::error::{Error, Result};
-use log::Log;
 
 /// How often a run is read back for cancellation, answers and follow-up messages.
 const WATCH_EVERY: Duration = Duration::from_millis(500);
@@ -59,7 +57,6 @@ impl Agents {
                         .into(),
                 )
             })?;
-        let author = workspace::author(&config.git_author).map_err(setting)?;
         let sandbox = config.agent_sandbox == Sandbox::Bwrap;
         if sandbox {
             let found = std::process::Command::new(jail::BWRAP)
@@ -72,15 +69,7 @@ impl Agents {
                 ));
             }
         }
-        std::fs::create_dir_all(&config.data_dir).map_err(Error::internal)?;
-        let data_dir = config.data_dir.canonicalize().map_err(Error::internal)?;
-        let workspaces = config
-            .workspaces
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join("burrow-workspaces"));
-        std::fs::create_dir_all(&workspaces)
-            .map_err(|e| setting(format!("--workspaces {}: {e}", workspaces.display())))?;
-        let workspaces = workspaces.canonicalize().map_err(Error::internal)?;
+        let (places, data_dir) = Places::from_config(config)?;
         Ok(Agents {
             command,
             env: config.agent_env.clone(),
@@ -90,27 +79,10 @@ impl Agents {
             grace: config.runner_grace,
             start_timeout: config.agent_start_timeout,
             keep: config.workspace_keep,
-            places: Places::new(
-                workspaces,
-                data_dir.join("mirrors"),
-                config.repos.clone(),
-                config.git_timeout,
-                author,
-            ),
+            places,
             data_dir,
         })
     }
-}
-
-/// How a run's work ended, as the runner settles it.
-enum Outcome {
-    Completed {
-        output: Value,
-        branch: Option<String>,
-    },
-    Failed(String),
-    /// Someone else ended the run (cancel, the sweeper): leave it as it is.
-    Ended,
 }
 
 /// Works one claimed run to its end and settles it through the API.
@@ -130,33 +102,10 @@ pub async fn work(agents: Arc<Agents>, api: Api, run: RunRef) {
     });
     let outcome = session::attempt(&agents, &api, &run, &log, watched).await;
     watcher.abort();
-    let patch = match outcome {
-        Outcome::Completed { output, branch } => {
-            let mut body = json!({"status": "completed", "output": output});
-            if let Some(branch) = branch {
-                body["branch"] = json!(branch);
-            }
-            Some(body)
-        }
-        Outcome::Failed(why) => {
-            log.burrow("run_failed", json!({"reason": why}));
-            Some(json!({"status": "failed", "error_message": why}))
-        }
-        Outcome::Ended => None,
-    };
-    log.flush().await;
-    if let Some(body) = patch
-        && let Err(e) = api.patch(&run, &body).await
-    {
-        tracing::warn!(run = %run.run, "cannot settle the run: {e}");
-    }
+    settle(&api, &run, &log, outcome).await;
 }
 
 /// Removes old workspaces every so often, for as long as the runner runs.
 pub async fn sweep_workspaces(agents: Arc<Agents>) {
-    let every = Duration::from_secs(600).min(agents.keep.max(Duration::from_secs(1)));
-    loop {
-        agents.places.sweep(agents.keep).await;
-        tokio::time::sleep(every).await;
-    }
+    agents.places.sweep_forever(agents.keep).await
 }

@@ -7,39 +7,43 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Child;
 
 use super::jail::Group;
-use super::log::Log;
+use crate::background::run_log::Log;
 use crate::duration::humane;
 
 /// How many of the agent's last stderr lines a failed run's log shows.
 const STDERR_LINES: usize = 40;
 
 /// The last lines the agent wrote on stderr.
-pub(super) type Tail = Arc<Mutex<VecDeque<String>>>;
+pub(crate) type Tail = Arc<Mutex<VecDeque<String>>>;
 
-pub(super) fn read_stderr(child: &mut Child) -> Tail {
+pub(crate) fn read_stderr(child: &mut Child) -> Tail {
     let tail: Tail = Arc::default();
     if let Some(stderr) = child.stderr.take() {
-        let tail = tail.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut t = tail.lock().unwrap();
-                if t.len() == STDERR_LINES {
-                    t.pop_front();
-                }
-                t.push_back(line);
-            }
-        });
+        keep_tail(stderr, tail.clone());
     }
     tail
 }
 
+/// Reads `reader` to its end in the background, keeping its last lines in `tail`.
+pub(crate) fn keep_tail(reader: impl AsyncRead + Unpin + Send + 'static, tail: Tail) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut t = tail.lock().unwrap();
+            if t.len() == STDERR_LINES {
+                t.pop_front();
+            }
+            t.push_back(line);
+        }
+    });
+}
+
 /// A failed request in words: an agent that exited by itself is named by its exit.
-pub(super) fn explain(why: String, exit: Exit) -> String {
+pub(crate) fn explain(why: String, exit: Exit) -> String {
     match exit {
         Exit {
             by_itself: false, ..
@@ -61,7 +65,7 @@ pub(super) fn explain(why: String, exit: Exit) -> String {
 
 /// How the agent's process ended.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Exit {
+pub(crate) struct Exit {
     pub code: Option<i32>,
     pub signal: Option<i32>,
     /// It had exited before Burrow stopped it.
@@ -70,7 +74,7 @@ pub(super) struct Exit {
 
 /// Stops the agent: a real agent does not exit when its stdin closes, so its process group
 /// gets SIGTERM, then SIGKILL after the grace period. Its exit code or signal.
-pub(super) async fn stop(child: &mut Child, group: &Group, grace: Duration, log: &Log) -> Exit {
+pub(crate) async fn stop(child: &mut Child, group: &Group, grace: Duration, log: &Log) -> Exit {
     use std::os::unix::process::ExitStatusExt;
     let mut by_itself = false;
     let status = match tokio::time::timeout(Duration::from_millis(200), child.wait()).await {

@@ -11,12 +11,13 @@ use serde_json::{Value, json};
 
 use super::handlers::{self, Handlers};
 use super::jail::{Group, Jail};
-use super::log::Log;
 use super::process::{explain, read_stderr, stop};
 use super::terminals::Terminals;
 use super::turns::{Fail, Turned, Watched, converse, first_prompt};
-use super::{Agents, Outcome, wire};
+use super::{Agents, wire};
+use crate::background::agent_run::{Outcome, finish, prepare};
 use crate::background::api_client::{Api, RunRef};
+use crate::background::run_log::Log;
 use crate::background::workspace::Workspace;
 
 /// Prepares the workspace, runs the agent, and says how the run should end.
@@ -27,91 +28,22 @@ pub(super) async fn attempt(
     log: &Log,
     watched: Watched,
 ) -> Outcome {
-    let (task, current) = match tokio::try_join!(api.task(run), api.run(run)) {
-        Ok(both) => both,
-        Err(e) => return Outcome::Failed(format!("The agent runner cannot read the run: {e}")),
-    };
-    let slug = task["slug"].as_str().unwrap_or("task");
     let places = &agents.places;
-    let ws = match places
-        .prepare(
-            &run.run,
-            slug,
-            task["repository"].as_str(),
-            current["branch"].as_str(),
-        )
-        .await
-    {
-        Ok(ws) => ws,
-        Err(why) => {
-            return Outcome::Failed(format!("Could not prepare the workspace: {why}"));
-        }
+    let (ws, task) = match prepare(places, api, run, log).await {
+        Ok(both) => both,
+        Err(why) => return Outcome::Failed(why),
     };
-    log.burrow(
-        "workspace_ready",
-        json!({
-            "path": ws.work,
-            "repository": task["repository"],
-            "branch": ws.branch,
-            "baseBranch": ws.base_branch,
-            "baseCommit": ws.base_commit,
-        }),
-    );
     let outcome = run_agent(agents, api, run, log, watched, &ws, &task).await;
     let outcome = match outcome {
         Ok(Turned::Ended(StopReason::Refusal)) => {
             Outcome::Failed("The agent refused to work on the task.".into())
         }
         Ok(Turned::Ended(StopReason::Cancelled)) | Ok(Turned::RunEnded) => Outcome::Ended,
-        Ok(Turned::Ended(_)) => finish(agents, api, run, log, &ws).await,
+        Ok(Turned::Ended(_)) => finish(places, agents.push, api, run, log, &ws).await,
         Err(why) => Outcome::Failed(why),
     };
     places.ended(&ws).await;
     outcome
-}
-
-/// Commits what is left, uploads the diff, pushes if asked: the completed run's output.
-async fn finish(agents: &Agents, api: &Api, run: &RunRef, log: &Log, ws: &Workspace) -> Outcome {
-    let places = &agents.places;
-    let message = format!("Burrow run {}", run.run);
-    if let Err(why) = places.commit(ws, &message).await {
-        return Outcome::Failed(format!("Could not commit the agent's changes: {why}"));
-    }
-    let changes = match places.changes(ws).await {
-        Ok(c) => c,
-        Err(why) => return Outcome::Failed(format!("Could not read the agent's changes: {why}")),
-    };
-    let changed = changes.files_changed > 0;
-    let commit = changes.commit.filter(|_| changed);
-    if changed {
-        if let Err(e) = api
-            .upload(run, "changes.diff", "output", &changes.diff)
-            .await
-        {
-            return Outcome::Failed(format!("Could not upload changes.diff: {e}"));
-        }
-        if agents.push {
-            if let Err(why) = places.push(ws).await {
-                return Outcome::Failed(format!("Could not push the run's branch: {why}"));
-            }
-            log.burrow("pushed", json!({"branch": ws.branch}));
-        }
-    }
-    log.burrow(
-        "committed",
-        json!({"branch": ws.branch, "commit": commit, "filesChanged": changes.files_changed}),
-    );
-    Outcome::Completed {
-        output: json!({
-            "head_branch": ws.branch,
-            "base_branch": ws.base_branch,
-            "commit": commit,
-            "files_changed": changes.files_changed,
-            "insertions": changes.insertions,
-            "deletions": changes.deletions,
-        }),
-        branch: ws.branch.clone().filter(|_| changed),
-    }
 }
 
 async fn run_agent(

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::Agents;
-use super::log::Log;
 use crate::background::api_client::{Api, RunRef};
+use crate::background::run_log::Log;
 use crate::duration::humane;
 use crate::runs::is_terminal;
 

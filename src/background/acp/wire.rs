@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 
-use super::log::Log;
+use crate::background::run_log::Log;
 
 /// Longest line the agent may write (a message with a large diff fits easily).
 const MAX_LINE: usize = 64 * 1024 * 1024;

@@ -184,3 +184,17 @@ pub fn burrow<'a>(log: &'a [Value], what: &str) -> Option<&'a Value> {
         .find(|e| e["notification"]["method"] == method.as_str())
         .map(|e| &e["notification"]["params"])
 }
+
+/// The text of one of the run's artifacts, downloaded by its `storage_path`.
+pub fn artifact_text(s: &Server, key: &str, task: &str, run: &str, artifact: &Value) -> String {
+    s.req(
+        key,
+        reqwest::Method::POST,
+        &super::runner::run_path(task, run, "artifacts/download/"),
+    )
+    .json(&json!({"storage_path": artifact["storage_path"]}))
+    .send()
+    .unwrap()
+    .text()
+    .unwrap()
+}

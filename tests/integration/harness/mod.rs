@@ -11,6 +11,7 @@ pub mod command_line;
 pub mod database;
 pub mod fixtures;
 pub mod openapi;
+pub mod posthog;
 pub mod requests;
 pub mod runner;
 pub mod runs;

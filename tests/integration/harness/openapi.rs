@@ -10,7 +10,7 @@ use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
 /// The methods the route table uses, as OpenAPI writes them.
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+const METHODS: [&str; 6] = ["get", "head", "post", "put", "patch", "delete"];
 
 /// A response as checked: status, content type and body (JSON when it is JSON).
 pub struct Checked {

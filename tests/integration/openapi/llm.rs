@@ -37,4 +37,13 @@ pub fn gateway(w: &Walk) {
         None,
     );
     assert_eq!(refused.status, 401);
+    // Claude Code's warm-up, sent without credentials.
+    let hello = w.call_as(
+        "",
+        "head",
+        "/api/llm_gateway/{product}/api/hello/",
+        "/api/llm_gateway/posthog_code/api/hello/",
+        None,
+    );
+    assert_eq!(hello.status, 200);
 }
