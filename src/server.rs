@@ -83,10 +83,6 @@ pub async fn serve(config: Config) -> Result<()> {
             .wrap(from_fn(app::trim_path))
             .wrap(from_fn(app::track_metrics))
     })
-    // A client that closes its side has gone: stop its streamed answer at once (a model
-    // answer the LLM gateway relays, a live log) instead of at the next write, so that the
-    // upstream request is dropped too. HTTP clients do not half-close and wait.
-    .h1_allow_half_closed(false)
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)

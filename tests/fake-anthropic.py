@@ -26,7 +26,7 @@ differs is refused with 401 authentication_error. A TURN holds:
   "error": {"status": 529, "type": "overloaded_error", "message": "..."}
                                 answers with Anthropic's error JSON and that status instead
   "stream_error": {"type", "message"}  streams message_start, then an `error` event, and ends
-  "hold": true                  sends message_start, then waits until POST /_release (or until
+  "hold": true                  sends message_start, then pings every 0.2 s until POST /_release (or until
                                 the client goes away, which it records)
   "headers": {"name": "value"}  extra response headers
 
@@ -255,8 +255,14 @@ class Handler(BaseHTTPRequestHandler):
         self.chunk(("event: %s\ndata: %s\n\n" % (name, json.dumps(payload))).encode())
 
     def wait_for_release(self):
+        # Anthropic sends ping events while a stream is quiet; so does this, every 0.2 s, which
+        # is how a relay learns that its client has gone (its next write fails).
         conn = self.connection
+        ticks = 0
         while not released.wait(0.05):
+            ticks += 1
+            if ticks % 4 == 0:
+                self.event("ping", {"type": "ping"})
             readable, _, _ = select.select([conn], [], [], 0)
             if readable:
                 try:

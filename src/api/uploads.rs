@@ -118,8 +118,9 @@ pub async fn receive_upload(
     };
     let mut upload = state.store.upload(&pending.storage_path).await?;
     // Whatever stops the copy (an oversize file, a client gone mid-way, a store error),
-    // abort: an S3 multipart upload left open keeps its parts, unseen by `burrow gc`.
-    if let Err(e) = copy_file(&mut field, &mut upload, pending.size).await {
+    // abort: an S3 multipart upload left open keeps its parts, unseen by `burrow gc`. A
+    // request dropped mid-copy (its client gone) aborts when `upload` is dropped.
+    if let Err(e) = copy_file(&mut field, upload.writer(), pending.size).await {
         let _ = upload.abort().await;
         return Err(e);
     }
@@ -131,7 +132,7 @@ pub async fn receive_upload(
         let _ = upload.abort().await;
         return Err(e);
     }
-    upload.finish().await.map_err(Error::internal)?;
+    upload.finish().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

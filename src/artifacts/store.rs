@@ -190,13 +190,13 @@ impl Store {
 
     /// Starts a streamed upload; the caller writes chunks and finishes or aborts it. Its
     /// bytes stay out of sight (a staging file, an open multipart upload) until `finish`.
-    pub async fn upload(&self, storage_path: &str) -> Result<WriteMultipart> {
+    pub async fn upload(&self, storage_path: &str) -> Result<Streamed> {
         let upload = self
             .inner
             .put_multipart(&self.key(storage_path))
             .await
             .map_err(store_error)?;
-        Ok(WriteMultipart::new(upload))
+        Ok(Streamed(Some(WriteMultipart::new(upload))))
     }
 
     /// The object's bytes as a stream, and its size.
@@ -298,4 +298,46 @@ pub fn explain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// A streamed upload that is aborted when dropped unfinished: a request whose client hangs
+/// up is dropped mid-copy, and an S3 multipart upload left open keeps its parts, unseen by
+/// `burrow gc`.
+pub struct Streamed(Option<WriteMultipart>);
+
+impl Streamed {
+    /// The upload, there until `finish` or `abort` takes it.
+    pub fn writer(&mut self) -> &mut WriteMultipart {
+        self.0
+            .as_mut()
+            .expect("an upload is written before it ends")
+    }
+
+    /// Puts the bytes in place.
+    pub async fn finish(mut self) -> Result<()> {
+        match self.0.take() {
+            Some(upload) => upload.finish().await.map(drop).map_err(store_error),
+            None => Ok(()),
+        }
+    }
+
+    /// Throws the bytes away.
+    pub async fn abort(mut self) -> Result<()> {
+        match self.0.take() {
+            Some(upload) => upload.abort().await.map_err(store_error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        if let Some(upload) = self.0.take() {
+            actix_web::rt::spawn(async move {
+                if let Err(e) = upload.abort().await {
+                    tracing::warn!("could not abort an unfinished upload: {e}");
+                }
+            });
+        }
+    }
 }
