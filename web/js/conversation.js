@@ -10,6 +10,7 @@ import { Conversation } from "./convmodel.js";
 import { renderItem, estimate } from "./convitems.js";
 
 const MARGIN = 600; // px drawn above and below the view
+const GAP = 100; // ms between draws, at least
 
 export class ConversationView {
   constructor({ onSummary, onAnswer } = {}) {
@@ -26,6 +27,8 @@ export class ConversationView {
     this.onSummary = onSummary || (() => {});
     this.active = true;
     this.placed = -1;
+    this.drawnAt = -GAP;
+    this.timer = 0;
 
     this.counter = h("span", { class: "conv-count muted", "aria-live": "polite" });
     this.spacer = h("div", { class: "conv-spacer" });
@@ -77,7 +80,7 @@ export class ConversationView {
       this.renderPermission();
       this.onSummary({ plan: this.model.planText(), usage: this.model.usageText() });
     }
-    this.schedule();
+    this.schedule(true);
   }
 
   setActive(active) {
@@ -85,8 +88,19 @@ export class ConversationView {
     if (active) this.schedule();
   }
 
-  schedule() {
-    if (!this.frame && this.active) this.frame = requestAnimationFrame(() => this.render());
+  /** Draws at the next frame. New entries draw at most every GAP ms (`soon`): while a long
+   * history pours in, each frame's layout would cost more than the entries it shows. What
+   * the reader does (scrolling, opening a card) draws at once. */
+  schedule(soon = false) {
+    if (this.frame || !this.active) return;
+    const wait = this.drawnAt + GAP - performance.now();
+    if (soon && wait > 0) {
+      if (!this.timer) this.timer = setTimeout(() => ((this.timer = 0), this.schedule()), wait);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.frame = requestAnimationFrame(() => this.render());
   }
 
   setHeight(i, px) {
@@ -119,6 +133,7 @@ export class ConversationView {
 
   render() {
     this.frame = 0;
+    this.drawnAt = performance.now();
     const n = this.heights.length;
     const vp = this.viewport;
     this.placeholder.hidden = n > 0;

@@ -105,10 +105,14 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   const ids = { pid, tid, rid };
   let run;
   let task;
+  // The log's history is asked for at once, beside the run: a long one takes the longest.
+  const history = fetch(`/api${runPath(pid, tid, rid)}logs/`, { credentials: "same-origin", headers: { Accept: "application/jsonl" } });
+  history.catch(() => {}); // read (and its failure handled) by followRun
   try {
     [run, task] = await Promise.all([get(runPath(pid, tid, rid)), get(taskPath(pid, tid)).catch(() => null)]);
   } catch (err) {
     const gone = err instanceof ApiError && err.status === 404;
+    history.then((r) => r.body && r.body.cancel()).catch(() => {});
     mount(main, gone ? empty("Run not found", "This run does not exist in this project.", h("a", { class: "button", href: ctx.tasksHref(pid), text: "Back to tasks" })) : notice("error", err.message));
     return;
   }
@@ -229,6 +233,7 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   show(shown);
 
   const stop = followRun(`/api${runPath(pid, tid, rid)}stream/`, {
+    history,
     onEntries: (items) => {
       const batch = parsed(items);
       log.push(batch);
