@@ -128,6 +128,11 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
       wrap({ method: "_posthog/phase_start", params: { phase: "testing" } }),
       wrap({ method: "_posthog/error", params: { message: "Sandbox lost its network" } }),
       wrap({ method: "_burrow/runner", params: { message: "command started" } }),
+      // extNotification() can double the prefix; payloads without a message read as text.
+      wrap({ method: "__posthog/branch_created", params: { sessionId: "sess-1", branch: "fix/login-race" } }),
+      wrap({ method: "_posthog/sdk_session", params: { sessionId: "sess-1", taskRunId: "r1", adapter: "claude" } }),
+      wrap({ method: "_posthog/git_checkpoint", params: { sessionId: "sess-1", checkpointId: "cp-7", branch: "fix/login-race" } }),
+      wrap({ method: "_posthog/user_message", params: { sessionId: "sess-1", content: "Also update the *README*" } }),
       update({ sessionUpdate: "session_info_update", title: "Flaky login" }),
       update({ sessionUpdate: "brand_new_kind", detail: { x: 1 } }),
       update({ sessionUpdate: "agent_message", content: text("Done: the fix is in **src/login.ts**.") }),
@@ -137,6 +142,11 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
     await page.locator(".conv-line[data-level='error']", { hasText: "Sandbox lost its network" }).waitFor();
     await page.locator(".conv-line", { hasText: "testing" }).waitFor();
     await page.locator(".conv-line", { hasText: "command started" }).waitFor();
+    await page.locator(".conv-line", { hasText: "Branch fix/login-race" }).waitFor();
+    await page.locator(".conv-line", { hasText: "Agent session sess-1 (claude)" }).waitFor();
+    await page.locator(".conv-line", { hasText: "Git checkpoint cp-7" }).waitFor();
+    await page.locator(".conv-msg.user em", { hasText: "README" }).waitFor();
+    eq(await page.locator(".conv-json").evaluateAll((rows) => rows.filter((r) => /posthog|sess-1/.test(r.textContent)).length), 0, "no known kind as JSON");
     await page.locator(".conv-note", { hasText: "Session: Flaky login" }).waitFor();
     await page.locator(".conv-json", { hasText: "brand_new_kind" }).waitFor();
     await page.locator(".conv-msg.agent strong", { hasText: "src/login.ts" }).waitFor();

@@ -56,8 +56,8 @@ function notification(n) {
   if (/console/i.test(method)) {
     return { level: LEVELS[String(p.level).toLowerCase()] || "info", kind: "console", text: oneLine(p.message ?? p.text ?? p) };
   }
-  if (/error/i.test(method)) return { level: "error", kind: method.replace(/^_posthog\//, ""), text: oneLine(p.message ?? p.error ?? p) };
-  const label = method.replace(/^_posthog\//, "");
+  if (/error/i.test(method)) return { level: "error", kind: method.replace(/^__?posthog\//, ""), text: oneLine(p.message ?? p.error ?? p) };
+  const label = method.replace(/^__?posthog\//, "");
   const text = typeof p.message === "string" ? p.message : oneLine(p);
   return { level: "event", kind: label, text };
 }
