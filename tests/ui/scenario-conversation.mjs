@@ -3,7 +3,7 @@
 // merged message chunks as Markdown, a collapsed thought, a tool call going from pending to
 // completed with a diff, a failed call, plan replacement with the header's progress, notes,
 // `_posthog/*` status lines, unknown kinds, XSS probes through every kind, log levels in
-// the raw view, the Raw log link, and Cancel. Fixtures are written from the ACP schema.
+// the raw view, the Raw log link, diff artifacts previewed as diffs, and Cancel. Fixtures are written from the ACP schema.
 
 import { assert, eq, until, signIn } from "./lib.mjs";
 
@@ -226,6 +226,50 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
     eq((await box.getByRole("button").allTextContents()).join(","), "Allow,Reject", "one button per option");
     await append([wrap({ id: 7, result: { outcome: { outcome: "selected", optionId: "allow" } } })]);
     await box.waitFor({ state: "hidden" });
+  });
+
+  await steps.run("diff artifacts preview as a rendered diff with a list of files", async () => {
+    const patch = [
+      "diff --git a/src/login.ts b/src/login.ts",
+      "--- a/src/login.ts",
+      "+++ b/src/login.ts",
+      "@@ -1,3 +1,3 @@",
+      "-export function login(user, password) {",
+      "+export async function login(user, password) {",
+      "   const session = createSession(user);",
+      `+// ${XSS.replace(/\n/g, " ")}`,
+      "diff --git a/README.md b/README.md",
+      "--- a/README.md",
+      "+++ b/README.md",
+      "@@ -10,2 +10,3 @@",
+      " ## Login",
+      "+Passwords are required.",
+      "",
+    ].join("\n");
+    await post(`${runApi}artifacts/`, {
+      artifacts: [
+        { name: "changes.diff", type: "output", content: patch, content_type: "text/plain" },
+        { name: "fix", type: "output", content: patch, content_type: "text/x-diff" },
+        { name: "notes.txt", type: "output", content: patch, content_type: "text/plain" },
+      ],
+    });
+    for (const name of ["changes.diff", "fix"]) {
+      const art = page.locator(`.artifact[data-name='${name}']`);
+      await art.getByRole("button", { name: "Preview" }).click();
+      await art.locator(".patch").waitFor();
+      eq(await art.locator(".diff-files li a").allTextContents().then((l) => l.join(",")), "src/login.ts,README.md", `${name}: the list of files`);
+      eq(await art.locator(".diff-files li").first().locator(".diff-count").allTextContents().then((l) => l.join(" ")), "+2 −1", `${name}: the first file's counts`);
+      eq(await art.locator(".diff-line.del .code").first().textContent(), "export function login(user, password) {", `${name}: a removed line`);
+      assert((await art.locator(".diff-line.add .code").allTextContents()).some((t) => t.includes("<script>")), `${name}: hostile lines stay text`);
+      eq(await art.locator("script, img, svg").count(), 0, `${name}: no element from the diff`);
+    }
+    const notes = page.locator(".artifact[data-name='notes.txt']");
+    await notes.getByRole("button", { name: "Preview" }).click();
+    await notes.locator(".artifact-text").waitFor();
+    eq(await notes.locator(".patch").count(), 0, "other text previews as text");
+    await noXss();
+    await page.locator(".artifact[data-name='changes.diff']").scrollIntoViewIfNeeded();
+    await shot(page, "20-artifact-diff-preview");
   });
 
   await steps.run("Cancel asks first, then the run ends as cancelled live", async () => {
