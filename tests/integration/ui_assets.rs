@@ -1,6 +1,6 @@
 //! The browser UI's files as served: the vendored Markdown and sanitizer modules come from
 //! the binary as JavaScript, under the same strict Content-Security-Policy as the rest, and
-//! are the very files web/vendor/README.md names by checksum.
+//! are the very files web/vendor/README.md names by checksum; index.html preloads every module.
 
 use std::path::Path;
 
@@ -46,4 +46,37 @@ fn vendored_modules_are_served_as_javascript_under_the_strict_policy() {
             .collect();
         assert_eq!(got, sha, "{file} is the file README.md names");
     }
+}
+
+/// The JavaScript modules under `dir` (recursively), as the paths the browser asks for.
+fn modules(web: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            modules(web, &path, out);
+        } else if path.extension().is_some_and(|e| e == "js" || e == "mjs") {
+            let rel = path.strip_prefix(web).unwrap().to_string_lossy();
+            out.push(format!("/{rel}"));
+        }
+    }
+}
+
+/// index.html preloads every module app.js reaches, so the browser fetches them at once
+/// rather than one import level at a time (the run page is six levels deep).
+#[test]
+fn index_preloads_every_module() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut want = Vec::new();
+    modules(&web, &web.join("js"), &mut want);
+    modules(&web, &web.join("vendor"), &mut want);
+    want.retain(|m| m != "/js/app.js");
+    want.sort();
+    let index = std::fs::read_to_string(web.join("index.html")).unwrap();
+    let mut got: Vec<String> = index
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("<link rel=\"modulepreload\" href=\""))
+        .map(|l| l.trim_end_matches("\">").to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "web/index.html's modulepreload links");
 }
