@@ -135,6 +135,10 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
       wrap({ method: "_posthog/user_message", params: { sessionId: "sess-1", content: "Also update the *README*" } }),
       update({ sessionUpdate: "session_info_update", title: "Flaky login" }),
       update({ sessionUpdate: "brand_new_kind", detail: { x: 1 } }),
+      update({ sessionUpdate: "config_option_update", configOptions: [{ id: "model", name: "Model", type: "select", currentValue: "opus", options: [] }] }),
+      update({ sessionUpdate: "notice", severity: "warning", title: "Rate limited", description: "Retrying in 5 s" }),
+      update({ sessionUpdate: "compaction_update", compactionId: "c1", status: "completed" }),
+      update({ sessionUpdate: "compaction_summary_chunk", compactionId: "c1", content: text("The login test was fixed.") }),
       update({ sessionUpdate: "agent_message", content: text("Done: the fix is in **src/login.ts**.") }),
       wrap({ id: 2, result: { stopReason: "end_turn" } }),
       { type: "console", level: "error", source: "burrow", message: "exited with code 3" },
@@ -143,10 +147,15 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
     await page.locator(".conv-line", { hasText: "testing" }).waitFor();
     await page.locator(".conv-line", { hasText: "command started" }).waitFor();
     await page.locator(".conv-line", { hasText: "Branch fix/login-race" }).waitFor();
+    await page.locator(".conv-note", { hasText: "Settings: Model: opus" }).waitFor();
+    await page.locator(".conv-line[data-level='warn']", { hasText: "Rate limited — Retrying in 5 s" }).waitFor();
+    await page.locator(".conv-note", { hasText: "Context compacted" }).waitFor();
+    await page.locator(".conv-thought summary", { hasText: "Context summary" }).waitFor();
     await page.locator(".conv-line", { hasText: "Agent session sess-1 (claude)" }).waitFor();
     await page.locator(".conv-line", { hasText: "Git checkpoint cp-7" }).waitFor();
     await page.locator(".conv-msg.user em", { hasText: "README" }).waitFor();
     eq(await page.locator(".conv-json").evaluateAll((rows) => rows.filter((r) => /posthog|sess-1/.test(r.textContent)).length), 0, "no known kind as JSON");
+    eq(await page.locator(".conv-json", { hasText: /config_option|notice|compaction/ }).count(), 0, "the newer ACP kinds are not JSON");
     await page.locator(".conv-note", { hasText: "Session: Flaky login" }).waitFor();
     await page.locator(".conv-json", { hasText: "brand_new_kind" }).waitFor();
     await page.locator(".conv-msg.agent strong", { hasText: "src/login.ts" }).waitFor();

@@ -277,6 +277,30 @@ export class Conversation {
       case "usage_update":
         this.setUsage(u);
         return null;
+      case "config_option_update": {
+        const opts = Array.isArray(u.configOptions) ? u.configOptions : [];
+        const shown = opts.slice(0, 8).map((o) => `${compact(o.name ?? o.id, 60)}${o.currentValue !== undefined ? `: ${compact(o.currentValue, 60)}` : ""}`);
+        return this.add("note", { seq, text: `Settings${shown.length ? `: ${shown.join(", ")}${opts.length > 8 ? " …" : ""}` : " updated"}` });
+      }
+      case "notice": {
+        const level = { error: "error", warning: "warn" }[u.severity] || "info";
+        return this.add("line", { seq, level, label: "notice", text: compact(`${u.title ?? ""}${u.description ? ` — ${u.description}` : ""}`, 2000) });
+      }
+      case "compaction_update": {
+        const said = { in_progress: "Compacting the context…", completed: "Context compacted", failed: "Compacting the context failed", cancelled: "Compacting the context was cancelled" };
+        const text = `${said[u.status] || `Compaction: ${compact(u.status ?? "", 60)}`}${u.error ? `: ${compact(u.error, 300)}` : ""}`;
+        return this.add(u.status === "failed" ? "line" : "note", { seq, level: u.status === "failed" ? "error" : "info", label: "compaction", text });
+      }
+      case "compaction_summary_chunk":
+        return this.chunk(seq, "thought", "summary", blockText(u.content));
+      case "plan_update": {
+        // Unstable in ACP: a plan by id, as entries (or a file or Markdown, shown as a note).
+        const plan = u.plan && typeof u.plan === "object" ? u.plan : {};
+        if (Array.isArray(plan.entries)) return this.update(seq, { sessionUpdate: "plan", entries: plan.entries });
+        return this.add("note", { seq, text: `Plan updated${plan.uri ? `: ${compact(plan.uri, 200)}` : ""}` });
+      }
+      case "plan_removed":
+        return this.add("note", { seq, text: "Plan removed" });
       case "session_info_update":
         return this.add("note", { seq, text: `Session${u.title ? `: ${compact(u.title, 200)}` : ` info: ${compact(u, 200)}`}` });
       default:
