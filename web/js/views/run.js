@@ -106,7 +106,8 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   let run;
   let task;
   // The log's history is asked for at once, beside the run: a long one takes the longest.
-  const history = fetch(`/api${runPath(pid, tid, rid)}logs/`, { credentials: "same-origin", headers: { Accept: "application/jsonl" } });
+  const logUrl = `/api${runPath(pid, tid, rid)}logs/`;
+  const history = fetch(logUrl, { credentials: "same-origin", headers: { Accept: "application/jsonl" } });
   history.catch(() => {}); // read (and its failure handled) by followRun
   try {
     [run, task] = await Promise.all([get(runPath(pid, tid, rid)), get(taskPath(pid, tid)).catch(() => null)]);
@@ -233,7 +234,10 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   show(shown);
 
   const stop = followRun(`/api${runPath(pid, tid, rid)}stream/`, {
+    log: logUrl,
     history,
+    onTail: (items) => conv.showTail(parsed(items)),
+    onHistory: () => conv.endTail(),
     onEntries: (items) => {
       const batch = parsed(items);
       log.push(batch);
