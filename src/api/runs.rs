@@ -11,10 +11,10 @@ use super::query::Pager;
 use super::{JsonObject, Query};
 use crate::auth::{self, Reader, Recheck, TASK_READ, WriteAccess};
 use crate::clock;
-use crate::db::{run_list as db_run_list, runs as db_runs, tasks as db_tasks};
+use crate::db::{logs as db_logs, run_list as db_run_list, runs as db_runs, tasks as db_tasks};
 use crate::error::{Error, Result};
 use crate::links::Links;
-use crate::logs::{self, Opener};
+use crate::logs::{self, LOG_COUNT, Opener};
 use crate::runs::{self, RunChanges};
 use crate::state::AppState;
 use crate::tasks::page_stream::{self, CHUNK, Listed, WriteItem};
@@ -179,13 +179,15 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
     let after = query.count("after")?.unwrap_or(0);
     let limit = query.limit()?;
     let (_, task_id, run_id) = path.into_inner();
-    let (run, slug) = state
+    let (run, slug, count) = state
         .db
         .read(move |c| {
             let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+            let count = db_logs::count(c, run.pk)?;
             Ok((
                 run,
                 db_tasks::slug_including_deleted(c, project_id, &task_id)?,
+                count,
             ))
         })
         .await?;
@@ -211,6 +213,8 @@ pub async fn log(state: State, path: RunPath, req: HttpRequest) -> Result<HttpRe
             header::CONTENT_DISPOSITION,
             format!("{disposition}; filename=\"{slug}-{}.jsonl\"", run.id),
         ))
+        // The log's length when the answer began: a reader can ask for its tail first.
+        .insert_header((LOG_COUNT, count.to_string()))
         .streaming(logs::ndjson(state.clone(), run.pk, after, limit)))
 }
 

@@ -108,6 +108,13 @@ fn insert(conn: &Connection, run_pk: i64, seq: i64, entry: &str) -> Result<()> {
     Ok(())
 }
 
+/// How many entries the run's log holds, which is also its last sequence number.
+pub fn count(conn: &Connection, run_pk: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT log_count FROM task_runs WHERE pk = ?1")?
+        .query_row([run_pk], |r| r.get(0))?)
+}
+
 /// Up to `limit` entries after sequence number `after`, in order.
 pub fn page(conn: &Connection, run_pk: i64, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn.prepare_cached(

@@ -20,6 +20,10 @@ pub use live::{Opener, live};
 /// Longest client-chosen `append_log` batch id, in characters.
 pub const BATCH_ID_MAX_CHARS: usize = 100;
 
+/// The header of the NDJSON log that says how many entries the log held when the answer
+/// began (its last sequence number), so a reader can fetch the tail first.
+pub const LOG_COUNT: &str = "Burrow-Log-Count";
+
 /// Entries read from the database at a time, for both the NDJSON log and the stream.
 const PAGE: i64 = 1000;
 

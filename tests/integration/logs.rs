@@ -1,5 +1,5 @@
 //! Run logs over HTTP: `append_log/` validation and round trips, the NDJSON `logs` with
-//! `?after`/`limit`, and the signed `log_url` that needs no key.
+//! `?after`/`limit` and its `Burrow-Log-Count`, and the signed `log_url` that needs no key.
 
 use crate::harness::runs::read_ndjson;
 use crate::harness::{Server, assert_error, assert_invalid};
@@ -126,6 +126,16 @@ fn append_log_validates_and_logs_round_trip_in_order() {
     );
     assert!(s.log(&key, &run, &format!("?after={n}")).is_empty());
     assert!(s.log(&key, &run, "?after=1000").is_empty());
+    // Whatever the page asked for, Burrow-Log-Count is the whole log's length, so a reader
+    // can ask for the tail (`?after=COUNT-N`) first.
+    for query in ["", "?limit=1", "?after=2&limit=3"] {
+        let r = s.get(&key, &format!("{}{query}", run.path("logs")));
+        assert_eq!(
+            r.headers()["burrow-log-count"],
+            n.to_string().as_str(),
+            "{query}"
+        );
+    }
     // `limit` is at least 1 here as on every list.
     let zero = s.get(&key, &format!("{}?limit=0", run.path("logs")));
     assert_invalid(zero, "invalid_input", "limit");

@@ -70,6 +70,7 @@ mod tasks_list;
 mod tasks_update;
 mod tasks_validation;
 mod ui;
+mod ui_assets;
 mod webhook_hosts;
 mod webhook_storage;
 mod webhooks;

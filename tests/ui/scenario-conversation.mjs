@@ -3,7 +3,7 @@
 // merged message chunks as Markdown, a collapsed thought, a tool call going from pending to
 // completed with a diff, a failed call, plan replacement with the header's progress, notes,
 // `_posthog/*` status lines, unknown kinds, XSS probes through every kind, log levels in
-// the raw view, the Raw log link, and Cancel. Fixtures are written from the ACP schema.
+// the raw view, the Raw log link, diff artifacts previewed as diffs, and Cancel. Fixtures are written from the ACP schema.
 
 import { assert, eq, until, signIn } from "./lib.mjs";
 
@@ -128,8 +128,17 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
       wrap({ method: "_posthog/phase_start", params: { phase: "testing" } }),
       wrap({ method: "_posthog/error", params: { message: "Sandbox lost its network" } }),
       wrap({ method: "_burrow/runner", params: { message: "command started" } }),
+      // extNotification() can double the prefix; payloads without a message read as text.
+      wrap({ method: "__posthog/branch_created", params: { sessionId: "sess-1", branch: "fix/login-race" } }),
+      wrap({ method: "_posthog/sdk_session", params: { sessionId: "sess-1", taskRunId: "r1", adapter: "claude" } }),
+      wrap({ method: "_posthog/git_checkpoint", params: { sessionId: "sess-1", checkpointId: "cp-7", branch: "fix/login-race" } }),
+      wrap({ method: "_posthog/user_message", params: { sessionId: "sess-1", content: "Also update the *README*" } }),
       update({ sessionUpdate: "session_info_update", title: "Flaky login" }),
       update({ sessionUpdate: "brand_new_kind", detail: { x: 1 } }),
+      update({ sessionUpdate: "config_option_update", configOptions: [{ id: "model", name: "Model", type: "select", currentValue: "opus", options: [] }] }),
+      update({ sessionUpdate: "notice", severity: "warning", title: "Rate limited", description: "Retrying in 5 s" }),
+      update({ sessionUpdate: "compaction_update", compactionId: "c1", status: "completed" }),
+      update({ sessionUpdate: "compaction_summary_chunk", compactionId: "c1", content: text("The login test was fixed.") }),
       update({ sessionUpdate: "agent_message", content: text("Done: the fix is in **src/login.ts**.") }),
       wrap({ id: 2, result: { stopReason: "end_turn" } }),
       { type: "console", level: "error", source: "burrow", message: "exited with code 3" },
@@ -137,6 +146,16 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
     await page.locator(".conv-line[data-level='error']", { hasText: "Sandbox lost its network" }).waitFor();
     await page.locator(".conv-line", { hasText: "testing" }).waitFor();
     await page.locator(".conv-line", { hasText: "command started" }).waitFor();
+    await page.locator(".conv-line", { hasText: "Branch fix/login-race" }).waitFor();
+    await page.locator(".conv-note", { hasText: "Settings: Model: opus" }).waitFor();
+    await page.locator(".conv-line[data-level='warn']", { hasText: "Rate limited — Retrying in 5 s" }).waitFor();
+    await page.locator(".conv-note", { hasText: "Context compacted" }).waitFor();
+    await page.locator(".conv-thought summary", { hasText: "Context summary" }).waitFor();
+    await page.locator(".conv-line", { hasText: "Agent session sess-1 (claude)" }).waitFor();
+    await page.locator(".conv-line", { hasText: "Git checkpoint cp-7" }).waitFor();
+    await page.locator(".conv-msg.user em", { hasText: "README" }).waitFor();
+    eq(await page.locator(".conv-json").evaluateAll((rows) => rows.filter((r) => /posthog|sess-1/.test(r.textContent)).length), 0, "no known kind as JSON");
+    eq(await page.locator(".conv-json", { hasText: /config_option|notice|compaction/ }).count(), 0, "the newer ACP kinds are not JSON");
     await page.locator(".conv-note", { hasText: "Session: Flaky login" }).waitFor();
     await page.locator(".conv-json", { hasText: "brand_new_kind" }).waitFor();
     await page.locator(".conv-msg.agent strong", { hasText: "src/login.ts" }).waitFor();
@@ -216,6 +235,50 @@ export async function conversationScenario({ base, page, steps, shot, args }) {
     eq((await box.getByRole("button").allTextContents()).join(","), "Allow,Reject", "one button per option");
     await append([wrap({ id: 7, result: { outcome: { outcome: "selected", optionId: "allow" } } })]);
     await box.waitFor({ state: "hidden" });
+  });
+
+  await steps.run("diff artifacts preview as a rendered diff with a list of files", async () => {
+    const patch = [
+      "diff --git a/src/login.ts b/src/login.ts",
+      "--- a/src/login.ts",
+      "+++ b/src/login.ts",
+      "@@ -1,3 +1,3 @@",
+      "-export function login(user, password) {",
+      "+export async function login(user, password) {",
+      "   const session = createSession(user);",
+      `+// ${XSS.replace(/\n/g, " ")}`,
+      "diff --git a/README.md b/README.md",
+      "--- a/README.md",
+      "+++ b/README.md",
+      "@@ -10,2 +10,3 @@",
+      " ## Login",
+      "+Passwords are required.",
+      "",
+    ].join("\n");
+    await post(`${runApi}artifacts/`, {
+      artifacts: [
+        { name: "changes.diff", type: "output", content: patch, content_type: "text/plain" },
+        { name: "fix", type: "output", content: patch, content_type: "text/x-diff" },
+        { name: "notes.txt", type: "output", content: patch, content_type: "text/plain" },
+      ],
+    });
+    for (const name of ["changes.diff", "fix"]) {
+      const art = page.locator(`.artifact[data-name='${name}']`);
+      await art.getByRole("button", { name: "Preview" }).click();
+      await art.locator(".patch").waitFor();
+      eq(await art.locator(".diff-files li a").allTextContents().then((l) => l.join(",")), "src/login.ts,README.md", `${name}: the list of files`);
+      eq(await art.locator(".diff-files li").first().locator(".diff-count").allTextContents().then((l) => l.join(" ")), "+2 −1", `${name}: the first file's counts`);
+      eq(await art.locator(".diff-line.del .code").first().textContent(), "export function login(user, password) {", `${name}: a removed line`);
+      assert((await art.locator(".diff-line.add .code").allTextContents()).some((t) => t.includes("<script>")), `${name}: hostile lines stay text`);
+      eq(await art.locator("script, img, svg").count(), 0, `${name}: no element from the diff`);
+    }
+    const notes = page.locator(".artifact[data-name='notes.txt']");
+    await notes.getByRole("button", { name: "Preview" }).click();
+    await notes.locator(".artifact-text").waitFor();
+    eq(await notes.locator(".patch").count(), 0, "other text previews as text");
+    await noXss();
+    await page.locator(".artifact[data-name='changes.diff']").scrollIntoViewIfNeeded();
+    await shot(page, "20-artifact-diff-preview");
   });
 
   await steps.run("Cancel asks first, then the run ends as cancelled live", async () => {

@@ -22,8 +22,8 @@ const ctx = {
   user: null,
   projects: [],
   projectId: null,
-  async reload() {
-    const me = await get("/users/@me");
+  async reload(asked) {
+    const me = await (asked || get("/users/@me"));
     ctx.projects = me.teams || [];
     if (!ctx.projects.some((p) => p.id === ctx.projectId)) {
       const saved = Number(localStorage.getItem(LAST_PROJECT));
@@ -125,6 +125,9 @@ function onRoute(pathname, query, onLeave) {
 async function boot() {
   keepTimesFresh();
   let state;
+  // Asked beside the state rather than after it: a signed-out visitor's 401 is ignored.
+  const me = get("/users/@me");
+  me.catch(() => {});
   try {
     state = await get("/auth/state");
   } catch (err) {
@@ -135,7 +138,7 @@ async function boot() {
   if (!state.user) return loginView(root, state);
   setCsrf(state.csrf_token);
   ctx.user = state.user;
-  await ctx.reload();
+  await ctx.reload(me);
   mount(root, h("a", { href: "#main", class: "skip-link", text: "Skip to content" }), header, main);
   window.addEventListener("burrow:signed-out", () => location.assign(location.pathname));
   start(onRoute);

@@ -3,6 +3,7 @@
 // recomputed from the first height that changed; only the items in view (plus a margin) are
 // in the DOM, and an item is redrawn only when its version changes. Follows new items until
 // the reader scrolls up, keeping the item at the top of the view still while heights settle.
+// A long log's tail can be drawn (a model of its own) while the whole log is merged behind it.
 
 import { h } from "./dom.js";
 import { count } from "./format.js";
@@ -10,10 +11,12 @@ import { Conversation } from "./convmodel.js";
 import { renderItem, estimate } from "./convitems.js";
 
 const MARGIN = 600; // px drawn above and below the view
+const GAP = 100; // ms between draws, at least
 
 export class ConversationView {
   constructor({ onSummary, onAnswer } = {}) {
-    this.model = new Conversation();
+    this.whole = new Conversation(); // the whole log, as far as it has come
+    this.model = this.whole; // what is drawn: the whole log, or for a while its tail
     this.onAnswer = onAnswer || null;
     this.asked = null; // the run's state.pending_permission, which a person can answer
     this.askedKey = "";
@@ -26,6 +29,8 @@ export class ConversationView {
     this.onSummary = onSummary || (() => {});
     this.active = true;
     this.placed = -1;
+    this.drawnAt = -GAP;
+    this.timer = 0;
 
     this.counter = h("span", { class: "conv-count muted", "aria-live": "polite" });
     this.spacer = h("div", { class: "conv-spacer" });
@@ -58,8 +63,17 @@ export class ConversationView {
 
   /** Adds entries: [{seq, entry}] with `entry` the parsed JSON. */
   push(batch) {
-    const before = this.model.items.length;
-    const changed = this.model.push(batch);
+    const before = this.whole.items.length;
+    const changed = this.whole.push(batch);
+    // Behind a tail, the whole log only builds its model; endTail() draws it.
+    if (this.model !== this.whole) return;
+    this.measureFrom(before, changed);
+    this.summarize(this.model);
+    this.schedule(true);
+  }
+
+  /** Heights for the items from `before` on, and a redraw of the changed ones in view. */
+  measureFrom(before, changed) {
     const items = this.model.items;
     for (let i = before; i < items.length; i += 1) this.heights.push(estimate(items[i]));
     if (items.length >= this.offsets.length) {
@@ -67,17 +81,50 @@ export class ConversationView {
       grown.set(this.offsets.subarray(0, this.valid + 1));
       this.offsets = grown;
     }
-    // Changed items that are drawn get redrawn; the rest are estimated again when seen.
     for (const i of changed) {
       const d = this.drawn.get(i);
       if (d) d.v = -1;
     }
-    if (this.model.changed) {
-      this.model.changed = false;
-      this.renderPermission();
-      this.onSummary({ plan: this.model.planText(), usage: this.model.usageText() });
-    }
+  }
+
+  summarize(model) {
+    if (!model.changed) return;
+    model.changed = false;
+    this.renderPermission();
+    this.onSummary({ plan: model.planText(), usage: model.usageText() });
+  }
+
+  /** Shows the log's last entries (a model of their own) while the whole log loads behind
+   * them, so a long session opens on its end at once. */
+  showTail(batch) {
+    if (this.model !== this.whole) return;
+    this.model = new Conversation();
+    this.reset();
+    this.model.push(batch);
+    this.measureFrom(0, []);
+    this.summarize(this.model);
+    this.viewport.setAttribute("aria-busy", "true");
     this.schedule();
+  }
+
+  /** The whole log is in: it replaces the tail, still on its end unless the reader left it. */
+  endTail() {
+    if (this.model === this.whole) return;
+    this.model = this.whole;
+    this.reset();
+    this.model.changed = true;
+    this.measureFrom(0, []);
+    this.summarize(this.model);
+    this.viewport.removeAttribute("aria-busy");
+    this.schedule();
+  }
+
+  /** Forgets every height and drawn item (the model changed under them). */
+  reset() {
+    for (const d of this.drawn.values()) d.el.remove();
+    this.drawn.clear();
+    this.heights = [];
+    this.valid = 0;
   }
 
   setActive(active) {
@@ -85,8 +132,19 @@ export class ConversationView {
     if (active) this.schedule();
   }
 
-  schedule() {
-    if (!this.frame && this.active) this.frame = requestAnimationFrame(() => this.render());
+  /** Draws at the next frame. New entries draw at most every GAP ms (`soon`): while a long
+   * history pours in, each frame's layout would cost more than the entries it shows. What
+   * the reader does (scrolling, opening a card) draws at once. */
+  schedule(soon = false) {
+    if (this.frame || !this.active) return;
+    const wait = this.drawnAt + GAP - performance.now();
+    if (soon && wait > 0) {
+      if (!this.timer) this.timer = setTimeout(() => ((this.timer = 0), this.schedule()), wait);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.frame = requestAnimationFrame(() => this.render());
   }
 
   setHeight(i, px) {
@@ -119,6 +177,7 @@ export class ConversationView {
 
   render() {
     this.frame = 0;
+    this.drawnAt = performance.now();
     const n = this.heights.length;
     const vp = this.viewport;
     this.placeholder.hidden = n > 0;

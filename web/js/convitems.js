@@ -23,7 +23,7 @@ function message(item) {
 }
 
 function thought(item) {
-  const details = h("details", { class: "conv-thought", open: item.open }, h("summary", {}, h("span", { text: "Thinking" }), h("span", { class: "muted", text: ` · ${item.text.length.toLocaleString("en")} characters` })));
+  const details = h("details", { class: "conv-thought", open: item.open }, h("summary", {}, h("span", { text: item.role === "summary" ? "Context summary" : "Thinking" }), h("span", { class: "muted", text: ` · ${item.text.length.toLocaleString("en")} characters` })));
   details.addEventListener("toggle", () => {
     item.open = details.open;
     // Only an open block holds its (possibly long) text in the DOM.

@@ -69,6 +69,43 @@ function usageOf(p) {
   return { total, size: num("size"), cost };
 }
 
+// PostHog's and Burrow's own methods; the ACP SDK's extNotification() may add a second `_`.
+const EXT = /^__?(posthog|burrow)\//;
+
+const str = (v) => (v === undefined || v === null ? "" : compact(v, 200));
+// What an extension method says, for those whose payload has no `message`.
+const EXT_TEXT = {
+  run_started: (p) => `Run started${p.runId ? ` (${str(p.runId)})` : ""}`,
+  task_complete: (p) => `Task complete${p.stopReason ? `: ${str(p.stopReason)}` : ""}`,
+  turn_complete: (p) => `Turn complete${p.stopReason ? `: ${str(p.stopReason).replace(/_/g, " ")}` : ""}`,
+  background_turn_complete: (p) => `Background turn complete${p.stopReason ? `: ${str(p.stopReason).replace(/_/g, " ")}` : ""}`,
+  branch_created: (p) => `Branch ${str(p.branch)}`,
+  pr_created: (p) => `Pull request ${str(p.prUrl ?? p.url ?? p.pr_url)}`,
+  phase_start: (p) => `Phase ${str(p.phase)} started`,
+  phase_complete: (p) => `Phase ${str(p.phase)} complete`,
+  sdk_session: (p) => `Agent session ${str(p.sessionId ?? p.sdkSessionId)}${p.adapter ? ` (${str(p.adapter)})` : ""}`,
+  mode_change: (p) => `Mode: ${str(p.mode ?? p.newMode)}`,
+  git_checkpoint: (p) => `Git checkpoint${p.commit || p.checkpointId ? ` ${str(p.commit ?? p.checkpointId)}` : ""}`,
+  tree_snapshot: () => "Tree snapshot captured",
+  compact_boundary: () => "Context compacted",
+  cancel: () => "Cancel requested",
+  close: () => "Session closed",
+  usage_update: (p) => fields(usageOf(p)),
+  artifact: (p) => `Artifact${p.kind ? `: ${str(p.kind)}` : ""}`,
+  phase: (p) => `Phase ${str(p.phase)}`,
+};
+
+/** "key: value · key: value" for the plain fields of an object: a status line, not JSON. */
+function fields(p) {
+  const parts = [];
+  for (const [k, v] of Object.entries(p || {})) {
+    if (k === "sessionId" || k === "_meta" || v === null || v === undefined || v === "") continue;
+    parts.push(`${k}: ${typeof v === "object" ? compact(v, 80) : compact(v, 120)}`);
+    if (parts.length === 6) break;
+  }
+  return parts.join(" · ");
+}
+
 export class Conversation {
   constructor() {
     this.items = [];
@@ -133,7 +170,7 @@ export class Conversation {
     if (method === "initialize") return this.add("note", { seq, text: `Initialize (protocol version ${p.protocolVersion ?? "?"})` });
     if (method === "session/new" || method === "session/load") return this.add("note", { seq, text: `${method === "session/new" ? "New session" : "Load session"}${p.cwd ? ` in ${p.cwd}` : ""}` });
     if (method === "session/cancel") return this.add("note", { seq, level: "warn", text: "Cancel requested" });
-    if (method && /^_(posthog|burrow)\//.test(method)) return this.extension(seq, method, p);
+    if (method && EXT.test(method)) return this.extension(seq, method, p);
     if (!method && (msg.result !== undefined || msg.error !== undefined)) return this.result(seq, msg);
     return this.add("json", { seq, level: "debug", label: method || "message", text: compact(msg, 2000) });
   }
@@ -157,12 +194,14 @@ export class Conversation {
   }
 
   extension(seq, method, p) {
-    const name = method.replace(/^_(posthog|burrow)\//, "");
+    const name = method.replace(EXT, "");
     if (name === "usage_update") this.setUsage(p);
+    if (name === "user_message") return this.add("message", { seq, role: "user", text: blockText(p.content ?? p.message ?? p.text ?? p.prompt) });
     let level = LEVELS[String(p.level ?? "").toLowerCase()] || (/error|fail/i.test(name) ? "error" : "info");
     if (name === "turn_complete" || name === "phase_complete") level = "info";
-    const message = p.message ?? p.text ?? p.phase ?? p.status;
-    const text = message !== undefined ? compact(message, 2000) : compact(p, 300);
+    const message = p.message ?? p.text ?? p.status;
+    const said = EXT_TEXT[name] ? EXT_TEXT[name](p) : "";
+    const text = message !== undefined && typeof message !== "object" ? compact(message, 2000) : said || fields(p);
     return this.add("line", { seq, level, label: name.replace(/_/g, " "), text, ext: true });
   }
 
@@ -238,6 +277,30 @@ export class Conversation {
       case "usage_update":
         this.setUsage(u);
         return null;
+      case "config_option_update": {
+        const opts = Array.isArray(u.configOptions) ? u.configOptions : [];
+        const shown = opts.slice(0, 8).map((o) => `${compact(o.name ?? o.id, 60)}${o.currentValue !== undefined ? `: ${compact(o.currentValue, 60)}` : ""}`);
+        return this.add("note", { seq, text: `Settings${shown.length ? `: ${shown.join(", ")}${opts.length > 8 ? " …" : ""}` : " updated"}` });
+      }
+      case "notice": {
+        const level = { error: "error", warning: "warn" }[u.severity] || "info";
+        return this.add("line", { seq, level, label: "notice", text: compact(`${u.title ?? ""}${u.description ? ` — ${u.description}` : ""}`, 2000) });
+      }
+      case "compaction_update": {
+        const said = { in_progress: "Compacting the context…", completed: "Context compacted", failed: "Compacting the context failed", cancelled: "Compacting the context was cancelled" };
+        const text = `${said[u.status] || `Compaction: ${compact(u.status ?? "", 60)}`}${u.error ? `: ${compact(u.error, 300)}` : ""}`;
+        return this.add(u.status === "failed" ? "line" : "note", { seq, level: u.status === "failed" ? "error" : "info", label: "compaction", text });
+      }
+      case "compaction_summary_chunk":
+        return this.chunk(seq, "thought", "summary", blockText(u.content));
+      case "plan_update": {
+        // Unstable in ACP: a plan by id, as entries (or a file or Markdown, shown as a note).
+        const plan = u.plan && typeof u.plan === "object" ? u.plan : {};
+        if (Array.isArray(plan.entries)) return this.update(seq, { sessionUpdate: "plan", entries: plan.entries });
+        return this.add("note", { seq, text: `Plan updated${plan.uri ? `: ${compact(plan.uri, 200)}` : ""}` });
+      }
+      case "plan_removed":
+        return this.add("note", { seq, text: "Plan removed" });
       case "session_info_update":
         return this.add("note", { seq, text: `Session${u.title ? `: ${compact(u.title, 200)}` : ` info: ${compact(u, 200)}`}` });
       default:

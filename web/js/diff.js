@@ -179,7 +179,7 @@ export function renderEdit({ path, oldText, newText }) {
 export function parsePatch(text) {
   const files = [];
   let cur = null;
-  for (const line of String(text).replace(/\r\n?/g, "\n").split("\n")) {
+  for (const line of String(text).replace(/\r\n?/g, "\n").replace(/\n$/, "").split("\n")) {
     const git = /^diff --git a\/(.*?) b\/(.*)$/.exec(line);
     if (git || (line.startsWith("--- ") && (!cur || cur.hunks))) {
       cur = { path: git ? git[2] : "", added: 0, removed: 0, lines: [], hunks: false };
@@ -205,15 +205,18 @@ export function parsePatch(text) {
   return files.filter((f) => f.lines.length || f.path);
 }
 
+let patches = 0; // numbers each drawn patch, so two on a page link to their own files
+
 /** A `.diff`/`.patch` text as a list of files, then each file's coloured lines. */
 export function renderPatch(text) {
   const files = parsePatch(text);
+  const id = `patch-${(patches += 1)}`;
   if (!files.length) return h("pre", { class: "artifact-text", text });
   const list = h(
     "ul",
     { class: "diff-files" },
     files.map((f, i) =>
-      h("li", {}, h("a", { href: `#diff-file-${i}`, class: "mono", text: f.path }), h("span", { class: "diff-count add", text: `+${f.added}` }), h("span", { class: "diff-count del", text: `−${f.removed}` })),
+      h("li", {}, h("a", { href: `#${id}-file-${i}`, class: "mono", text: f.path }), h("span", { class: "diff-count add", text: `+${f.added}` }), h("span", { class: "diff-count del", text: `−${f.removed}` })),
     ),
   );
   const bodies = files.map((f, i) => {
@@ -234,7 +237,7 @@ export function renderPatch(text) {
     });
     return h(
       "div",
-      { class: "diff", id: `diff-file-${i}` },
+      { class: "diff", id: `${id}-file-${i}` },
       h("div", { class: "diff-head" }, h("span", { class: "mono diff-path", text: f.path }), h("span", { class: "diff-count add", text: `+${f.added}` }), h("span", { class: "diff-count del", text: `−${f.removed}` })),
       folded(rows),
     );

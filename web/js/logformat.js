@@ -56,8 +56,8 @@ function notification(n) {
   if (/console/i.test(method)) {
     return { level: LEVELS[String(p.level).toLowerCase()] || "info", kind: "console", text: oneLine(p.message ?? p.text ?? p) };
   }
-  if (/error/i.test(method)) return { level: "error", kind: method.replace(/^_posthog\//, ""), text: oneLine(p.message ?? p.error ?? p) };
-  const label = method.replace(/^_posthog\//, "");
+  if (/error/i.test(method)) return { level: "error", kind: method.replace(/^__?posthog\//, ""), text: oneLine(p.message ?? p.error ?? p) };
+  const label = method.replace(/^__?posthog\//, "");
   const text = typeof p.message === "string" ? p.message : oneLine(p);
   return { level: "event", kind: label, text };
 }
@@ -79,10 +79,13 @@ export function describe(entry) {
   return { level, kind: type || "entry", text: oneLine(entry) };
 }
 
+// One formatter for every row: toLocaleTimeString builds a new one per call.
+const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
 /** The entry's own timestamp, as HH:MM:SS, when it has one. */
 export function entryTime(entry) {
   const ts = entry && (entry.timestamp || entry.time || entry.ts);
   if (!ts) return "";
   const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(undefined, { hour12: false });
+  return Number.isNaN(d.getTime()) ? "" : TIME.format(d);
 }

@@ -19,6 +19,7 @@ export class LogView {
     this.pool = [];
     this.frame = 0;
     this.selected = null;
+    this.lower = []; // the filter's text of entries 0, 1, 2…, filled when first filtered
 
     this.filter = h("input", { type: "search", class: "log-filter", placeholder: "Filter the log", "aria-label": "Filter the log", autocomplete: "off" });
     this.counter = h("span", { class: "log-count muted", "aria-live": "polite" });
@@ -60,18 +61,40 @@ export class LogView {
     });
   }
 
-  /** Adds entries: [{seq, data, entry}]: the entry's JSON text and its parsed value. */
+  /** Adds entries: [{seq, data}], each entry's JSON text. Only the text is kept; a row is
+   * described when it is drawn, and the lower-case text for the filter exists only once a
+   * filter has been set. */
   push(items) {
-    const q = this.query;
-    for (const { seq, data, entry } of items) {
-      const d = describe(entry);
-      const time = entryTime(entry);
-      const e = { seq, data, time, level: d.level, kind: d.kind, text: d.text, lower: `${d.kind} ${d.text}`.toLowerCase() };
-      this.entries.push(e);
-      if (this.shown && e.lower.includes(q)) this.shown.push(this.entries.length - 1);
-      if (!this.follow && (!this.shown || e.lower.includes(q))) this.unseen += 1;
+    for (const { seq, data } of items) {
+      this.entries.push({ seq, data });
+      const index = this.entries.length - 1;
+      const match = !this.shown || this.lowerAt(index).includes(this.query);
+      if (this.shown && match) this.shown.push(index);
+      if (!this.follow && match) this.unseen += 1;
     }
     this.schedule();
+  }
+
+  /** The entry at `index` as the row shows it: {seq, data, time, level, kind, text}. */
+  row(index) {
+    const { seq, data } = this.entries[index];
+    let entry;
+    try {
+      entry = JSON.parse(data);
+    } catch {
+      entry = { message: data };
+    }
+    const d = describe(entry);
+    return { seq, data, time: entryTime(entry), level: d.level, kind: d.kind, text: d.text };
+  }
+
+  lowerAt(index) {
+    const lower = this.lower;
+    while (lower.length <= index) {
+      const r = this.row(lower.length);
+      lower.push(`${r.kind} ${r.text}`.toLowerCase());
+    }
+    return lower[index];
   }
 
   setFilter(text) {
@@ -80,9 +103,7 @@ export class LogView {
     else {
       const q = this.query;
       this.shown = [];
-      this.entries.forEach((e, i) => {
-        if (e.lower.includes(q)) this.shown.push(i);
-      });
+      for (let i = 0; i < this.entries.length; i += 1) if (this.lowerAt(i).includes(q)) this.shown.push(i);
     }
     this.unseen = 0;
     this.follow = true;
@@ -140,10 +161,10 @@ export class LogView {
       }
       const pos = first + k;
       const index = this.shown ? this.shown[pos] : pos;
-      const e = this.entries[index];
       row.hidden = false;
       row.style.transform = `translateY(${pos * ROW}px)`;
       if (row.dataset.index !== String(index)) {
+        const e = this.row(index);
         row.dataset.index = String(index);
         row.dataset.level = e.level;
         row.children[0].textContent = String(e.seq);
@@ -162,7 +183,7 @@ export class LogView {
 
   select(index) {
     this.selected = index === this.selected ? null : index;
-    const e = this.entries[this.selected];
+    const e = this.selected === null ? null : this.row(this.selected);
     this.detail.hidden = !e;
     if (e) {
       let pretty = e.data;

@@ -1,12 +1,20 @@
-// A run's artifacts: name, type, size; text and Markdown previewed as plain text; every
-// artifact downloadable through the API (the bytes are saved from a Blob URL).
+// A run's artifacts: name, type, size; diffs and patches previewed as a rendered diff with
+// its list of files, other text and Markdown as plain text; every artifact downloadable
+// through the API (the bytes are saved from a Blob URL).
 
 import { request, runPath } from "../api.js";
 import { h, mount, empty, notice } from "../dom.js";
 import { bytes, timeAgo } from "../format.js";
+import { renderPatch } from "../diff.js";
 
 const TEXT_NAMES = /\.(md|markdown|txt|log|json|jsonl|ya?ml|toml|csv|diff|patch|py|js|ts|rs|go|sh|html|css|xml)$/i;
 const PREVIEW_LIMIT = 2 * 1024 * 1024;
+
+/** A unified diff: `changes.diff`, any `.diff` or `.patch`, or a diff's content type. */
+function isDiff(a) {
+  const ct = (a.content_type || "").toLowerCase().split(";")[0].trim();
+  return ct === "text/x-diff" || ct === "text/x-patch" || /\.(diff|patch)$/i.test(a.name || "");
+}
 
 function isText(a) {
   const ct = (a.content_type || "").toLowerCase();
@@ -46,8 +54,9 @@ async function preview(ids, a, button, pane) {
   button.disabled = true;
   try {
     const text = await (await fetchBytes(ids, a)).text();
-    // Shown as text, never as markup: Markdown and HTML alike appear as written.
-    mount(pane, h("pre", { class: "artifact-text", text }));
+    // Shown as text, never as markup: Markdown and HTML alike appear as written. A diff is
+    // drawn as one, its lines still text.
+    mount(pane, isDiff(a) ? renderPatch(text) : h("pre", { class: "artifact-text", text }));
     pane.hidden = false;
     button.textContent = "Hide preview";
     button.setAttribute("aria-expanded", "true");

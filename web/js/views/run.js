@@ -105,10 +105,15 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   const ids = { pid, tid, rid };
   let run;
   let task;
+  // The log's history is asked for at once, beside the run: a long one takes the longest.
+  const logUrl = `/api${runPath(pid, tid, rid)}logs/`;
+  const history = fetch(logUrl, { credentials: "same-origin", headers: { Accept: "application/jsonl" } });
+  history.catch(() => {}); // read (and its failure handled) by followRun
   try {
     [run, task] = await Promise.all([get(runPath(pid, tid, rid)), get(taskPath(pid, tid)).catch(() => null)]);
   } catch (err) {
     const gone = err instanceof ApiError && err.status === 404;
+    history.then((r) => r.body && r.body.cancel()).catch(() => {});
     mount(main, gone ? empty("Run not found", "This run does not exist in this project.", h("a", { class: "button", href: ctx.tasksHref(pid), text: "Back to tasks" })) : notice("error", err.message));
     return;
   }
@@ -229,6 +234,10 @@ export async function runView({ main, params, query, ctx, onLeave }) {
   show(shown);
 
   const stop = followRun(`/api${runPath(pid, tid, rid)}stream/`, {
+    log: logUrl,
+    history,
+    onTail: (items) => conv.showTail(parsed(items)),
+    onHistory: () => conv.endTail(),
     onEntries: (items) => {
       const batch = parsed(items);
       log.push(batch);
