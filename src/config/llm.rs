@@ -16,22 +16,16 @@ pub struct LlmSettings {
         long,
         env = "BURROW_LLM_UPSTREAM",
         default_value = "https://api.anthropic.com",
-        value_parser = setting_values::llm_upstream,
-        global = true
+        value_parser = setting_values::llm_upstream
     )]
     pub llm_upstream: String,
 
     /// Provider key the LLM gateway sends upstream as x-api-key; agents never see it (default: ANTHROPIC_API_KEY from the server's environment)
-    #[arg(
-        long,
-        env = "BURROW_LLM_API_KEY",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "BURROW_LLM_API_KEY", hide_env_values = true)]
     pub llm_api_key: Option<Secret>,
 
     /// Most model tokens (input, output and cache) a run may use through the LLM gateway; past it the gateway answers 429 (default: no cap)
-    #[arg(long, env = "BURROW_LLM_BUDGET_TOKENS", global = true)]
+    #[arg(long, env = "BURROW_LLM_BUDGET_TOKENS")]
     pub llm_budget_tokens: Option<u64>,
 }
 

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,28 +13,15 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
+use crate::harness::node::{missing_modules, root};
 use crate::harness::{Server, assert_error, expect_json, free_port};
 
 const CLIENT_SECRET: &str = "burrow-test-secret";
 const PASSWORD: &str = "a long enough password";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Why the provider cannot run here, if it cannot.
 fn missing() -> Option<String> {
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|o| o.status.success()) {
-        return Some("node is not installed".into());
-    }
-    if !root()
-        .join("tests/oidc/node_modules/oidc-provider")
-        .is_dir()
-    {
-        return Some("tests/oidc/node_modules is missing (run `npm ci` in tests/oidc)".into());
-    }
-    None
+    missing_modules("oidc", "oidc-provider")
 }
 
 /// The test OpenID provider, stopped when dropped.
@@ -264,6 +250,16 @@ fn param(url: &str, name: &str) -> String {
         .to_string()
 }
 
+/// `refused` is refused with `code`, and that spends the sign-in: the answer clears its
+/// cookie, and a browser that kept the cookie still finds nothing in flight for `back`.
+fn refused_then_spent(b: &mut Browser, t: &Sso, refused: &str, code: &str, back: &str) {
+    let flight = b.jar["burrow_sso"].clone();
+    refused_with(t, &callback(b, t, refused), code);
+    b.jar.insert("burrow_sso".into(), flight);
+    refused_with(t, &callback(b, t, back), "sso_state");
+    assert_eq!(signed_in_as(b, t), None);
+}
+
 fn refused_with(t: &Sso, landed: &str, code: &str) {
     assert_eq!(landed, t.server.url(&format!("/?sso_error={code}")));
 }
@@ -340,12 +336,7 @@ fn refuses_wrong_state() {
     let back = through_provider(&mut b, &t, "alice@allowed.test");
     let state = param(&back, "state");
     let forged = back.replace(&format!("state={state}"), "state=forged-state");
-    let flight = b.jar["burrow_sso"].clone();
-    refused_with(&t, &callback(&mut b, &t, &forged), "sso_state");
-    // The answer clears the cookie; a browser that kept it still finds nothing in flight.
-    b.jar.insert("burrow_sso".into(), flight);
-    refused_with(&t, &callback(&mut b, &t, &back), "sso_state");
-    assert_eq!(signed_in_as(&mut b, &t), None);
+    refused_then_spent(&mut b, &t, &forged, "sso_state", &back);
 
     let (mut attacker, mut victim) = (Browser::new(), Browser::new());
     let back = through_provider(&mut attacker, &t, "alice@allowed.test");
@@ -364,12 +355,7 @@ fn refuses_after_the_provider_says_no() {
     let no = t.server.url(&format!(
         "/api/auth/sso/callback?error=access_denied&state={state}"
     ));
-    let flight = b.jar["burrow_sso"].clone();
-    refused_with(&t, &callback(&mut b, &t, &no), "sso_provider");
-    // The answer clears the cookie; a browser that kept it still finds nothing in flight.
-    b.jar.insert("burrow_sso".into(), flight);
-    refused_with(&t, &callback(&mut b, &t, &back), "sso_state");
-    assert_eq!(signed_in_as(&mut b, &t), None);
+    refused_then_spent(&mut b, &t, &no, "sso_provider", &back);
 }
 
 /// A code is good once: replaying the whole callback finds no sign-in in flight, and a

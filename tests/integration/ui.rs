@@ -2,20 +2,17 @@
 //! playwright-core against the real server. Screenshots land in `target/ui-screenshots/`.
 //! Without node, `tests/ui/node_modules` or Chromium the tests skip, or fail when `CI` is set.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
+use crate::harness::node::{missing_modules, root};
 use crate::harness::runner::Receiver;
 use crate::harness::{Server, expect_json, task_body};
 use serde_json::json;
 
 /// One browser at a time: the machine may have two cores.
 pub static BROWSER: Mutex<()> = Mutex::new(());
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM_PATH")
@@ -25,15 +22,8 @@ fn chromium() -> PathBuf {
 
 /// Why the browser tests cannot run here, if they cannot.
 fn missing() -> Option<String> {
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|o| o.status.success()) {
-        return Some("node is not installed".into());
-    }
-    if !root()
-        .join("tests/ui/node_modules/playwright-core")
-        .is_dir()
-    {
-        return Some("tests/ui/node_modules is missing (run `npm ci` in tests/ui)".into());
+    if let Some(why) = missing_modules("ui", "playwright-core") {
+        return Some(why);
     }
     if !chromium().exists() {
         return Some(format!(

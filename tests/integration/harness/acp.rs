@@ -74,18 +74,25 @@ impl Places {
 
     /// The settings that point the runner at these folders and the fake agent.
     pub fn args(&self, agent_args: &str) -> Vec<String> {
-        vec![
-            "--agent-command".into(),
-            agent(agent_args),
-            "--repos".into(),
-            format!("{}/{{repository}}.git", self.sources.path().display()),
-            "--workspaces".into(),
-            self.workspaces.path().display().to_string(),
+        let mut args = vec!["--agent-command".into(), agent(agent_args)];
+        args.extend(self.folder_args());
+        args.extend([
             // Generous: a loaded CI machine can take seconds to start Python.
             "--agent-start-timeout".into(),
             "20s".into(),
             "--runner-grace".into(),
             "1s".into(),
+        ]);
+        args
+    }
+
+    /// The settings that point any runner at these repositories and workspaces.
+    pub fn folder_args(&self) -> [String; 4] {
+        [
+            "--repos".into(),
+            format!("{}/{{repository}}.git", self.sources.path().display()),
+            "--workspaces".into(),
+            self.workspaces.path().display().to_string(),
         ]
     }
 

@@ -10,6 +10,7 @@ pub mod bad;
 pub mod command_line;
 pub mod database;
 pub mod fixtures;
+pub mod node;
 pub mod openapi;
 pub mod posthog;
 pub mod requests;

@@ -53,13 +53,10 @@ pub fn server(places: &Places, command: &str, model: &FakeAnthropic, extra: &[&s
         "posthog-agent".into(),
         "--posthog-agent-command".into(),
         command.into(),
-        "--repos".into(),
-        format!("{}/{{repository}}.git", places.sources.path().display()),
-        "--workspaces".into(),
-        places.workspaces.path().display().to_string(),
         "--runner-grace".into(),
         "5s".into(),
     ];
+    args.extend(places.folder_args());
     args.extend(extra.iter().map(|s| s.to_string()));
     args.extend(["--llm-upstream".into(), model.url.clone()]);
     Server::build()
