@@ -159,13 +159,19 @@ fn client_key(client: Option<IpAddr>) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn five_tries_are_free_then_waits_double() {
+    /// A throttle on which the client `a` has tried `tries` times to sign in as `a@x`.
+    fn tried(tries: usize) -> (Throttle, Option<IpAddr>) {
         let t = Throttle::default();
         let a = Some("10.0.0.1".parse().unwrap());
-        for _ in 0..5 {
+        for _ in 0..tries {
             t.reserve(a, "a@x").unwrap();
         }
+        (t, a)
+    }
+
+    #[test]
+    fn five_tries_are_free_then_waits_double() {
+        let (t, a) = tried(5);
         assert!(t.reserve(a, "a@x").is_err());
         assert!(t.reserve(a, "b@x").is_ok());
         assert_eq!(Throttle::wait_after(5, 5), Duration::from_secs(1));
@@ -175,11 +181,7 @@ mod tests {
 
     #[test]
     fn a_success_gives_its_try_back() {
-        let t = Throttle::default();
-        let a = Some("10.0.0.1".parse().unwrap());
-        for _ in 0..4 {
-            t.reserve(a, "a@x").unwrap();
-        }
+        let (t, a) = tried(4);
         let ok = t.reserve(a, "a@x").unwrap();
         t.succeeded(ok);
         assert!(t.reserve(a, "a@x").is_ok());

@@ -49,6 +49,39 @@ pub async fn check(store: &Store) -> Result<Vec<String>> {
     Ok(done)
 }
 
+/// The likely cause of a storage error, by the words its text holds, first match first.
+const CAUSES: &[(&[&str], &str)] = &[
+    (
+        &["nosuchbucket", "bucket does not exist"],
+        "the bucket does not exist",
+    ),
+    (
+        &["signaturedoesnotmatch"],
+        "signature mismatch: the secret key is wrong",
+    ),
+    (
+        &["invalidaccesskeyid"],
+        "the access key id is unknown to the store",
+    ),
+    (
+        &["169.254.169.254"],
+        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    ),
+    (
+        &["accessdenied", "forbidden", "status 403"],
+        "access denied: the credentials may not do this",
+    ),
+    (
+        &["scheme is not allowed"],
+        "the endpoint is plain http:// but --s3-allow-http is off",
+    ),
+    (
+        &["dns", "connect", "refused", "timed out"],
+        "cannot reach the endpoint",
+    ),
+    (&["permission denied"], "the folder is not writable"),
+];
+
 /// Names the step and the likely cause of a storage error.
 fn step(what: &str, e: Error) -> Error {
     let text = match &e {
@@ -58,33 +91,14 @@ fn step(what: &str, e: Error) -> Error {
     let lower = text.to_lowercase();
     // A write answered "not found" means the bucket (or folder) itself is missing.
     let missing = matches!(e, Error::NotFound) && what != "delete";
-    let cause =
-        if missing || lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
-            "the bucket does not exist"
-        } else if lower.contains("signaturedoesnotmatch") {
-            "signature mismatch: the secret key is wrong"
-        } else if lower.contains("invalidaccesskeyid") {
-            "the access key id is unknown to the store"
-        } else if lower.contains("169.254.169.254") {
-            "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        } else if lower.contains("accessdenied")
-            || lower.contains("forbidden")
-            || lower.contains("status 403")
-        {
-            "access denied: the credentials may not do this"
-        } else if lower.contains("scheme is not allowed") {
-            "the endpoint is plain http:// but --s3-allow-http is off"
-        } else if lower.contains("dns")
-            || lower.contains("connect")
-            || lower.contains("refused")
-            || lower.contains("timed out")
-        {
-            "cannot reach the endpoint"
-        } else if lower.contains("permission denied") {
-            "the folder is not writable"
-        } else {
-            "unexpected error"
-        };
+    let cause = match CAUSES
+        .iter()
+        .find(|(words, _)| words.iter().any(|w| lower.contains(w)))
+    {
+        _ if missing => "the bucket does not exist",
+        Some((_, cause)) => cause,
+        None => "unexpected error",
+    };
     Error::unexpected(format!("{what} failed: {cause} ({text})"))
 }
 

@@ -138,25 +138,27 @@ impl<'a> Runs<'a> {
     /// PATCHes that touch different keys all persist (see `lifecycle::patch`).
     pub async fn patch(
         &self,
-        (project_id, task_id, run_id): (i64, String, String),
+        ids: (i64, String, String),
         changes: RunChanges,
         admin: bool,
     ) -> Result<Run> {
-        let run = self
-            .write(None, move |c, announce| {
-                let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-                lifecycle::patch(c, &run, changes, admin, announce)
-            })
-            .await?;
-        self.events.notify(run.pk);
-        Ok(run)
+        self.change(ids, admin, move |_| Ok(changes)).await
     }
 
     /// What a person tells a run's agent (see `answers`): the change `change` makes of the
     /// run as it is inside the write, applied as a PATCH would be.
-    pub async fn tell<F>(
+    pub async fn tell<F>(&self, ids: (i64, String, String), change: F) -> Result<Run>
+    where
+        F: FnOnce(&Run) -> Result<RunChanges> + Send + 'static,
+    {
+        self.change(ids, false, change).await
+    }
+
+    /// Applies, as a PATCH, the changes `change` makes of the run as it is inside the write.
+    async fn change<F>(
         &self,
         (project_id, task_id, run_id): (i64, String, String),
+        admin: bool,
         change: F,
     ) -> Result<Run>
     where
@@ -166,7 +168,7 @@ impl<'a> Runs<'a> {
             .write(None, move |c, announce| {
                 let run = db_runs::find(c, project_id, &task_id, &run_id)?;
                 let changes = change(&run)?;
-                lifecycle::patch(c, &run, changes, false, announce)
+                lifecycle::patch(c, &run, changes, admin, announce)
             })
             .await?;
         self.events.notify(run.pk);
