@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::harness::database::count;
 use crate::harness::{Server, assert_error, expect_json};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
@@ -69,15 +70,8 @@ fn on_a_network_address_setup_takes_the_printed_token_once() {
     assert_eq!(made["user"]["is_admin"], true);
     assert_eq!(state(&s)["needs_setup"], false);
     // Spent: gone from the database, and a second use is refused.
-    let left: i64 = s
-        .sqlite()
-        .query_row(
-            "SELECT COUNT(*) FROM secrets WHERE name = 'setup_token'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(left, 0);
+    let sql = "SELECT COUNT(*) FROM secrets WHERE name = 'setup_token'";
+    assert_eq!(count(&s.sqlite(), sql, []), 0);
     refused(setup(&s, "eve@example.com", Some(&token)));
 }
 

@@ -13,6 +13,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
+use crate::harness::database::count;
 use crate::harness::node::{missing_modules, root};
 use crate::harness::{Server, assert_error, expect_json, free_port};
 
@@ -383,16 +384,8 @@ fn refuses_tampered(tamper: &str, code: &str) {
     let back = through_provider(&mut b, &t, "carol@allowed.test");
     refused_with(&t, &callback(&mut b, &t, &back), code);
     assert_eq!(signed_in_as(&mut b, &t), None);
-    let users: i64 = t
-        .server
-        .sqlite()
-        .query_row(
-            "SELECT COUNT(*) FROM users WHERE email = 'carol@allowed.test'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(users, 0);
+    let sql = "SELECT COUNT(*) FROM users WHERE email = 'carol@allowed.test'";
+    assert_eq!(count(&t.server.sqlite(), sql, []), 0);
 }
 
 #[test]
@@ -429,11 +422,7 @@ fn refuses_unverified_email_and_other_domain() {
         refused_with(&t, &callback(&mut b, &t, &back), code);
         assert_eq!(signed_in_as(&mut b, &t), None);
     }
-    let users: i64 = t
-        .server
-        .sqlite()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let users = count(&t.server.sqlite(), "SELECT COUNT(*) FROM users", []);
     assert_eq!(users, 1, "only alice");
 }
 
@@ -585,11 +574,7 @@ fn proxy_header_ignored_from_untrusted_peer() {
         assert!(r.headers().get(SET_COOKIE).is_none());
         assert_eq!(expect_json(r, 200)["user"], Value::Null);
     }
-    let users: i64 = s
-        .sqlite()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(users, 1);
+    assert_eq!(count(&s.sqlite(), "SELECT COUNT(*) FROM users", []), 1);
 }
 
 /// In headless Chromium: "Sign in with Test IdP", the provider's page, back signed in; and
