@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::acp::*;
+use crate::harness::anthropic::FakeAnthropic;
 use crate::harness::posthog::{PROVIDER_KEY, agent_command, model, server};
 use crate::harness::runner::{poll, run_log, run_path};
 use crate::harness::{Server, cli_env, expect_json};
@@ -23,6 +24,22 @@ fn write_script() -> Value {
                                                 "description": "Dump the environment"}}},
         {"text": "Done."},
     ]})
+}
+
+/// A server whose runner is agent-server, on scripted `model` answers, with `extra` settings;
+/// `None` (the test skips) where agent-server cannot run here.
+struct Agent {
+    model: FakeAnthropic,
+    places: Places,
+    s: Server,
+}
+
+fn agent(script: &Value, extra: &[&str]) -> Option<Agent> {
+    let command = agent_command()?;
+    let model = model(script);
+    let places = Places::new();
+    let s = server(&places, &command, &model, extra);
+    Some(Agent { model, places, s })
 }
 
 /// How many log entries call `method`.
@@ -44,18 +61,16 @@ fn refused_requests(s: &Server) -> Vec<String> {
 
 #[test]
 fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
-    let Some(command) = agent_command() else {
+    let Some(a) = agent(&write_script(), &[]) else {
         return;
     };
-    let model = model(&write_script());
-    let places = Places::new();
-    let s = server(&places, &command, &model, &[]);
+    let (model, s) = (&a.model, &a.s);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "Write FAKE.md", Some("acme/web"));
+    let (task, run_id) = start(s, &key, "Write FAKE.md", Some("acme/web"));
 
     // While it runs, agent-server's environment holds the run's key, not the provider's.
     let started = poll("agent-server to start", || {
-        burrow(&run_log(&s, &key, &task, &run_id), "agent_started").cloned()
+        burrow(&run_log(s, &key, &task, &run_id), "agent_started").cloned()
     });
     let pid = started["pid"].as_u64().unwrap();
     if let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) {
@@ -68,14 +83,14 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
         assert!(environ.contains("JWT_PUBLIC_KEY=-----BEGIN PUBLIC KEY-----"));
     }
 
-    let run = finished(&s, &key, &task, &run_id);
+    let run = finished(s, &key, &task, &run_id);
     assert_eq!(run["status"], "completed", "{run}");
     let branch = format!("burrow/def-0-{}", &run_id[..8]);
     assert_eq!(run["branch"], branch.as_str());
     assert_eq!(run["output"]["base_branch"], "main");
 
     // The file the model asked for is in the worktree and on the branch.
-    let log = run_log(&s, &key, &task, &run_id);
+    let log = run_log(s, &key, &task, &run_id);
     let work = burrow(&log, "workspace_ready").unwrap()["path"]
         .as_str()
         .unwrap()
@@ -85,7 +100,7 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
         std::fs::read_to_string(work.join("FAKE.md")).unwrap(),
         "written by the fake model\n"
     );
-    let source = places.sources.path().join("acme/web.git");
+    let source = a.places.sources.path().join("acme/web.git");
     let mirror_branch = git(work, &["show", &format!("{branch}:FAKE.md")]);
     assert_eq!(mirror_branch, "written by the fake model");
     let _ = source;
@@ -100,7 +115,7 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     let artifacts = run["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     assert_eq!(artifacts[0]["name"], "changes.diff");
-    let diff = artifact_text(&s, &key, &task, &run_id, &artifacts[0]);
+    let diff = artifact_text(s, &key, &task, &run_id, &artifacts[0]);
     assert!(diff.contains("+++ b/FAKE.md"), "{diff}");
     assert!(!diff.contains("settings.local.json"), "{diff}");
 
@@ -136,30 +151,31 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     );
 
     // Every call the agent made got a 2xx.
-    assert_eq!(refused_requests(&s), Vec::<String>::new());
+    assert_eq!(refused_requests(s), Vec::<String>::new());
 }
 
 #[test]
 fn a_model_error_fails_the_run_with_the_agents_message() {
-    let Some(command) = agent_command() else {
+    let Some(a) = agent(
+        &json!({"turns": [
+            {"error": {"status": 400, "type": "invalid_request_error",
+                       "message": "scripted refusal from the model"}},
+        ]}),
+        &[],
+    ) else {
         return;
     };
-    let model = model(&json!({"turns": [
-        {"error": {"status": 400, "type": "invalid_request_error",
-                   "message": "scripted refusal from the model"}},
-    ]}));
-    let places = Places::new();
-    let s = server(&places, &command, &model, &[]);
+    let (model, s) = (&a.model, &a.s);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "Write FAKE.md", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
+    let (task, run_id) = start(s, &key, "Write FAKE.md", Some("acme/web"));
+    let run = finished(s, &key, &task, &run_id);
     assert_eq!(run["status"], "failed", "{run}");
     // agent-server marks the run failed with its own words (the model's error reaches it
     // as an ACP "Internal error"); Burrow stops it and logs its last lines.
     let why = run["error_message"].as_str().unwrap();
     assert!(why.starts_with("Agent server crashed: "), "{why}");
     let log = poll("agent-server to be stopped", || {
-        let log = run_log(&s, &key, &task, &run_id);
+        let log = run_log(s, &key, &task, &run_id);
         burrow(&log, "agent_exited").is_some().then_some(log)
     });
     let last_words = burrow(&log, "agent_stderr").unwrap().to_string();
@@ -177,17 +193,18 @@ fn a_model_error_fails_the_run_with_the_agents_message() {
 
 #[test]
 fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
-    let Some(command) = agent_command() else {
+    // The first answer waits until the test has queued its follow-up.
+    let Some(a) = agent(
+        &json!({"turns": [
+            {"text": "Thinking about it.", "hold": true},
+        ]}),
+        &[],
+    ) else {
         return;
     };
-    // The first answer waits until the test has queued its follow-up.
-    let model = model(&json!({"turns": [
-        {"text": "Thinking about it.", "hold": true},
-    ]}));
-    let places = Places::new();
-    let s = server(&places, &command, &model, &[]);
+    let (model, s) = (&a.model, &a.s);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "Say something", Some("acme/web"));
+    let (task, run_id) = start(s, &key, "Say something", Some("acme/web"));
     poll("the model to be asked", || {
         model
             .requests()
@@ -206,9 +223,9 @@ fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
     expect_json(r, 200);
     model.release();
 
-    let run = finished(&s, &key, &task, &run_id);
+    let run = finished(s, &key, &task, &run_id);
     assert_eq!(run["status"], "completed", "{run}");
-    let log = run_log(&s, &key, &task, &run_id);
+    let log = run_log(s, &key, &task, &run_id);
     assert_eq!(count(&log, "_posthog/turn_complete"), 2, "{log:?}");
     assert!(burrow(&log, "follow_up_sent").is_some());
     assert!(burrow(&log, "follow_up_failed").is_none());
@@ -237,7 +254,7 @@ fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
         resumed["state"]["pending_user_message"],
         "One more thing after the end"
     );
-    let again = finished(&s, &key, &task, &resumed_id);
+    let again = finished(s, &key, &task, &resumed_id);
     assert_eq!(again["status"], "completed", "{again}");
     assert!(
         model.requests().iter().any(|r| r["body"]
@@ -280,15 +297,13 @@ fn a_node_older_than_22_19_is_refused_at_start_up() {
 
 #[test]
 fn the_token_budget_stops_the_model_and_fails_the_run() {
-    let Some(command) = agent_command() else {
+    let Some(a) = agent(&write_script(), &["--llm-budget-tokens", "1"]) else {
         return;
     };
-    let model = model(&write_script());
-    let places = Places::new();
-    let s = server(&places, &command, &model, &["--llm-budget-tokens", "1"]);
+    let (model, s) = (&a.model, &a.s);
     let key = s.key("task:write");
-    let (task, run_id) = start(&s, &key, "Write FAKE.md", Some("acme/web"));
-    let run = finished(&s, &key, &task, &run_id);
+    let (task, run_id) = start(s, &key, "Write FAKE.md", Some("acme/web"));
+    let run = finished(s, &key, &task, &run_id);
     assert_eq!(run["status"], "failed", "{run}");
     // The first request went through and used the budget; the next were refused with 429
     // and never reached the model.
