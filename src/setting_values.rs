@@ -40,6 +40,14 @@ pub fn llm_upstream(value: &str) -> Result<String, String> {
     web_url(value).map(|v| v.trim_end_matches('/').to_string())
 }
 
+/// A count of at least one (of commands, agents, attempts).
+pub fn at_least_one(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{value:?} is not a whole number of at least 1")),
+    }
+}
+
 /// `--json-limit`: bytes, at least `JSON_LIMIT_MIN`.
 pub fn json_limit(value: &str) -> Result<usize, String> {
     let n: usize = value

@@ -145,7 +145,7 @@ pub struct Config {
         long,
         env = "BURROW_RUNNER_CONCURRENCY",
         default_value_t = 4,
-        value_parser = clap::value_parser!(u32).range(1..)
+        value_parser = setting_values::at_least_one
     )]
     pub runner_concurrency: u32,
 
@@ -170,7 +170,7 @@ pub struct Config {
         long,
         env = "BURROW_AGENT_CONCURRENCY",
         default_value_t = 2,
-        value_parser = clap::value_parser!(u32).range(1..)
+        value_parser = setting_values::at_least_one
     )]
     pub agent_concurrency: u32,
 
@@ -244,7 +244,7 @@ pub struct Config {
         long,
         env = "BURROW_WEBHOOK_ATTEMPTS",
         default_value_t = 12,
-        value_parser = clap::value_parser!(u32).range(1..)
+        value_parser = setting_values::at_least_one
     )]
     pub webhook_attempts: u32,
 
