@@ -589,6 +589,51 @@ fn browser_sign_in() {
     crate::ui::e2e(&t.server.base, &["sso", &t.provider.issuer]);
 }
 
+/// Every refusal, in the browser too: each ends on the sign-in page, not signed in, with
+/// its code. Each case gets its own provider (the tampering ones re-sign its ID token).
+#[test]
+fn browser_refusals() {
+    if !crate::ui::ready("sso::browser_refusals") {
+        return;
+    }
+    let proxy = ["--auth-proxy-header", "X-Forwarded-Email"];
+    let cases: [(&str, &[&str], &str, &str, &str); 9] = [
+        (
+            "",
+            &[],
+            "plain",
+            "unverified@allowed.test",
+            "sso_unverified_email",
+        ),
+        ("", &[], "plain", "bob@other.test", "sso_domain"),
+        ("nonce", &[], "plain", "carol@allowed.test", "sso_nonce"),
+        (
+            "other-key",
+            &[],
+            "plain",
+            "carol@allowed.test",
+            "sso_signature",
+        ),
+        (
+            "audience",
+            &[],
+            "plain",
+            "carol@allowed.test",
+            "sso_audience",
+        ),
+        ("expired", &[], "plain", "carol@allowed.test", "sso_expired"),
+        ("", &[], "state", "alice@allowed.test", "sso_state"),
+        ("", &[], "replay", "alice@allowed.test", "sso_state"),
+        ("", &proxy, "proxy-header", "alice@allowed.test", "-"),
+    ];
+    for (tamper, extra, how, login, code) in cases {
+        let Some(t) = sso(tamper, extra) else { return };
+        let _one = crate::ui::BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let args = ["sso-refused", &t.provider.issuer, how, login, code];
+        crate::ui::e2e(&t.server.base, &args);
+    }
+}
+
 /// With --password-login false, the browser sees the SSO button and no password form.
 #[test]
 fn browser_without_password_form() {

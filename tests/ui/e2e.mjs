@@ -4,7 +4,7 @@
 // Scenarios: `main` (default, a fresh server), `biglog EMAIL PASSWORD RUN_PATH KEY TOTAL`,
 // `conversation EMAIL PASSWORD RUN_PATH KEY`, `agent EMAIL PASSWORD RUN_PATH KEY`,
 // `webhooks EMAIL PASSWORD KEY RECEIVER_URL`, `board EMAIL PASSWORD KEY` and `setup LINK`
-// (a server that printed a setup link), `sso ISSUER` and `sso-only ISSUER` (single sign-on
+// (a server that printed a setup link), `sso ISSUER`, `sso-only ISSUER` and `sso-refused ISSUER HOW LOGIN CODE` (single sign-on
 // through the test OpenID provider at ISSUER, the one other origin the page may reach).
 
 import { chromium } from "playwright-core";
@@ -16,7 +16,7 @@ import { setupScenario } from "./scenario-setup.mjs";
 import { agentScenario } from "./scenario-agent.mjs";
 import { webhooksScenario } from "./scenario-webhooks.mjs";
 import { boardScenario } from "./scenario-board.mjs";
-import { ssoScenario, ssoOnlyScenario } from "./scenario-sso.mjs";
+import { ssoScenario, ssoOnlyScenario, ssoRefusedScenario } from "./scenario-sso.mjs";
 
 const [base, shotDir = "target/ui-screenshots", scenario = "main", ...rest] = process.argv.slice(2);
 if (!base) {
@@ -64,6 +64,7 @@ try {
   else if (scenario === "webhooks") await webhooksScenario({ base, page, steps, shot, args: rest });
   else if (scenario === "sso") await ssoScenario({ base, page, browser, steps, shot, args: rest });
   else if (scenario === "sso-only") await ssoOnlyScenario({ base, page, steps, shot, args: rest });
+  else if (scenario === "sso-refused") await ssoRefusedScenario({ base, page, browser, steps, args: rest });
   else if (scenario === "board") await boardScenario({ base, page, steps, shot, args: rest });
   else throw new Error(`unknown scenario ${scenario}`);
   await steps.run("no script errors and nothing loaded from elsewhere", async () => {

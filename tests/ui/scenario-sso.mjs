@@ -60,3 +60,69 @@ export async function ssoOnlyScenario(t) {
     await shot(page, "sso-only");
   });
 }
+
+/**
+ * A refused sign-in, in the browser: `sso-refused ISSUER HOW LOGIN CODE`. HOW is `plain`
+ * (the provider's answer is refused: a tampered token, an unverified email, a domain),
+ * `state` (a callback with a forged state comes back while a sign-in is in flight), `replay` (a callback already
+ * used is opened again, in another browser) or `proxy-header` (the browser itself sends the
+ * authenticating proxy's header, which Burrow must ignore). Each ends on the sign-in page,
+ * not signed in, with the refusal's code when the callback refused it.
+ * @param {{base: string, page: import("playwright-core").Page, browser: import("playwright-core").Browser, steps: import("./lib.mjs").Steps, args: string[]}} t
+ */
+export async function ssoRefusedScenario(t) {
+  const { base, page, browser, steps, args } = t;
+  const [issuer, how, login, code] = args;
+  const refusedWith = (p) => p.waitForRequest((r) => r.url().startsWith(`${base}/?sso_error=${code}`), { timeout: 30000 });
+  const notSignedIn = async (p) => {
+    await p.getByRole("heading", { name: "Sign in", exact: true }).waitFor();
+    const me = await p.evaluate(async () => (await fetch("/api/auth/state")).json());
+    assert(!me.user, `not signed in (${JSON.stringify(me.user)})`);
+  };
+
+  await steps.run(`${how}: ${login} is refused${code === "-" ? "" : ` with ${code}`}, and not signed in`, async () => {
+    if (how === "plain") {
+      const refused = refusedWith(page);
+      await viaProvider(page, base, issuer, login);
+      await refused;
+      await page.locator(".sso-message").filter({ hasText: /\S/ }).waitFor();
+      await notSignedIn(page);
+    } else if (how === "state") {
+      // A sign-in is in flight in this browser; a callback with another state comes back.
+      await page.goto(`${base}/`);
+      await page.getByRole("link", { name: "Sign in with Test IdP" }).click();
+      await page.waitForURL((url) => url.href.startsWith(`${issuer}/interaction/`));
+      const refused = refusedWith(page);
+      await page.goto(`${base}/api/auth/sso/callback?code=some-code&state=forged-state`);
+      await refused;
+      await page.locator(".sso-message").filter({ hasText: /\S/ }).waitFor();
+      await notSignedIn(page);
+    } else if (how === "replay") {
+      const callback = page.waitForRequest((r) => r.url().startsWith(`${base}/api/auth/sso/callback`));
+      await viaProvider(page, base, issuer, login);
+      await page.getByRole("heading", { name: "Tasks", exact: true }).waitFor();
+      const used = (await callback).url();
+      const other = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      try {
+        const p = await other.newPage();
+        const refused = refusedWith(p);
+        await p.goto(used);
+        await refused;
+        await notSignedIn(p);
+      } finally {
+        await other.close();
+      }
+    } else if (how === "proxy-header") {
+      const other = await browser.newContext({ extraHTTPHeaders: { "X-Forwarded-Email": login } });
+      try {
+        const p = await other.newPage();
+        await p.goto(`${base}/`);
+        await notSignedIn(p);
+      } finally {
+        await other.close();
+      }
+    } else {
+      throw new Error(`unknown refusal ${how}`);
+    }
+  });
+}
