@@ -596,37 +596,27 @@ fn browser_refusals() {
     if !crate::ui::ready("sso::browser_refusals") {
         return;
     }
-    let proxy = ["--auth-proxy-header", "X-Forwarded-Email"];
-    let cases: [(&str, &[&str], &str, &str, &str); 9] = [
-        (
-            "",
-            &[],
-            "plain",
-            "unverified@allowed.test",
-            "sso_unverified_email",
-        ),
-        ("", &[], "plain", "bob@other.test", "sso_domain"),
-        ("nonce", &[], "plain", "carol@allowed.test", "sso_nonce"),
-        (
-            "other-key",
-            &[],
-            "plain",
-            "carol@allowed.test",
-            "sso_signature",
-        ),
-        (
-            "audience",
-            &[],
-            "plain",
-            "carol@allowed.test",
-            "sso_audience",
-        ),
-        ("expired", &[], "plain", "carol@allowed.test", "sso_expired"),
-        ("", &[], "state", "alice@allowed.test", "sso_state"),
-        ("", &[], "replay", "alice@allowed.test", "sso_state"),
-        ("", &proxy, "proxy-header", "alice@allowed.test", "-"),
+    // Each case: how the provider tampers with its ID token (- for not at all), how the
+    // browser is refused, who signs in at the provider, and the refusal's code.
+    let cases = [
+        "- plain unverified@allowed.test sso_unverified_email",
+        "- plain bob@other.test sso_domain",
+        "nonce plain carol@allowed.test sso_nonce",
+        "other-key plain carol@allowed.test sso_signature",
+        "audience plain carol@allowed.test sso_audience",
+        "expired plain carol@allowed.test sso_expired",
+        "- state alice@allowed.test sso_state",
+        "- replay alice@allowed.test sso_state",
+        "- proxy-header alice@allowed.test -",
     ];
-    for (tamper, extra, how, login, code) in cases {
+    for case in cases {
+        let [tamper, how, login, code]: [&str; 4] =
+            case.split(' ').collect::<Vec<_>>().try_into().unwrap();
+        let tamper = tamper.trim_start_matches('-');
+        let extra: &[&str] = match how {
+            "proxy-header" => &["--auth-proxy-header", "X-Forwarded-Email"],
+            _ => &[],
+        };
         let Some(t) = sso(tamper, extra) else { return };
         let _one = crate::ui::BROWSER.lock().unwrap_or_else(|e| e.into_inner());
         let args = ["sso-refused", &t.provider.issuer, how, login, code];
