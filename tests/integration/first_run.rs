@@ -38,6 +38,19 @@ fn on_the_network_in(dir: &Path) -> Server {
         .start()
 }
 
+/// A data folder that guarded servers start on, one after another.
+struct Folder(tempfile::TempDir);
+
+impl Folder {
+    fn new() -> Folder {
+        Folder(tempfile::tempdir().unwrap())
+    }
+
+    fn start(&self) -> Server {
+        on_the_network_in(self.0.path())
+    }
+}
+
 #[test]
 fn on_a_network_address_setup_takes_the_printed_token_once() {
     let s = on_the_network();
@@ -77,16 +90,15 @@ fn on_a_network_address_setup_takes_the_printed_token_once() {
 
 #[test]
 fn only_the_tokens_hash_is_stored_and_a_restart_voids_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let start = || on_the_network_in(dir.path());
-    let mut first = start();
+    let folder = Folder::new();
+    let mut first = folder.start();
     let old = first.setup_token();
     first.terminate();
-    let s = start();
+    let s = folder.start();
     let token = s.setup_token();
     assert_ne!(old, token, "every start prints a new token");
     for file in ["burrow.db", "burrow.db-wal"] {
-        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let bytes = std::fs::read(folder.0.path().join(file)).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains(&token) && !text.contains(&old), "{file}");
     }
@@ -120,9 +132,8 @@ fn on_loopback_setup_stays_open() {
 
 #[test]
 fn the_command_line_makes_an_admin_on_a_guarded_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let start = || on_the_network_in(dir.path());
-    let mut s = start();
+    let folder = Folder::new();
+    let mut s = folder.start();
     let token = s.setup_token();
     s.cli_ok(&[
         "user",
@@ -137,7 +148,7 @@ fn the_command_line_makes_an_admin_on_a_guarded_server() {
     refused(setup(&s, "mallory@example.com", Some(&token)));
     s.terminate();
     // With an account, a start prints no link and forgets the old token.
-    let s = start();
+    let s = folder.start();
     assert_eq!(s.setup_link, None);
     let body = json!({"email": "ops@example.com", "password": "a long enough password"});
     expect_json(s.post("", "/api/auth/login/", &body), 200);

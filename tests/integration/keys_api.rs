@@ -193,16 +193,8 @@ fn keys_grant_no_more_than_their_maker() {
 #[test]
 fn users_me_describes_the_caller() {
     let s = Server::start();
-    let out = s.cli_ok(&[
-        "user",
-        "create",
-        "--email",
-        "ada@example.com",
-        "--first-name",
-        "Ada",
-        "--last-name",
-        "Lovelace",
-    ]);
+    let out =
+        s.cli_line("user create --email ada@example.com --first-name Ada --last-name Lovelace");
     assert!(out.contains("ada@example.com"), "{out}");
     let key = s.key_for("ada@example.com", "task:read", &[]);
     let me = expect_json(s.get(&key, "/api/users/@me/"), 200);

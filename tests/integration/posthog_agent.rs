@@ -26,20 +26,42 @@ fn write_script() -> Value {
     ]})
 }
 
-/// A server whose runner is agent-server, on scripted `model` answers, with `extra` settings;
-/// `None` (the test skips) where agent-server cannot run here.
+/// A server whose runner is agent-server, on scripted `model` answers, with `extra` settings,
+/// and its key; `None` (the test skips) where agent-server cannot run here.
 struct Agent {
     model: FakeAnthropic,
     places: Places,
     s: Server,
+    key: String,
+    task: String,
+    run_id: String,
 }
 
-fn agent(script: &Value, extra: &[&str]) -> Option<Agent> {
+impl Agent {
+    /// The run, once it has finished, which must be as `status`.
+    fn finished_as(&self, status: &str) -> Value {
+        let run = finished(&self.s, &self.key, &self.task, &self.run_id);
+        assert_eq!(run["status"], status, "{run}");
+        run
+    }
+}
+
+/// As `agent`, with a run of a new task (on acme/web) asking `prompt` already started.
+fn agent_on(script: &Value, extra: &[&str], prompt: &str) -> Option<Agent> {
     let command = agent_command()?;
     let model = model(script);
     let places = Places::new();
     let s = server(&places, &command, &model, extra);
-    Some(Agent { model, places, s })
+    let key = s.key("task:write");
+    let (task, run_id) = start(&s, &key, prompt, Some("acme/web"));
+    Some(Agent {
+        model,
+        places,
+        s,
+        key,
+        task,
+        run_id,
+    })
 }
 
 /// How many log entries call `method`.
@@ -61,16 +83,14 @@ fn refused_requests(s: &Server) -> Vec<String> {
 
 #[test]
 fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
-    let Some(a) = agent(&write_script(), &[]) else {
+    let Some(a) = agent_on(&write_script(), &[], "Write FAKE.md") else {
         return;
     };
-    let (model, s) = (&a.model, &a.s);
-    let key = s.key("task:write");
-    let (task, run_id) = start(s, &key, "Write FAKE.md", Some("acme/web"));
+    let (model, s, key, task, run_id) = (&a.model, &a.s, &a.key, &a.task, &a.run_id);
 
     // While it runs, agent-server's environment holds the run's key, not the provider's.
     let started = poll("agent-server to start", || {
-        burrow(&run_log(s, &key, &task, &run_id), "agent_started").cloned()
+        burrow(&run_log(s, key, task, run_id), "agent_started").cloned()
     });
     let pid = started["pid"].as_u64().unwrap();
     if let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) {
@@ -83,14 +103,14 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
         assert!(environ.contains("JWT_PUBLIC_KEY=-----BEGIN PUBLIC KEY-----"));
     }
 
-    let run = finished(s, &key, &task, &run_id);
+    let run = finished(s, key, task, run_id);
     assert_eq!(run["status"], "completed", "{run}");
     let branch = format!("burrow/def-0-{}", &run_id[..8]);
     assert_eq!(run["branch"], branch.as_str());
     assert_eq!(run["output"]["base_branch"], "main");
 
     // The file the model asked for is in the worktree and on the branch.
-    let log = run_log(s, &key, &task, &run_id);
+    let log = run_log(s, key, task, run_id);
     let work = burrow(&log, "workspace_ready").unwrap()["path"]
         .as_str()
         .unwrap()
@@ -115,7 +135,7 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     let artifacts = run["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     assert_eq!(artifacts[0]["name"], "changes.diff");
-    let diff = artifact_text(s, &key, &task, &run_id, &artifacts[0]);
+    let diff = artifact_text(s, key, task, run_id, &artifacts[0]);
     assert!(diff.contains("+++ b/FAKE.md"), "{diff}");
     assert!(!diff.contains("settings.local.json"), "{diff}");
 
@@ -156,26 +176,24 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
 
 #[test]
 fn a_model_error_fails_the_run_with_the_agents_message() {
-    let Some(a) = agent(
+    let Some(a) = agent_on(
         &json!({"turns": [
             {"error": {"status": 400, "type": "invalid_request_error",
                        "message": "scripted refusal from the model"}},
         ]}),
         &[],
+        "Write FAKE.md",
     ) else {
         return;
     };
-    let (model, s) = (&a.model, &a.s);
-    let key = s.key("task:write");
-    let (task, run_id) = start(s, &key, "Write FAKE.md", Some("acme/web"));
-    let run = finished(s, &key, &task, &run_id);
-    assert_eq!(run["status"], "failed", "{run}");
+    let (model, s, key, task, run_id) = (&a.model, &a.s, &a.key, &a.task, &a.run_id);
+    let run = a.finished_as("failed");
     // agent-server marks the run failed with its own words (the model's error reaches it
     // as an ACP "Internal error"); Burrow stops it and logs its last lines.
     let why = run["error_message"].as_str().unwrap();
     assert!(why.starts_with("Agent server crashed: "), "{why}");
     let log = poll("agent-server to be stopped", || {
-        let log = run_log(s, &key, &task, &run_id);
+        let log = run_log(s, key, task, run_id);
         burrow(&log, "agent_exited").is_some().then_some(log)
     });
     let last_words = burrow(&log, "agent_stderr").unwrap().to_string();
@@ -194,17 +212,16 @@ fn a_model_error_fails_the_run_with_the_agents_message() {
 #[test]
 fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
     // The first answer waits until the test has queued its follow-up.
-    let Some(a) = agent(
+    let Some(a) = agent_on(
         &json!({"turns": [
             {"text": "Thinking about it.", "hold": true},
         ]}),
         &[],
+        "Say something",
     ) else {
         return;
     };
-    let (model, s) = (&a.model, &a.s);
-    let key = s.key("task:write");
-    let (task, run_id) = start(s, &key, "Say something", Some("acme/web"));
+    let (model, s, key, task, run_id) = (&a.model, &a.s, &a.key, &a.task, &a.run_id);
     poll("the model to be asked", || {
         model
             .requests()
@@ -216,16 +233,16 @@ fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
             .then_some(())
     });
     let r = s.post(
-        &key,
-        &run_path(&task, &run_id, "message/"),
+        key,
+        &run_path(task, run_id, "message/"),
         &json!({"text": "Please also say hello"}),
     );
     expect_json(r, 200);
     model.release();
 
-    let run = finished(s, &key, &task, &run_id);
+    let run = finished(s, key, task, run_id);
     assert_eq!(run["status"], "completed", "{run}");
-    let log = run_log(s, &key, &task, &run_id);
+    let log = run_log(s, key, task, run_id);
     assert_eq!(count(&log, "_posthog/turn_complete"), 2, "{log:?}");
     assert!(burrow(&log, "follow_up_sent").is_some());
     assert!(burrow(&log, "follow_up_failed").is_none());
@@ -242,19 +259,19 @@ fn a_follow_up_goes_to_the_live_agent_and_one_after_the_end_resumes_the_run() {
     // Its agent-server has stopped: a message now resumes the run PostHog's way, as a new
     // run that carries it and names the run it resumes.
     let r = s.post(
-        &key,
-        &run_path(&task, &run_id, "message/"),
+        key,
+        &run_path(task, run_id, "message/"),
         &json!({"text": "One more thing after the end"}),
     );
     let resumed = expect_json(r, 200);
     let resumed_id = resumed["id"].as_str().unwrap().to_string();
-    assert_ne!(resumed_id, run_id);
+    assert_ne!(&resumed_id, run_id);
     assert_eq!(resumed["state"]["resume_from_run_id"], run_id.as_str());
     assert_eq!(
         resumed["state"]["pending_user_message"],
         "One more thing after the end"
     );
-    let again = finished(s, &key, &task, &resumed_id);
+    let again = finished(s, key, task, &resumed_id);
     assert_eq!(again["status"], "completed", "{again}");
     assert!(
         model.requests().iter().any(|r| r["body"]
@@ -297,14 +314,15 @@ fn a_node_older_than_22_19_is_refused_at_start_up() {
 
 #[test]
 fn the_token_budget_stops_the_model_and_fails_the_run() {
-    let Some(a) = agent(&write_script(), &["--llm-budget-tokens", "1"]) else {
+    let Some(a) = agent_on(
+        &write_script(),
+        &["--llm-budget-tokens", "1"],
+        "Write FAKE.md",
+    ) else {
         return;
     };
     let (model, s) = (&a.model, &a.s);
-    let key = s.key("task:write");
-    let (task, run_id) = start(s, &key, "Write FAKE.md", Some("acme/web"));
-    let run = finished(s, &key, &task, &run_id);
-    assert_eq!(run["status"], "failed", "{run}");
+    a.finished_as("failed");
     // The first request went through and used the budget; the next were refused with 429
     // and never reached the model.
     let metrics = s.get("", "/metrics").text().unwrap();

@@ -251,6 +251,15 @@ fn param(url: &str, name: &str) -> String {
         .to_string()
 }
 
+/// A browser back from the provider as alice: the callback it was sent to, and its state.
+fn back_from_provider() -> Option<(Sso, Browser, String, String)> {
+    let t = sso("", &[])?;
+    let mut b = Browser::new();
+    let back = through_provider(&mut b, &t, "alice@allowed.test");
+    let state = param(&back, "state");
+    Some((t, b, back, state))
+}
+
 /// `refused` is refused with `code`, and that spends the sign-in: the answer clears its
 /// cookie, and a browser that kept the cookie still finds nothing in flight for `back`.
 fn refused_then_spent(b: &mut Browser, t: &Sso, refused: &str, code: &str, back: &str) {
@@ -332,10 +341,9 @@ fn takes_the_email_from_userinfo() {
 /// CSRF) is refused too.
 #[test]
 fn refuses_wrong_state() {
-    let Some(t) = sso("", &[]) else { return };
-    let mut b = Browser::new();
-    let back = through_provider(&mut b, &t, "alice@allowed.test");
-    let state = param(&back, "state");
+    let Some((t, mut b, back, state)) = back_from_provider() else {
+        return;
+    };
     let forged = back.replace(&format!("state={state}"), "state=forged-state");
     refused_then_spent(&mut b, &t, &forged, "sso_state", &back);
 
@@ -349,10 +357,9 @@ fn refuses_wrong_state() {
 /// sign-in: the code that follows it is refused.
 #[test]
 fn refuses_after_the_provider_says_no() {
-    let Some(t) = sso("", &[]) else { return };
-    let mut b = Browser::new();
-    let back = through_provider(&mut b, &t, "alice@allowed.test");
-    let state = param(&back, "state");
+    let Some((t, mut b, back, state)) = back_from_provider() else {
+        return;
+    };
     let no = t.server.url(&format!(
         "/api/auth/sso/callback?error=access_denied&state={state}"
     ));
@@ -467,14 +474,11 @@ fn refuses_half_configured_oidc() {
 #[test]
 fn password_login_off_refuses_passwords() {
     let s = Server::build().args(["--password-login", "false"]).start();
-    s.cli_ok(&[
-        "user",
-        "create",
-        "--email",
-        "ops@example.com",
-        "--password",
-        PASSWORD,
-    ]);
+    let on = Server::start();
+    for server in [&s, &on] {
+        let args = ["user", "create", "--email", "ops@example.com"];
+        server.cli_ok(&[&args[..], &["--password", PASSWORD]].concat());
+    }
     let state = expect_json(s.get("", "/api/auth/state"), 200);
     assert_eq!(state["password_login"], false);
     assert_eq!(state["sso"], Value::Null);
@@ -491,15 +495,6 @@ fn password_login_off_refuses_passwords() {
         "{err}"
     );
 
-    let on = Server::start();
-    on.cli_ok(&[
-        "user",
-        "create",
-        "--email",
-        "ops@example.com",
-        "--password",
-        PASSWORD,
-    ]);
     expect_json(on.post("", "/api/auth/login/", &body), 200);
 }
 

@@ -30,12 +30,14 @@ fn create(s: &Server, key: &str, extra: Value) -> &'static str {
 #[test]
 fn filters_on_origin_repository_and_organization() {
     let (s, key) = Server::with_key("task:write");
-    let new = |extra| create(&s, &key, extra);
-    let a = new(json!({"origin_product": "user_created", "repository": "PostHog/PostHog"}));
-    let b = new(json!({"origin_product": "slack", "repository": "other/posthog"}));
-    let c = new(json!({"origin_product": "error_tracking", "repository": "posthog/posthog-js"}));
-    let d = new(json!({"origin_product": "user_created"}));
-    let e = new(json!({"origin_product": "user_created", "repository": "Acme/Web"}));
+    let [a, b, c, d, e] = [
+        json!({"origin_product": "user_created", "repository": "PostHog/PostHog"}),
+        json!({"origin_product": "slack", "repository": "other/posthog"}),
+        json!({"origin_product": "error_tracking", "repository": "posthog/posthog-js"}),
+        json!({"origin_product": "user_created"}),
+        json!({"origin_product": "user_created", "repository": "Acme/Web"}),
+    ]
+    .map(|extra| create(&s, &key, extra));
     let q = |query: &str| ids(&s, &key, query);
 
     assert_eq!(q(""), [e, d, c, b, a], "newest first");

@@ -17,6 +17,11 @@ impl Server {
         cli_ok(&self.dir, args)
     }
 
+    /// As `cli_ok`, with the arguments written as one line of words (none with a space).
+    pub fn cli_line(&self, line: &str) -> String {
+        self.cli_ok(&line.split(' ').collect::<Vec<_>>())
+    }
+
     /// A new key for `admin@localhost` (created on first use) with these scopes.
     pub fn key(&self, scopes: &str) -> String {
         self.key_for("admin@localhost", scopes, &[])
