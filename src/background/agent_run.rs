@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::api_client::{Api, RunRef};
 use super::run_log::Log;
 use super::workspace::{Places, Workspace};
+use crate::runs::Status;
 
 /// How a run's work ended, as the runner settles it.
 pub enum Outcome {
@@ -107,7 +108,7 @@ pub async fn finish(
 pub async fn settle(api: &Api, run: &RunRef, log: &Log, outcome: Outcome) {
     let patch = match outcome {
         Outcome::Completed { output, branch } => {
-            let mut body = json!({"status": "completed", "output": output});
+            let mut body = json!({"status": Status::Completed.as_str(), "output": output});
             if let Some(branch) = branch {
                 body["branch"] = json!(branch);
             }
@@ -115,7 +116,7 @@ pub async fn settle(api: &Api, run: &RunRef, log: &Log, outcome: Outcome) {
         }
         Outcome::Failed(why) => {
             log.burrow("run_failed", json!({"reason": why}));
-            Some(json!({"status": "failed", "error_message": why}))
+            Some(json!({"status": Status::Failed.as_str(), "error_message": why}))
         }
         Outcome::Ended => None,
     };
