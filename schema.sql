@@ -145,6 +145,16 @@ CREATE TABLE log_entries (
     UNIQUE (run_pk, seq)
 );
 
+-- The event ids PostHog's agent puts on the entries it sends both to append_log/ and to
+-- event_stream/ ("<boot>-<n>"; a merged message covers first_event_id..event_id): an
+-- entry whose events the log already holds, from either path, is not stored again.
+CREATE TABLE log_event_ids (
+    run_pk  INTEGER NOT NULL REFERENCES task_runs(pk),
+    boot    TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (run_pk, boot, n)
+) WITHOUT ROWID;
+
 -- Direct uploads handed out by prepare_upload/ and not yet finalized.
 CREATE TABLE artifact_uploads (
     id              TEXT PRIMARY KEY,
@@ -246,4 +256,4 @@ CREATE TRIGGER projects_name_version AFTER UPDATE OF name ON projects BEGIN
     UPDATE projects SET version = version + 1 WHERE id = NEW.id;
 END;
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::JsonObject;
 use super::on_run::OnRun;
-use crate::auth::WriteAccess;
+use crate::auth::{RunToken, WriteAccess};
 use crate::error::{Error, Result};
 use crate::runs::{EventLine, Ingested, Relay, parse_event_line};
 
@@ -35,10 +35,8 @@ pub async fn relay_message(call: OnRun<WriteAccess>, body: JsonObject) -> Result
 /// `{"type": "_posthog/stream_complete", "final_seq"}`. Each chunk's complete lines are
 /// stored as they arrive; memory is one line and one chunk. An empty body asks for
 /// `last_accepted_seq`, where a reconnecting sender resumes.
-pub async fn event_stream(
-    call: OnRun<WriteAccess>,
-    mut body: web::Payload,
-) -> Result<HttpResponse> {
+/// It takes the run's event ingest token, not an API key (see `auth::ingest`).
+pub async fn event_stream(call: RunToken, mut body: web::Payload) -> Result<HttpResponse> {
     let run = call.run().await?;
     let state = &call.state;
     let runs = state.runs();

@@ -1,22 +1,27 @@
 //! Workers and cancellation: `runs/claim/` hands the oldest queued cloud run of the project
-//! to one caller (204 when none waits); `runs/:id/cancel/` cancels an unfinished run.
+//! to one caller, with its event ingest token (204 when none waits); `runs/:id/cancel/`
+//! cancels an unfinished run.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::on_run::OnRun;
-use super::runs::run_ok;
-use crate::auth::WriteAccess;
-use crate::error::Result;
+use crate::auth::{WriteAccess, ingest_token};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 type State = web::Data<AppState>;
 
-/// `POST runs/claim/`: 200 with the run, now `in_progress`, or 204 when nothing is queued.
+/// `POST runs/claim/`: 200 with the run, now `in_progress`, and its event ingest token
+/// (for this claimer only), or 204 when nothing is queued.
 pub async fn claim(state: State, access: WriteAccess, req: HttpRequest) -> Result<HttpResponse> {
-    let Some(run) = state.runs().claim(Some(access.project.id)).await? else {
+    let Some(mut run) = state.runs().claim(Some(access.project.id)).await? else {
         return Ok(HttpResponse::NoContent().finish());
     };
-    Ok(run_ok(&state, &req, run))
+    state.links(&req).run(&mut run);
+    let token = ingest_token(&state.signer, &run.id);
+    let mut body = serde_json::to_value(run).map_err(Error::internal)?;
+    body["event_ingest_token"] = token.into();
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `POST runs/:id/cancel/`: the run, cancelled unless it had already finished.

@@ -101,12 +101,6 @@ pub async fn retrieve(
     Ok(super::json(actix_web::http::StatusCode::OK, &run, 2048))
 }
 
-/// A 200 with the run, its links made absolute for this request.
-pub(super) fn run_ok(state: &AppState, req: &HttpRequest, mut run: db_runs::Run) -> HttpResponse {
-    state.links(req).run(&mut run);
-    HttpResponse::Ok().json(run)
-}
-
 /// Merges `state` and `output` key by key (see `Runs::patch`).
 pub async fn update(call: OnRun<WriteAccess>, body: JsonObject) -> Result<HttpResponse> {
     let changes = RunChanges::parse(&body.object()?)?;

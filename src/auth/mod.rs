@@ -1,11 +1,14 @@
 //! Who is calling and what they may reach: personal API keys (`Authorization: Bearer phx_…`)
 //! with their scopes and projects, or a browser session (cookie, with a CSRF token on every
 //! change). Handlers under a project take `ReadAccess` or `WriteAccess`, which check the
-//! credential, the scope and the project in one database read (`extract`).
+//! credential, the scope and the project in one database read (`extract`). A run's event
+//! stream takes the run's own ingest token instead (`ingest`).
 
 mod extract;
+mod ingest;
 
 pub use extract::{Access, ReadAccess, Reader, WriteAccess, access};
+pub use ingest::{INGEST_TOKEN_SECS, RunToken, ingest_token};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};

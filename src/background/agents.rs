@@ -12,7 +12,8 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use super::acp::{self, Agents};
 use super::api_client::{Api, RunRef};
 use super::command::claim_loop;
-use super::posthog::{self, PosthogAgent};
+use super::posthog::{self, Credentials, PosthogAgent};
+use crate::auth::ingest_token;
 use crate::config::RunnerKind;
 use crate::db::runs::Run;
 use crate::error::Result;
@@ -77,7 +78,11 @@ async fn work(
     match (Api::new(base, &key, PATIENCE), runner) {
         (Ok(api), Runner::Acp(agents)) => acp::work(agents, api, target).await,
         (Ok(api), Runner::Posthog(pa)) => {
-            posthog::work(pa, api, target, base.to_string(), key.clone()).await
+            let creds = Credentials {
+                key: key.clone(),
+                ingest: Some(ingest_token(&state.signer, &run.id)),
+            };
+            posthog::work(pa, api, target, base.to_string(), creds).await
         }
         (Err(e), _) => tracing::warn!(run = %run.id, "agent runner: {e}"),
     }

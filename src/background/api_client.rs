@@ -105,17 +105,21 @@ impl Api {
         )))
     }
 
-    /// `POST runs/claim/` in a project: the claimed run, or `None` when nothing is queued.
-    pub async fn claim(&self, project: i64) -> Result<Option<RunRef>> {
+    /// `POST runs/claim/` in a project: the claimed run and its event ingest token, or
+    /// `None` when nothing is queued.
+    pub async fn claim(&self, project: i64) -> Result<Option<(RunRef, Option<String>)>> {
         let url = format!("{}/api/projects/{project}/runs/claim/", self.base);
         let (status, run) = self.send(Method::POST, &url, Some(&json!({}))).await?;
         match status {
             204 => Ok(None),
-            200 => Ok(Some(RunRef {
-                project,
-                task: run["task"].as_str().unwrap_or_default().to_string(),
-                run: run["id"].as_str().unwrap_or_default().to_string(),
-            })),
+            200 => Ok(Some((
+                RunRef {
+                    project,
+                    task: run["task"].as_str().unwrap_or_default().to_string(),
+                    run: run["id"].as_str().unwrap_or_default().to_string(),
+                },
+                run["event_ingest_token"].as_str().map(str::to_string),
+            ))),
             _ => Err(Error::unexpected(format!(
                 "POST {url} answered {status}: {run}"
             ))),

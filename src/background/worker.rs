@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::acp::{self, Agents};
 use super::api_client::Api;
-use super::posthog::{self, PosthogAgent};
+use super::posthog::{self, Credentials, PosthogAgent};
 use crate::config::Config;
 use crate::config::RunnerKind;
 use crate::error::Result;
@@ -59,14 +59,17 @@ pub async fn run(config: Config, server: String, key: String, projects: Vec<i64>
             }
         }
         match claimed {
-            Some(run) => {
+            Some((run, ingest)) => {
                 pause = IDLE_FIRST;
                 tracing::info!(run = %run.run, "worker: claimed a run");
                 let (agents, posthog, api) = (agents.clone(), posthog.clone(), api.clone());
                 let (server, key) = (server.clone(), key.clone());
                 actix_web::rt::spawn(async move {
                     match (agents, posthog) {
-                        (_, Some(pa)) => posthog::work(pa, api, run, server, key).await,
+                        (_, Some(pa)) => {
+                            let creds = Credentials { key, ingest };
+                            posthog::work(pa, api, run, server, creds).await
+                        }
                         (Some(agents), None) => acp::work(agents, api, run).await,
                         (None, None) => {}
                     }

@@ -30,7 +30,8 @@ pub fn event_seq(conn: &Connection, run_pk: i64) -> Result<i64> {
 }
 
 /// `append` for events of the run's event stream, the last of them numbered `last_seq`:
-/// the run's `event_seq` moves with the entries, in the same write.
+/// the run's `event_seq` moves with the entries, in the same write (also when none is left
+/// to store).
 pub fn append_events(
     conn: &Connection,
     run_pk: i64,
@@ -38,8 +39,12 @@ pub fn append_events(
     last_seq: i64,
     cap: i64,
 ) -> Result<Appended> {
-    let appended = append(conn, run_pk, entries, cap)?;
-    if matches!(appended, Appended::Stored { .. }) {
+    let appended = if entries.is_empty() {
+        Appended::Repeated
+    } else {
+        append(conn, run_pk, entries, cap)?
+    };
+    if appended != Appended::OverCap {
         conn.prepare_cached("UPDATE task_runs SET event_seq = ?2 WHERE pk = ?1")?
             .execute(params![run_pk, last_seq])?;
     }
@@ -124,4 +129,36 @@ pub fn page(conn: &Connection, run_pk: i64, after: i64, limit: i64) -> Result<Ve
         Ok((r.get(0)?, r.get(1)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether the run's log holds any of the events `boot`-`first` to `boot`-`last`.
+pub fn holds_events(
+    conn: &Connection,
+    run_pk: i64,
+    boot: &str,
+    first: i64,
+    last: i64,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM log_event_ids
+                            WHERE run_pk = ?1 AND boot = ?2 AND n BETWEEN ?3 AND ?4)",
+        )?
+        .query_row(params![run_pk, boot, first, last], |r| r.get(0))?)
+}
+
+/// Records that the run's log holds the events `boot`-`n` for each `n` of `ns`.
+pub fn hold_events(
+    conn: &Connection,
+    run_pk: i64,
+    boot: &str,
+    ns: impl Iterator<Item = i64>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO log_event_ids (run_pk, boot, n) VALUES (?1, ?2, ?3)",
+    )?;
+    for n in ns {
+        stmt.execute(params![run_pk, boot, n])?;
+    }
+    Ok(())
 }

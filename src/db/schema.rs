@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The schema version this binary writes; `schema.sql` ends by setting it.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// Steps from version N to N+1, applied in order to older databases. Index 0 upgrades
 /// version 1 to 2, and so on; `schema.sql` always holds the result of all of them.
-const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3, UPGRADE_4, UPGRADE_5];
+const UPGRADES: &[&str] = &[UPGRADE_2, UPGRADE_3, UPGRADE_4, UPGRADE_5, UPGRADE_6];
 
 /// Version 2: the version counter behind the task list page cache.
 const UPGRADE_2: &str = "\
@@ -107,6 +107,17 @@ ALTER TABLE task_runs ADD COLUMN llm_input_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE task_runs ADD COLUMN llm_output_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE task_runs ADD COLUMN llm_cache_read_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE task_runs ADD COLUMN llm_cache_creation_tokens INTEGER NOT NULL DEFAULT 0;
+";
+
+/// Version 6: the event ids of PostHog's agent, so that an event it sends on both paths
+/// is stored once.
+const UPGRADE_6: &str = "\
+CREATE TABLE log_event_ids (
+    run_pk  INTEGER NOT NULL REFERENCES task_runs(pk),
+    boot    TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (run_pk, boot, n)
+) WITHOUT ROWID;
 ";
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -218,6 +229,7 @@ mod tests {
              ALTER TABLE task_runs DROP COLUMN llm_output_tokens;
              ALTER TABLE task_runs DROP COLUMN llm_cache_read_tokens;
              ALTER TABLE task_runs DROP COLUMN llm_cache_creation_tokens;
+             DROP TABLE log_event_ids;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{RunChanges, Runs, is_terminal, lifecycle};
+use super::{RunChanges, Runs, event_ids, is_terminal, lifecycle};
 use crate::clock;
 use crate::db::logs::{self as db_logs, Appended};
 use crate::db::run_status as db_run_status;
@@ -204,6 +204,9 @@ impl Runs<'_> {
                 done.accepted = fresh.len() as i64;
                 let mut over = false;
                 if !fresh.is_empty() {
+                    // An event `append_log/` brought already takes its `seq` without a second
+                    // entry.
+                    let fresh = event_ids::keep_new(c, run_pk, fresh)?;
                     over =
                         db_logs::append_events(c, run_pk, &fresh, last, cap)? == Appended::OverCap;
                     db_run_status::touch(c, run_pk)?;

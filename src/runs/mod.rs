@@ -4,6 +4,7 @@
 //! run's live streams once that write has committed, so no caller can forget either.
 
 mod ending;
+mod event_ids;
 mod ingest;
 pub mod lifecycle;
 mod ops;

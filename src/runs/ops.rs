@@ -6,8 +6,8 @@
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::lifecycle;
 use super::{Environment, RunChanges, Status, is_terminal, new_run, validate_output};
+use super::{event_ids, lifecycle};
 use crate::artifacts::Entry;
 use crate::db::identity::Project;
 use crate::db::logs::{self as db_logs, Appended as Stored};
@@ -253,7 +253,8 @@ impl<'a> Runs<'a> {
     /// `append_log/`: answers once the entries are committed. An append that would cross
     /// the cap of `cap` bytes is a 413, and the first such append leaves one marker entry.
     /// A `batch` id equal to the last one stored is a retry of an append that landed: it is
-    /// answered without storing the entries again.
+    /// answered without storing the entries again. So is an entry whose event the log
+    /// already holds (`event_ids`).
     pub async fn append_log(
         &self,
         (project_id, task_id, run_id): (i64, String, String),
@@ -265,6 +266,11 @@ impl<'a> Runs<'a> {
             .db
             .write(move |c| {
                 let run = db_runs::find(c, project_id, &task_id, &run_id)?;
+                let entries = event_ids::keep_new(c, run.pk, entries)?;
+                if entries.is_empty() {
+                    // Every entry was an event the log holds (see `event_ids`).
+                    return Ok((run, Stored::Repeated, entries));
+                }
                 let stored = db_logs::append_batch(c, run.pk, &entries, cap, batch.as_deref())?;
                 if stored == Stored::OverCap {
                     db_run_status::touch(c, run.pk)?;

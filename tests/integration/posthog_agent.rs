@@ -101,6 +101,10 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
             "{environ}"
         );
         assert!(environ.contains("JWT_PUBLIC_KEY=-----BEGIN PUBLIC KEY-----"));
+        assert!(
+            environ.contains("POSTHOG_TASK_RUN_EVENT_INGEST_TOKEN=bit_"),
+            "{environ}"
+        );
     }
 
     let run = finished(s, key, task, run_id);
@@ -139,7 +143,31 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     assert!(diff.contains("+++ b/FAKE.md"), "{diff}");
     assert!(!diff.contains("settings.local.json"), "{diff}");
 
-    // The log holds the session once, ending its turn, and no provider key.
+    // agent-server sent its events on both paths, append_log/ and event_stream/ (with the
+    // run's ingest token); the log holds each once, ending its turn, and no provider key.
+    let metrics = s.get("", "/metrics").text().unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("/event_stream\",method=\"POST\",status=\"200\"")),
+        "{metrics}"
+    );
+    // (A merged message covers first_event_id..event_id.)
+    let number = |id: &str| {
+        let (boot, n) = id.rsplit_once('-').unwrap();
+        (boot.to_string(), n.parse::<i64>().unwrap())
+    };
+    let mut held = std::collections::BTreeSet::new();
+    for e in &log {
+        let Some((boot, last)) = e["event_id"].as_str().map(number) else {
+            continue;
+        };
+        let first = e["first_event_id"].as_str().map_or(last, |f| number(f).1);
+        for n in first..=last {
+            assert!(held.insert((boot.clone(), n)), "{boot}-{n} twice: {log:?}");
+        }
+    }
+    assert!(held.len() > 3, "{log:?}");
     assert_eq!(count(&log, "_posthog/turn_complete"), 1, "{log:?}");
     assert_eq!(count(&log, "_posthog/run_started"), 1);
     assert!(count(&log, "session/update") > 3);
@@ -162,7 +190,6 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     let usage = &run["state"]["llm_usage"];
     assert!(usage["requests"].as_u64().unwrap() >= 3, "{usage}");
     assert!(usage["output_tokens"].as_u64().unwrap() >= 15, "{usage}");
-    let metrics = s.get("", "/metrics").text().unwrap();
     assert!(
         metrics
             .lines()

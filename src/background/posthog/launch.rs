@@ -146,6 +146,8 @@ pub struct Launch<'a> {
     /// Burrow's base URL as agent-server reaches it.
     pub base_url: &'a str,
     pub key: &'a str,
+    /// The run's event ingest token, for agent-server's `event_stream/`.
+    pub ingest: Option<&'a str>,
     pub project: i64,
     pub task: &'a str,
     pub run: &'a str,
@@ -167,10 +169,6 @@ impl Launch<'_> {
             ("POSTHOG_PERSONAL_API_KEY".into(), self.key.into()),
             ("POSTHOG_PROJECT_ID".into(), self.project.to_string()),
             ("LLM_GATEWAY_URL".into(), format!("{base}{BASE_PATH}")),
-            // No POSTHOG_TASK_RUN_EVENT_INGEST_TOKEN: with it, agent-server sends every
-            // event twice, to append_log/ and to event_stream/ (in PostHog's cloud they feed
-            // the durable log and the live stream); here both are the one run log, which
-            // would hold the session twice. Burrow's own stream serves the live view.
             ("JWT_PUBLIC_KEY".into(), self.public_key.into()),
             // Claude Code offline and as root: see the README's "Running PostHog's agent".
             (
@@ -185,6 +183,12 @@ impl Launch<'_> {
             ("DISABLE_TELEMETRY".into(), "1".into()),
             ("DISABLE_AUTOUPDATER".into(), "1".into()),
         ];
+        // With the ingest token agent-server sends each event twice, to append_log/ and to
+        // event_stream/ (in PostHog's cloud the durable log and the live stream); both feed
+        // the one run log here, which keeps each event once (`runs::event_ids`).
+        if let Some(token) = self.ingest {
+            env.push(("POSTHOG_TASK_RUN_EVENT_INGEST_TOKEN".into(), token.into()));
+        }
         if let Some(claude) = self.claude {
             env.push((
                 "CLAUDE_CODE_EXECUTABLE".into(),

@@ -87,14 +87,27 @@ pub async fn sweep_workspaces(pa: Arc<PosthogAgent>) {
     pa.places.sweep_forever(pa.keep).await
 }
 
+/// The run's credentials agent-server gets: `key` (the run's own key inside the server, the
+/// worker's key on a worker) and the run's event ingest token.
+pub struct Credentials {
+    pub key: String,
+    pub ingest: Option<String>,
+}
+
 /// Works one claimed run to its end and settles it. `base_url` is Burrow as agent-server
-/// reaches it; `key` the key agent-server gets (the run's own, inside the server).
-pub async fn work(pa: Arc<PosthogAgent>, api: Api, run: RunRef, base_url: String, key: String) {
+/// reaches it.
+pub async fn work(
+    pa: Arc<PosthogAgent>,
+    api: Api,
+    run: RunRef,
+    base_url: String,
+    creds: Credentials,
+) {
     let log = Log::start(api.clone(), run.clone());
     let outcome = match prepare(&pa.places, &api, &run, &log).await {
         Err(why) => Outcome::Failed(why),
         Ok((ws, _task)) => {
-            let outcome = match run_agent(&pa, &api, &run, &log, &ws, &base_url, &key).await {
+            let outcome = match run_agent(&pa, &api, &run, &log, &ws, &base_url, &creds).await {
                 Ok(()) => finish(&pa.places, pa.push, &api, &run, &log, &ws).await,
                 Err(outcome) => outcome,
             };
@@ -113,7 +126,7 @@ async fn run_agent(
     log: &Log,
     ws: &Workspace,
     base_url: &str,
-    key: &str,
+    creds: &Credentials,
 ) -> std::result::Result<(), Outcome> {
     let failed = |why: String| Outcome::Failed(why);
     // agent-server writes Claude Code's settings into the repository: not the agent's work.
@@ -128,7 +141,8 @@ async fn run_agent(
         claude: pa.claude.as_deref(),
         public_key: &pa.keys.public_pem,
         base_url,
-        key,
+        key: &creds.key,
+        ingest: creds.ingest.as_deref(),
         project: run.project,
         task: &run.task,
         run: &run.run,

@@ -53,6 +53,20 @@ impl Server {
         (RunRef::of(&run), run)
     }
 
+    /// A fresh task with one queued cloud run, claimed as a worker claims it: the run and
+    /// its event ingest token.
+    pub fn claimed_run(&self, key: &str) -> (RunRef, String) {
+        let task = self.new_task(key);
+        super::runner::start_run(self, key, &task);
+        let r = self.post(key, "/api/projects/1/runs/claim/", &json!({}));
+        let run = super::expect_json(r, 200);
+        let token = run["event_ingest_token"]
+            .as_str()
+            .expect("a token")
+            .to_string();
+        (RunRef::of(&run), token)
+    }
+
     pub fn append(&self, key: &str, run: &RunRef, entries: &[Value]) -> Response {
         self.post(
             key,

@@ -28,7 +28,8 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
     }
     w.expect(204, "post", claim, "/api/projects/1/runs/claim/", None);
     let id = run["id"].as_str().unwrap();
-    talk_to_the_agent(w, &format!("{t}/runs/{id}"));
+    let token = run["event_ingest_token"].as_str().unwrap();
+    talk_to_the_agent(w, &format!("{t}/runs/{id}"), token);
     let done = w.on_run(200, "post", &format!("{t}/runs/{id}"), "cancel/", None);
     assert_eq!(done["status"], "cancelled");
     let none = format!("{t}/runs/00000000-0000-4000-8000-000000000000");
@@ -95,7 +96,7 @@ pub fn runner_and_webhooks(w: &Walk, task: &str) {
 
 /// A follow-up message, and the answer to a permission question put on the run as the ACP
 /// runner puts it.
-fn talk_to_the_agent(w: &Walk, run: &str) {
+fn talk_to_the_agent(w: &Walk, run: &str, ingest_token: &str) {
     let sent = w.on_run(
         200,
         "post",
@@ -122,7 +123,8 @@ fn talk_to_the_agent(w: &Walk, run: &str) {
     let events = "/api/projects/{project_id}/tasks/{task_id}/runs/{run_id}/event_stream/";
     let line = json!({"seq": 1, "event": {"type": "notification", "notification": {}}});
     let (path, ndjson) = (format!("{run}/event_stream/"), "application/x-ndjson");
-    let r = w.s.post_typed(&w.key, &path, ndjson, format!("{line}\n"));
+    let r =
+        w.s.post_typed(ingest_token, &path, ndjson, format!("{line}\n"));
     let c = w.doc.check("post", events, r.unwrap());
     assert_eq!(c.status, 200, "{}", c.text);
     assert_eq!(c.json["last_accepted_seq"], 1);

@@ -54,7 +54,9 @@ fn keywords(doc: &Value) -> Vec<(String, String, &'static str, Value)> {
 fn expected(schema: &str, prop: &str, keyword: &str) -> Option<Value> {
     let list = |l: &[&str]| json!(l);
     Some(match (keyword, schema, prop) {
-        ("enum", _, "status") if schema.starts_with("Run") => list(runs::STATUSES),
+        ("enum", _, "status") if schema.starts_with("Run") || schema == "ClaimedRun" => {
+            list(runs::STATUSES)
+        }
         ("enum", _, "environment") => list(runs::ENVIRONMENTS),
         // No constant holds these two: tests check real errors and health answers against them.
         ("enum", "Error", "type") => list(&[
