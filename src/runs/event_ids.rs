@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn ids_are_read_from_the_top_of_an_entry() {
-        let cases: &[(&str, Option<(&str, i64, i64)>)] = &[
+        type Expected = Option<(&'static str, i64, i64)>;
+        let cases: &[(&str, Expected)] = &[
             (
                 r#"{"type":"notification","event_id":"ab12cd34-7"}"#,
                 Some(("ab12cd34", 7, 7)),

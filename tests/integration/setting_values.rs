@@ -3,7 +3,10 @@
 
 use std::process::{Command, Output};
 
+use std::time::Duration;
+
 use crate::harness::BIN;
+use crate::harness::watchdog::output_within;
 
 /// `burrow --data-dir DIR ARGS…` in `cwd`, with extra environment variables.
 fn burrow(
@@ -12,15 +15,15 @@ fn burrow(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
-    Command::new(BIN)
-        .current_dir(cwd)
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd)
         .arg("--data-dir")
         .arg(dir)
         .args(args)
         .envs(env.iter().copied())
-        .env_remove("BURROW_ARTIFACTS")
-        .output()
-        .unwrap()
+        .env_remove("BURROW_ARTIFACTS");
+    // Some of these are `serve`, which would never end had it taken the setting.
+    output_within(&mut cmd, "burrow", Duration::from_secs(60))
 }
 
 /// Exits 2 with one line on stderr that names `setting`, and no panic.

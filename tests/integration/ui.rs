@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::harness::node::{missing_modules, root};
 use crate::harness::runner::Receiver;
+use crate::harness::watchdog::output_within;
 use crate::harness::{Server, expect_json, task_body};
 use serde_json::json;
 
@@ -52,14 +54,14 @@ pub fn ready(test: &str) -> bool {
 pub fn e2e(base: &str, args: &[&str]) {
     let shots = root().join("target/ui-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(root().join("tests/ui/e2e.mjs"))
+    let mut node = Command::new("node");
+    node.arg(root().join("tests/ui/e2e.mjs"))
         .arg(base)
         .arg(&shots)
         .args(args)
-        .env("CHROMIUM_PATH", chromium())
-        .output()
-        .expect("run node");
+        .env("CHROMIUM_PATH", chromium());
+    // Node and its Chromium, killed as a group if they ever hang.
+    let out = output_within(&mut node, "node tests/ui/e2e.mjs", Duration::from_secs(420));
     println!("{}", String::from_utf8_lossy(&out.stdout));
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(

@@ -2,7 +2,10 @@
 //! `external`) is checked on the URL when a webhook is made and on the addresses its host
 //! resolves to when it is delivered, and a refusal logs nothing a port scan could use.
 
+use std::time::Duration;
+
 use crate::harness::runner::*;
+use crate::harness::watchdog::output_within;
 use crate::harness::{Server, assert_invalid, expect_json, task_body};
 use serde_json::{Value, json};
 
@@ -190,12 +193,13 @@ fn nonsense_settings_are_refused_at_start() {
         ("10.0.0.0/40", "is not a CIDR"),
         ("ci.internal:8080", "is not loopback, private"),
     ] {
-        let out = std::process::Command::new(crate::harness::BIN)
+        let mut serve = std::process::Command::new(crate::harness::BIN);
+        serve
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
-            .args(["--webhook-allowed-hosts", bad])
-            .output()
-            .unwrap();
+            .args(["--webhook-allowed-hosts", bad]);
+        // A server that took the setting would never end: 60 s, then fail.
+        let out = output_within(&mut serve, "burrow serve", Duration::from_secs(60));
         assert!(!out.status.success(), "{bad:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(

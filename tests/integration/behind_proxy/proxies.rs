@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Certificate;
 
-use crate::harness::free_port;
+use crate::harness::{free_port, watchdog};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
@@ -17,7 +17,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Nginx => "nginx",
             Kind::Caddy => "caddy",
@@ -115,6 +115,7 @@ impl Proxy {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", kind.name()));
+        watchdog::own(child.id(), false);
         let client = reqwest::blocking::Client::builder()
             .add_root_certificate(tls.root.clone())
             .timeout(Duration::from_secs(5))
@@ -141,11 +142,19 @@ impl Proxy {
 }
 
 impl Drop for Proxy {
+    /// SIGTERM, then SIGKILL after 5 s: Caddy's graceful stop waits for active connections
+    /// for ever by default (its `grace_period` is 0, eternal), and a live stream is one.
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
         let _ = self.child.wait();
+        watchdog::disown(self.child.id());
     }
 }
 

@@ -36,6 +36,7 @@ impl FakeAnthropic {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start tests/fake-anthropic.py");
+        super::watchdog::own(child.id(), false);
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -91,5 +92,6 @@ impl Drop for FakeAnthropic {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        super::watchdog::disown(self.child.id());
     }
 }

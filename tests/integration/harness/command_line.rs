@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 use super::{BIN, Server};
 
+/// The longest an admin command may take (a backup of a large database, an export).
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Server {
     /// Runs `burrow --data-dir <this server's folder> ARGS…`.
     pub fn cli(&self, args: &[&str]) -> Output {
@@ -103,13 +106,12 @@ pub fn cli_ok(dir: &Path, args: &[&str]) -> String {
 
 /// Runs `burrow --data-dir DIR ARGS…` to completion with extra environment variables.
 pub fn cli_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data-dir")
         .arg(dir)
         .arg("--log")
         .arg("warn")
         .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("run burrow")
+        .envs(env.iter().copied());
+    super::watchdog::output_within(&mut cmd, "burrow", LIMIT)
 }

@@ -1,8 +1,8 @@
 //! The test harness: starts the real `burrow` binary on 127.0.0.1:0 with a temporary data
 //! folder, and talks HTTP to it. `server` starts and stops it, `fixtures` gives a server with
 //! a key, a task or a run in one line, `requests` sends and checks, `command_line` runs the
-//! admin commands and `database` reads its SQLite file; the other files serve one group of
-//! tests each.
+//! admin commands and `database` reads its SQLite file; `watchdog` keeps any test from
+//! hanging the suite; the other files serve one group of tests each.
 
 pub mod acp;
 pub mod anthropic;
@@ -19,6 +19,7 @@ pub mod runs;
 pub mod server;
 pub mod sse;
 pub mod stores;
+pub mod watchdog;
 
 pub use command_line::{cli, cli_env, cli_ok};
 pub use fixtures::task_body;

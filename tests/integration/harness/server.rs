@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use reqwest::blocking::Client;
 
+use super::watchdog;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_burrow");
 
 /// A running server on its own data folder; killed when dropped.
@@ -74,6 +76,7 @@ impl Builder {
 
     /// Starts the server and waits until it listens.
     pub fn start(self) -> Server {
+        watchdog::watch();
         let Builder {
             mut command,
             args,
@@ -105,6 +108,7 @@ impl Builder {
             .stderr(stderr.map_or_else(Stdio::inherit, Stdio::from))
             .spawn()
             .expect("start burrow");
+        watchdog::own(child.id(), false);
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut setup_link = None;
@@ -177,14 +181,26 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        watchdog::disown(self.child.id());
     }
 
-    /// Asks the server to stop (SIGTERM) and waits for it.
+    /// Asks the server to stop (SIGTERM) and waits for it, for at most a minute.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
-        self.child.wait().unwrap()
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                watchdog::disown(self.child.id());
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                self.kill();
+                panic!("burrow did not stop within 60 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -57,6 +57,7 @@ impl Provider {
             .stderr(Stdio::null())
             .spawn()
             .expect("start node");
+        crate::harness::watchdog::own(child.id(), false);
         let out = child.stdout.take().unwrap();
         let mut lines = BufReader::new(out).lines();
         let issuer = loop {
@@ -78,6 +79,7 @@ impl Drop for Provider {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        crate::harness::watchdog::disown(self.child.id());
     }
 }
 

@@ -2,6 +2,7 @@
 //! that the refusal spends the sign-in.
 
 use super::*;
+use crate::harness::watchdog::output_within;
 
 /// A browser back from the provider as alice: the callback it was sent to, and its state.
 fn back_from_provider() -> Option<(Sso, Browser, String, String)> {
@@ -145,12 +146,13 @@ fn refuses_half_configured_oidc() {
         ),
     ];
     for (args, named) in cases {
-        let out = Command::new(crate::harness::BIN)
+        let mut serve = Command::new(crate::harness::BIN);
+        serve
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap();
+            .args(args);
+        // A server that took these settings would never end: 60 s, then fail.
+        let out = output_within(&mut serve, "burrow serve", Duration::from_secs(60));
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
