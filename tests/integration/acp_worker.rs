@@ -3,21 +3,10 @@
 //! restart in the middle of the run, in order and without duplicates. Appends that name a
 //! batch already stored are not stored again.
 
-use std::process::{Child, Command, Stdio};
-
 use crate::harness::acp::*;
 use crate::harness::runner::{poll, run_path};
-use crate::harness::{BIN, Server, expect_json, free_port};
+use crate::harness::{Server, expect_json, free_port};
 use serde_json::json;
-
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn a_worker_works_a_run_through_a_server_restart() {
@@ -30,24 +19,7 @@ fn a_worker_works_a_run_through_a_server_restart() {
         .args(["--addr", &addr])
         .start_with_key("task:write");
 
-    let mut worker = Command::new(BIN);
-    worker
-        .args([
-            "worker",
-            "--server",
-            &s.base,
-            "--key",
-            &key,
-            "--project",
-            "1",
-        ])
-        .arg("--data-dir")
-        .arg(worker_data.path())
-        .args(places.args(""))
-        .args(["--log", "warn"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    let _worker = Worker(worker.spawn().expect("start the worker"));
+    let _worker = Worker::start(&s.base, &key, worker_data.path(), &places.args(""));
 
     let (task, run_id) = start(&s, &key, "slow", Some("acme/web"));
     poll("the agent's first ticks", || {

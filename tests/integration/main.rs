@@ -41,6 +41,7 @@ mod metrics_labels;
 mod openapi;
 mod operations;
 mod posthog_agent;
+mod posthog_worker;
 mod readme;
 mod routes;
 mod run_access;

@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 
 use crate::harness::acp::*;
 use crate::harness::anthropic::FakeAnthropic;
-use crate::harness::posthog::{PROVIDER_KEY, agent_command, model, server};
+use crate::harness::posthog::{PROVIDER_KEY, agent_command, assert_streamed_once, model, server};
 use crate::harness::runner::{poll, run_log, run_path};
 use crate::harness::{Server, cli_env, expect_json};
 
 /// The model writes FAKE.md and dumps the environment its tools get, then answers.
-fn write_script() -> Value {
+pub fn write_script() -> Value {
     json!({"turns": [
         {"text": "I will write the file.",
          "tool_use": {"name": "Write", "input": {"file_path": "{{cwd}}/FAKE.md",
@@ -145,29 +145,7 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
 
     // agent-server sent its events on both paths, append_log/ and event_stream/ (with the
     // run's ingest token); the log holds each once, ending its turn, and no provider key.
-    let metrics = s.get("", "/metrics").text().unwrap();
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l.contains("/event_stream\",method=\"POST\",status=\"200\"")),
-        "{metrics}"
-    );
-    // (A merged message covers first_event_id..event_id.)
-    let number = |id: &str| {
-        let (boot, n) = id.rsplit_once('-').unwrap();
-        (boot.to_string(), n.parse::<i64>().unwrap())
-    };
-    let mut held = std::collections::BTreeSet::new();
-    for e in &log {
-        let Some((boot, last)) = e["event_id"].as_str().map(number) else {
-            continue;
-        };
-        let first = e["first_event_id"].as_str().map_or(last, |f| number(f).1);
-        for n in first..=last {
-            assert!(held.insert((boot.clone(), n)), "{boot}-{n} twice: {log:?}");
-        }
-    }
-    assert!(held.len() > 3, "{log:?}");
+    assert_streamed_once(s, &log);
     assert_eq!(count(&log, "_posthog/turn_complete"), 1, "{log:?}");
     assert_eq!(count(&log, "_posthog/run_started"), 1);
     assert!(count(&log, "session/update") > 3);
@@ -190,6 +168,7 @@ fn agent_server_works_a_task_into_a_completed_run_with_a_branch_and_a_diff() {
     let usage = &run["state"]["llm_usage"];
     assert!(usage["requests"].as_u64().unwrap() >= 3, "{usage}");
     assert!(usage["output_tokens"].as_u64().unwrap() >= 15, "{usage}");
+    let metrics = s.get("", "/metrics").text().unwrap();
     assert!(
         metrics
             .lines()

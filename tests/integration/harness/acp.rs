@@ -3,12 +3,12 @@
 //! back as its notifications.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
 use super::runner::{poll, run_log};
-use super::{Server, expect_json, task_body};
+use super::{BIN, Server, expect_json, task_body};
 
 /// The fake agent, with optional command-line arguments.
 pub fn agent(args: &str) -> String {
@@ -204,4 +204,34 @@ pub fn artifact_text(s: &Server, key: &str, task: &str, run: &str, artifact: &Va
     .unwrap()
     .text()
     .unwrap()
+}
+
+/// A `burrow worker` process working project 1 of the server at `base` with `key`, its
+/// own data folder and `args`; stopped when dropped.
+pub struct Worker(Child);
+
+impl Worker {
+    pub fn start(base: &str, key: &str, data: &Path, args: &[String]) -> Worker {
+        let child = Command::new(BIN)
+            .args(["worker", "--server", base, "--key", key, "--project", "1"])
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .args(["--log", "warn"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the worker");
+        super::watchdog::own(child.id(), false);
+        Worker(child)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        super::watchdog::disown(self.0.id());
+    }
 }

@@ -64,3 +64,28 @@ pub fn server(places: &Places, command: &str, model: &FakeAnthropic, extra: &[&s
         .env("ANTHROPIC_API_KEY", PROVIDER_KEY)
         .start()
 }
+
+/// agent-server sent its events on both paths, `append_log/` and `event_stream/` (which
+/// answered 200, so it had the run's ingest token), and the run's `log` holds each event
+/// once: no two entries share an event id, counting the range a merged message covers
+/// (`first_event_id`..`event_id`).
+pub fn assert_streamed_once(s: &Server, log: &[Value]) {
+    let metrics = s.get("", "/metrics").text().unwrap();
+    let streamed = "/event_stream\",method=\"POST\",status=\"200\"";
+    assert!(metrics.lines().any(|l| l.contains(streamed)), "{metrics}");
+    let number = |id: &str| {
+        let (boot, n) = id.rsplit_once('-').unwrap();
+        (boot.to_string(), n.parse::<i64>().unwrap())
+    };
+    let mut held = std::collections::BTreeSet::new();
+    for e in log {
+        let Some((boot, last)) = e["event_id"].as_str().map(number) else {
+            continue;
+        };
+        let first = e["first_event_id"].as_str().map_or(last, |f| number(f).1);
+        for n in first..=last {
+            assert!(held.insert((boot.clone(), n)), "{boot}-{n} twice: {log:?}");
+        }
+    }
+    assert!(held.len() > 3, "{log:?}");
+}
