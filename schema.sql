@@ -135,6 +135,8 @@ CREATE INDEX task_runs_task ON task_runs(task_pk, pk);
 CREATE INDEX task_runs_stage ON task_runs(stage, task_pk) WHERE stage IS NOT NULL;
 -- Claiming the oldest queued run and sweeping stuck ones read runs by status.
 CREATE INDEX task_runs_status ON task_runs(status, pk);
+-- The LLM gateway finds the run whose temporary key made a model request.
+CREATE INDEX task_runs_runner_key ON task_runs(runner_key_id) WHERE runner_key_id IS NOT NULL;
 
 -- Each run's log: entries as compact JSON text, numbered 1, 2, 3, … per run without gaps.
 CREATE TABLE log_entries (

@@ -75,3 +75,29 @@ pub fn add(conn: &Connection, run_pk: i64, usage: &Usage) -> Result<()> {
     ])?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each model request looks its key's run up: through the index, not a scan of runs.
+    #[test]
+    fn a_key_finds_its_run_through_the_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::schema::migrate(&mut conn).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT r.pk, t.project_id FROM task_runs r
+                 JOIN tasks t ON t.pk = r.task_pk WHERE r.runner_key_id = ?1",
+            )
+            .unwrap()
+            .query_map(["k"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            plan.iter().any(|l| l.contains("task_runs_runner_key")),
+            "{plan:?}"
+        );
+    }
+}

@@ -110,8 +110,9 @@ ALTER TABLE task_runs ADD COLUMN llm_cache_creation_tokens INTEGER NOT NULL DEFA
 ";
 
 /// Version 6: the event ids of PostHog's agent, so that an event it sends on both paths
-/// is stored once.
+/// is stored once; and the LLM gateway finds a run by its key without a scan.
 const UPGRADE_6: &str = "\
+CREATE INDEX task_runs_runner_key ON task_runs(runner_key_id) WHERE runner_key_id IS NOT NULL;
 CREATE TABLE log_event_ids (
     run_pk  INTEGER NOT NULL REFERENCES task_runs(pk),
     boot    TEXT NOT NULL,
@@ -230,6 +231,7 @@ mod tests {
              ALTER TABLE task_runs DROP COLUMN llm_cache_read_tokens;
              ALTER TABLE task_runs DROP COLUMN llm_cache_creation_tokens;
              DROP TABLE log_event_ids;
+             DROP INDEX task_runs_runner_key;
              PRAGMA user_version = 2;",
         )
         .unwrap();
