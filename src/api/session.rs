@@ -158,6 +158,14 @@ fn password(f: &Fields) -> Result<String> {
 /// network address without the console's one-time token (`first_run`).
 pub async fn setup(state: State, req: HttpRequest, body: JsonObject) -> Result<HttpResponse> {
     session::check_same_site(&state.config, &req)?;
+    if !state.config.sso.password_login {
+        return Err(Error::PermissionDenied(
+            "Password sign-in is turned off on this server (--password-login false): the first \
+             administrator signs in with single sign-on (an address in --oidc-admin-emails), or \
+             is made with `burrow user create --admin`."
+                .into(),
+        ));
+    }
     let body = body.object()?;
     let f = Fields::new(&body);
     let email = f.text("email", Some(EMAIL_MAX_CHARS), false)?.required()?;

@@ -104,6 +104,7 @@ impl Builder {
             .arg("--log")
             .arg("warn")
             .args(args)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr.map_or_else(Stdio::inherit, Stdio::from))
             .spawn()

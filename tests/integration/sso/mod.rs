@@ -327,6 +327,28 @@ fn takes_the_email_from_userinfo() {
 fn password_login_off_refuses_passwords() {
     let s = Server::build().args(["--password-login", "false"]).start();
     let on = Server::start();
+    // Not even the first account gets a password: it signs in with single sign-on or is
+    // made on the command line.
+    let first = json!({"email": "first@example.com", "password": PASSWORD});
+    let err = assert_error(
+        s.post("", "/api/auth/setup/", &first),
+        403,
+        "authentication_error",
+        "permission_denied",
+        None,
+    );
+    assert!(
+        err["detail"]
+            .as_str()
+            .unwrap()
+            .contains("user create --admin"),
+        "{err}"
+    );
+    assert_eq!(count(&s.sqlite(), "SELECT COUNT(*) FROM users", []), 0);
+    assert_eq!(
+        expect_json(s.get("", "/api/auth/state"), 200)["needs_setup"],
+        true
+    );
     for server in [&s, &on] {
         let args = ["user", "create", "--email", "ops@example.com"];
         server.cli_ok(&[&args[..], &["--password", PASSWORD]].concat());

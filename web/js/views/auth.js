@@ -53,6 +53,7 @@ function tokenFromLink() {
 }
 
 export function setupView(root, state = {}) {
+  if (state.password_login === false) return setupWithoutPasswords(root, state);
   const button = h("button", { type: "submit", class: "button primary wide", text: "Create account and sign in" });
   const guarded = state.setup_token_required === true;
   // On a network address the server printed a one-time link; its token is the only way in.
@@ -96,6 +97,14 @@ export function setupView(root, state = {}) {
   const sso = ssoPart(state);
   const page = sso ? h("div", {}, sso, h("p", { class: "muted sso-or", text: "or create the administrator's account" }), form) : form;
   authPage(root, "Welcome to Burrow", "This server has no accounts yet. Create the first one: it will be the administrator, who can add people and projects.", page);
+}
+
+// With password sign-in off, the first administrator is not made here: single sign-on with an
+// address in --oidc-admin-emails, or `burrow user create --admin` on the server.
+function setupWithoutPasswords(root, state) {
+  const sso = ssoPart(state);
+  const how = h("p", { class: "muted" }, "Password sign-in is off on this server. The first administrator ", sso ? "signs in with single sign-on, with an address the server lists in --oidc-admin-emails, or " : "", "is made on the server with ", h("code", { text: "burrow user create --admin" }), ".");
+  authPage(root, "Welcome to Burrow", "This server has no accounts yet.", sso ? h("div", {}, sso, how) : how);
 }
 
 /** Why the provider's round trip was refused (`?sso_error=CODE` from the callback). */
