@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use super::group::Group;
 use super::output;
+use crate::auth::ingest_token;
 use crate::crypto;
 use crate::db::runs::Run;
 use crate::duration::humane;
@@ -112,6 +113,10 @@ fn command(state: &AppState, run: &Run, key: &str, folder: &Path) -> Command {
         .env("POSTHOG_API_URL", url)
         .env("POSTHOG_PERSONAL_API_KEY", key)
         .env("POSTHOG_PROJECT_ID", &project);
+    // The run's event ingest token, for its event_stream/ (agent-server reads the second).
+    let ingest = ingest_token(&state.signer, &run.id);
+    cmd.env("BURROW_EVENT_INGEST_TOKEN", &ingest)
+        .env("POSTHOG_TASK_RUN_EVENT_INGEST_TOKEN", &ingest);
     cmd
 }
 

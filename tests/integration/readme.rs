@@ -17,6 +17,7 @@ const RUNNER_ENVIRONMENT: &[&str] = &[
     "BURROW_PROJECT_ID",
     "BURROW_TASK_ID",
     "BURROW_RUN_ID",
+    "BURROW_EVENT_INGEST_TOKEN",
 ];
 
 /// `burrow ARGS… --help`, with no `BURROW_*` variable set (they would show up as values).

@@ -106,6 +106,16 @@ fn each_run_gets_the_command_with_its_own_short_lived_key() {
     ] {
         assert!(env.lines().any(|l| l == line), "{line} in:\n{env}");
     }
+    // And the run's event ingest token, under both names, which opens its event stream.
+    let token = env
+        .lines()
+        .find_map(|l| l.strip_prefix("BURROW_EVENT_INGEST_TOKEN="))
+        .unwrap_or_else(|| panic!("an ingest token in:\n{env}"));
+    let posthog = format!("POSTHOG_TASK_RUN_EVENT_INGEST_TOKEN={token}");
+    assert!(env.lines().any(|l| l == posthog), "{env}");
+    let stream = run_path(&ok_task, &ok_run, "event_stream/");
+    let r = s.req(token, reqwest::Method::POST, &stream).send().unwrap();
+    assert_eq!(expect_json(r, 200)["last_accepted_seq"], 0);
     // Once the run is over, the key is refused.
     let refused = s.get(&key_used, "/api/projects/1/tasks/");
     assert_eq!(refused.status(), 401, "the run's key after the run");
