@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::auth;
-use crate::llm_gateway::{BODY_MAX, Call, Endpoint, Gateway, Grant, Ledger, Refusal};
+use crate::llm_gateway::{BODY_MAX, Call, Endpoint, Gateway, Grant, Ledger, RUN_HEADER, Refusal};
 use crate::state::AppState;
 
 /// `POST /api/llm_gateway/{product}/v1/messages`.
@@ -92,7 +92,15 @@ pub async fn models(
 }
 
 async fn admit(req: &HttpRequest, state: &AppState, gateway: &Gateway) -> Result<Grant, Refusal> {
-    gateway.admit(&state.db, auth::key_caller(req).await).await
+    let named = req
+        .headers()
+        .get(RUN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| id.len() <= 64)
+        .map(str::to_string);
+    gateway
+        .admit(&state.db, auth::key_caller(req).await, named)
+        .await
 }
 
 async fn forward(

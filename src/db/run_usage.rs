@@ -26,12 +26,23 @@ impl Usage {
 
 /// The run whose temporary key has id `key_id`, with its project, if it is a run's key.
 pub fn run_of_key(conn: &Connection, key_id: &str) -> Result<Option<(i64, i64)>> {
+    run_where(conn, "r.runner_key_id = ?1", key_id)
+}
+
+/// The run with id `run_id`, with its project.
+pub fn run_by_id(conn: &Connection, run_id: &str) -> Result<Option<(i64, i64)>> {
+    run_where(conn, "r.id = ?1", run_id)
+}
+
+/// The run (pk, project) where `condition` holds for `value`.
+fn run_where(conn: &Connection, condition: &str, value: &str) -> Result<Option<(i64, i64)>> {
+    let sql = format!(
+        "SELECT r.pk, t.project_id FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
+         WHERE {condition}"
+    );
     Ok(conn
-        .prepare_cached(
-            "SELECT r.pk, t.project_id FROM task_runs r JOIN tasks t ON t.pk = r.task_pk
-             WHERE r.runner_key_id = ?1",
-        )?
-        .query_row([key_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached(&sql)?
+        .query_row([value], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 

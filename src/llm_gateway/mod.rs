@@ -62,8 +62,15 @@ const DROPPED_REQUEST: [&str; 11] = [
 /// the client's business.
 const DROPPED_ANSWER: [&str; 1] = ["set-cookie"];
 
+/// The prefix of the headers PostHog's agent sends for PostHog's own gateway (the task, its
+/// title, its repositories, the user…): Burrow's business, never the model provider's.
+const POSTHOG_HEADERS: &str = "x-posthog-";
+
+/// The header in which agent-server names the run a model request is for.
+pub const RUN_HEADER: &str = "x-posthog-property-task_run_id";
+
 fn passes(name: &str, dropped: &[&str]) -> bool {
-    !HOP_BY_HOP.contains(&name) && !dropped.contains(&name)
+    !HOP_BY_HOP.contains(&name) && !dropped.contains(&name) && !name.starts_with(POSTHOG_HEADERS)
 }
 
 /// What the gateway forwards.
@@ -189,12 +196,15 @@ impl Gateway {
         self.key.is_some()
     }
 
-    /// Checks the caller (a key with `task:write`), finds the run a run's key counts on
-    /// (only in a project the key reaches), and holds a run past its budget back.
+    /// Checks the caller (a key with `task:write`), finds the run the request counts on, and
+    /// holds a run past its budget back. The run is the one whose temporary key made the
+    /// request; for any other key (a worker's), the run the request names (`RUN_HEADER`), if
+    /// the key reaches its project.
     pub async fn admit(
         &self,
         db: &Db,
         caller: Result<Caller>,
+        named: Option<String>,
     ) -> std::result::Result<Grant, Refusal> {
         let caller = caller.map_err(Refusal::from_error)?;
         caller.require(TASK_WRITE).map_err(Refusal::from_error)?;
@@ -212,7 +222,14 @@ impl Gateway {
         let key_id = key.id.clone();
         let found = db
             .read_light(move |c| {
-                Ok(match db_run_usage::run_of_key(c, &key_id)? {
+                let run = match db_run_usage::run_of_key(c, &key_id)? {
+                    Some(run) => Some(run),
+                    None => match &named {
+                        Some(id) => db_run_usage::run_by_id(c, id)?,
+                        None => None,
+                    },
+                };
+                Ok(match run {
                     Some((run, project)) if caller.reaches(project) => {
                         Some((run, db_run_usage::totals(c, run)?.1))
                     }

@@ -1,8 +1,9 @@
 //! `burrow worker --runner posthog-agent` on another machine (here, another process with its
 //! own data folder): it claims the run over HTTP, gets the run's ingest token with it, and
 //! runs PostHog's real agent-server against the server, whose LLM gateway holds the provider
-//! key. The run ends `completed` with the file on its branch, and the log holds each of the
-//! agent's events once although agent-server sent them on both paths.
+//! key and counts the model's tokens on the run agent-server names. The run ends `completed`
+//! with the file on its branch, and the log holds each of the agent's events once although
+//! agent-server sent them on both paths.
 
 use crate::harness::Server;
 use crate::harness::acp::*;
@@ -49,6 +50,14 @@ fn a_worker_runs_agent_server_with_the_runs_ingest_token() {
 
     // The ingest token came with the claim: event_stream/ took it.
     assert_streamed_once(&s, &log);
+    // The gateway counted the model's tokens on the run agent-server named, although the
+    // worker's key is not the run's; and PostHog's own headers stopped at the gateway.
+    let usage = &run["state"]["llm_usage"];
+    assert!(usage["requests"].as_u64().unwrap() >= 3, "{usage}");
+    for r in model.requests() {
+        let headers = r["headers"].as_object().unwrap();
+        assert!(!headers.keys().any(|h| h.starts_with("x-posthog")), "{r}");
+    }
     // The agent's tools never saw the provider key.
     let env = std::fs::read_to_string(work.join("ENV.txt")).unwrap();
     assert!(!env.contains(PROVIDER_KEY), "{env}");

@@ -22,6 +22,11 @@ fn serve(fake: &FakeAnthropic) -> Builder {
 
 /// A Messages request as Claude Code sends it.
 fn ask(s: &Server, key: &str, stream: bool) -> Response {
+    request(s, key, stream).send().unwrap()
+}
+
+/// `ask`, not yet sent.
+fn request(s: &Server, key: &str, stream: bool) -> reqwest::blocking::RequestBuilder {
     s.client
         .post(s.url(&format!("{MESSAGES}?beta=true")))
         .bearer_auth(key)
@@ -34,8 +39,6 @@ fn ask(s: &Server, key: &str, stream: bool) -> Response {
             "stream": stream,
             "messages": [{"role": "user", "content": "hello"}],
         }))
-        .send()
-        .unwrap()
 }
 
 /// `GET …/v1/models` with the key in `header`.
@@ -274,4 +277,45 @@ fn models_are_listed_through_the_gateway() {
     let body = expect_json(models(&s, "authorization", &format!("Bearer {key}")), 200);
     assert_eq!(body["data"][0]["id"], "claude-listed-1");
     assert_eq!(fake.requests()[0]["path"], "/v1/models");
+}
+
+/// A key that is not a run's (a worker's) counts a request on the run it names, as
+/// agent-server names it (`x-posthog-property-task_run_id`), but only in a project the key
+/// reaches; the run's budget then holds it back. PostHog's `x-posthog-*` headers (the task's
+/// title and the like) never reach the model provider.
+#[test]
+fn a_workers_request_counts_on_the_run_it_names_in_its_projects() {
+    let fake = FakeAnthropic::start(&json!({"turns": [{"text": "counted",
+        "usage": {"input_tokens": 7, "output_tokens": 1}}]}));
+    let s = serve(&fake).args(["--llm-budget-tokens", "5"]).start();
+    let admin = s.key("*");
+    let (run, _) = s.new_run(&admin, &json!({"status": "in_progress"}));
+    let other = s.project("Other");
+    let outsider = s.key_for("admin@localhost", "task:write", &[other]);
+    let worker = s.key("task:write");
+    let named = |key: &str| {
+        request(&s, key, false)
+            .header("x-posthog-property-task_run_id", &run.id)
+            .header("x-posthog-property-task_title", "Not for the provider")
+            .send()
+            .unwrap()
+    };
+    let usage = || get_run(&s, &admin, &run.task, &run.id)["state"]["llm_usage"].clone();
+
+    // Another project's key is answered, and counts on nothing here.
+    assert_eq!(named(&outsider).status(), 200);
+    assert_eq!(named(&worker).status(), 200);
+    let counted = poll("the run's usage", || {
+        let u = usage();
+        (u["requests"] == 1).then_some(u)
+    });
+    assert_eq!(counted["input_tokens"], 7);
+    // 8 tokens of 5: the next request for the run is refused before the provider sees it.
+    anthropic_error(named(&worker), 429, "rate_limit_error");
+    assert_eq!(fake.requests().len(), 2);
+    for r in fake.requests() {
+        let headers = r["headers"].as_object().unwrap();
+        assert!(!headers.keys().any(|h| h.starts_with("x-posthog")), "{r}");
+    }
+    assert_eq!(usage()["requests"], 1);
 }
