@@ -15,8 +15,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndUserEmail,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 
 use crate::config::Config;
@@ -30,6 +30,12 @@ pub use pending::LIFETIME as PENDING_LIFETIME;
 pub const CALLBACK_PATH: &str = "/api/auth/sso/callback";
 /// How long discovered provider metadata (endpoints, signing keys) is reused.
 const METADATA_TTL: Duration = Duration::from_secs(300);
+/// How long a failed discovery is remembered: sign-ins meanwhile are refused at once
+/// instead of each waiting on a provider that is down.
+const FAILURE_TTL: Duration = Duration::from_secs(10);
+/// How old cached keys must be before an ID token signed by an unknown key makes Burrow
+/// fetch them again (the provider may have rotated its keys): at most once per interval.
+const REFRESH_AFTER: Duration = Duration::from_secs(2);
 
 /// Why a single sign-on was refused. The code goes back to the page; the detail to the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,9 +127,22 @@ pub struct Oidc {
     client_secret: ClientSecret,
     redirect: RedirectUrl,
     http: Http,
-    metadata: Mutex<Option<(Instant, Arc<CoreProviderMetadata>)>>,
+    metadata: Mutex<Option<(Instant, Discovered)>>,
     pending: pending::Table,
 }
+
+/// What the last discovery found: the metadata, or why it failed.
+type Discovered = std::result::Result<Arc<CoreProviderMetadata>, String>;
+
+/// A client made from discovered metadata, with the redirect URI set.
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// Where to send the browser, and the cookie that binds the sign-in to it.
 pub struct Started {
@@ -177,40 +196,52 @@ impl Oidc {
     }
 
     /// The provider's metadata and keys, discovered from its
-    /// `/.well-known/openid-configuration` and reused for `METADATA_TTL`.
-    async fn metadata(&self) -> std::result::Result<Arc<CoreProviderMetadata>, Refused> {
+    /// `/.well-known/openid-configuration` and reused for `METADATA_TTL` (a failure for
+    /// `FAILURE_TTL`); with `older_than`, discovered again if the cached copy is older.
+    async fn metadata(
+        &self,
+        older_than: Option<Duration>,
+    ) -> std::result::Result<Arc<CoreProviderMetadata>, Refused> {
         let cached = self
             .metadata
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if let Some((at, m)) = cached
-            && at.elapsed() < METADATA_TTL
-        {
-            return Ok(m);
+        let failed = |why: &str| refused(Refusal::Provider, format!("discovery failed: {why}"));
+        match cached {
+            Some((at, Ok(m))) if at.elapsed() < older_than.unwrap_or(METADATA_TTL) => {
+                return Ok(m);
+            }
+            Some((at, Err(why))) if at.elapsed() < FAILURE_TTL => return Err(failed(&why)),
+            _ => {}
         }
         let found = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
-            .map_err(|e| refused(Refusal::Provider, format!("discovery failed: {e}")))?;
-        let found = Arc::new(found);
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
         *self.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((Instant::now(), found.clone()));
-        Ok(found)
+        found.map_err(|why| failed(&why))
+    }
+
+    /// A client of the provider as `metadata` describes it.
+    fn client(&self, metadata: &CoreProviderMetadata) -> Client {
+        CoreClient::from_provider_metadata(
+            metadata.clone(),
+            self.client_id.clone(),
+            Some(self.client_secret.clone()),
+        )
+        .set_redirect_uri(self.redirect.clone())
     }
 
     /// Starts a sign-in: the provider's authorization URL, with a fresh `state`, `nonce`
     /// and PKCE challenge kept for the callback under the returned cookie.
     pub async fn start(&self) -> Result<std::result::Result<Started, Refused>> {
-        let metadata = match self.metadata().await {
+        let metadata = match self.metadata(None).await {
             Ok(m) => m,
             Err(r) => return Ok(Err(r)),
         };
-        let client = CoreClient::from_provider_metadata(
-            (*metadata).clone(),
-            self.client_id.clone(),
-            Some(self.client_secret.clone()),
-        )
-        .set_redirect_uri(self.redirect.clone());
+        let client = self.client(&metadata);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
             .authorize_url(
@@ -254,13 +285,8 @@ impl Oidc {
         if !crypto::constant_time_eq(pending.state.as_bytes(), state.as_bytes()) {
             return Err(refused(Refusal::State, "the state does not match"));
         }
-        let metadata = self.metadata().await?;
-        let client = CoreClient::from_provider_metadata(
-            (*metadata).clone(),
-            self.client_id.clone(),
-            Some(self.client_secret.clone()),
-        )
-        .set_redirect_uri(self.redirect.clone());
+        let metadata = self.metadata(None).await?;
+        let mut client = self.client(&metadata);
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| refused(Refusal::Provider, e))?
@@ -271,9 +297,20 @@ impl Oidc {
         let id_token = token
             .id_token()
             .ok_or_else(|| refused(Refusal::Token, "the provider sent no ID token"))?;
-        let claims: &CoreIdTokenClaims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
-            .map_err(|e| refused(Refusal::from_claims(&e), e))?;
+        let nonce = Nonce::new(pending.nonce);
+        let verified = id_token.claims(&client.id_token_verifier(), &nonce);
+        let claims: &CoreIdTokenClaims = match verified {
+            Ok(claims) => claims,
+            // Signed by a key Burrow's cached copy lacks: the provider may have rotated its
+            // keys since. Fetch them again (if the copy is not brand new) and check once more.
+            Err(ClaimsVerificationError::SignatureVerification(_)) => {
+                client = self.client(&*self.metadata(Some(REFRESH_AFTER)).await?);
+                id_token
+                    .claims(&client.id_token_verifier(), &nonce)
+                    .map_err(|e| refused(Refusal::from_claims(&e), e))?
+            }
+            Err(e) => return Err(refused(Refusal::from_claims(&e), e)),
+        };
         if claims.email().is_some() {
             return verified_email(claims.email(), claims.email_verified());
         }

@@ -8,6 +8,8 @@
 // genuine ID token is re-signed with one thing changed: `nonce`, `audience`, `expired`
 // (with the provider's own key), or `other-key` (same claims and key id, another key).
 // TAMPER `userinfo` is not hostile: the email is then only at the userinfo endpoint.
+// TAMPER `rotate` is not hostile either: once `POST /test/rotate` is called, the provider
+// publishes a second key beside the first and signs its ID tokens with it (key rotation).
 
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -15,14 +17,21 @@ import { SignJWT, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 
 const [redirectUri, tamper = ''] = process.argv.slice(2);
 if (!redirectUri) {
-  console.error('usage: node provider.mjs REDIRECT_URI [nonce|audience|expired|other-key|userinfo]');
+  console.error('usage: node provider.mjs REDIRECT_URI [nonce|audience|expired|other-key|userinfo|rotate]');
   process.exit(2);
 }
 
 const kid = 'test-key';
-const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
 const other = await generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+// After a rotation: both public keys, the new one signing.
+const rotatedKid = 'test-key-2';
+const rotatedKeys = [
+  { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+  { ...(await exportJWK(other.publicKey)), kid: rotatedKid, alg: 'RS256', use: 'sig' },
+];
+let rotated = false;
 
 const server = createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -91,10 +100,31 @@ provider.use(async (ctx, next) => {
   return next();
 });
 
+// Key rotation (TAMPER `rotate`): the switch, then the published keys and the signature.
+provider.use(async (ctx, next) => {
+  if (tamper !== 'rotate') return next();
+  if (ctx.method === 'POST' && ctx.path === '/test/rotate') {
+    rotated = true;
+    ctx.body = { rotated };
+    return undefined;
+  }
+  if (rotated && ctx.path === '/jwks') {
+    ctx.body = { keys: rotatedKeys };
+    return undefined;
+  }
+  await next();
+  if (rotated && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
+    const claims = decodeJwt(ctx.body.id_token);
+    const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: rotatedKid }).sign(other.privateKey);
+    ctx.body = { ...ctx.body, id_token: idToken };
+  }
+  return undefined;
+});
+
 // The hostile switch: re-sign the genuine ID token of a token answer with one thing changed.
 provider.use(async (ctx, next) => {
   await next();
-  if (!tamper || tamper === 'userinfo' || ctx.path !== '/token' || !ctx.body || !ctx.body.id_token) return;
+  if (!tamper || tamper === 'userinfo' || tamper === 'rotate' || ctx.path !== '/token' || !ctx.body || !ctx.body.id_token) return;
   const claims = decodeJwt(ctx.body.id_token);
   let key = privateKey;
   if (tamper === 'nonce') claims.nonce = 'not-the-nonce-burrow-sent';

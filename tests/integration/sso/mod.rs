@@ -18,6 +18,7 @@ use crate::harness::node::{missing_modules, root};
 use crate::harness::{Server, assert_error, expect_json, free_port};
 
 mod browser;
+mod keys;
 mod proxy;
 mod refusals;
 
@@ -237,6 +238,16 @@ fn through_provider(b: &mut Browser, t: &Sso, login: &str) -> String {
     callback
 }
 
+/// A fresh browser signs in at the provider as `email` and comes back to the UI signed in
+/// as that email.
+fn signs_in(t: &Sso, email: &str) -> Browser {
+    let mut b = Browser::new();
+    let back = through_provider(&mut b, t, email);
+    assert_eq!(callback(&mut b, t, &back), t.server.url("/"));
+    assert_eq!(signed_in_as(&mut b, t).as_deref(), Some(email));
+    b
+}
+
 /// Follows the callback: where Burrow sends the browser (the UI, or the UI with an error).
 fn callback(b: &mut Browser, t: &Sso, url: &str) -> String {
     location(&b.get(url), &t.server.base)
@@ -285,10 +296,7 @@ fn signs_in_known_and_new_users() {
         ("boss@allowed.test", true),
         ("dan@example.org", false),
     ] {
-        let mut b = Browser::new();
-        let back = through_provider(&mut b, &t, email);
-        assert_eq!(callback(&mut b, &t, &back), t.server.url("/"));
-        assert_eq!(signed_in_as(&mut b, &t).as_deref(), Some(email));
+        signs_in(&t, email);
         let is_admin: bool = t
             .server
             .sqlite()
@@ -309,13 +317,7 @@ fn takes_the_email_from_userinfo() {
     let Some(t) = sso("userinfo", &[]) else {
         return;
     };
-    let mut b = Browser::new();
-    let back = through_provider(&mut b, &t, "carol@allowed.test");
-    assert_eq!(callback(&mut b, &t, &back), t.server.url("/"));
-    assert_eq!(
-        signed_in_as(&mut b, &t).as_deref(),
-        Some("carol@allowed.test")
-    );
+    signs_in(&t, "carol@allowed.test");
     let mut b = Browser::new();
     let back = through_provider(&mut b, &t, "unverified@allowed.test");
     refused_with(&t, &callback(&mut b, &t, &back), "sso_unverified_email");
