@@ -56,6 +56,10 @@ batch() { python3 -c "import sys; e=sys.argv[1]; print('{\"entries\":[' + ','.jo
 batch 1 > "$WORK/batch1.json"
 batch 10 > "$WORK/batch10.json"
 batch 50 > "$WORK/batch50.json"
+# Ten entries as PostHog's agent-server writes them, each with an event id (`@B@` becomes a
+# fresh boot per request in bench/wrk.lua, so every id is new): the path that checks each
+# event is stored once.
+python3 -c "import json; print(json.dumps({'entries': [dict(json.loads('''$ENTRY'''), event_id=f'@B@-{i}') for i in range(1, 11)]}))" > "$WORK/events10.json"
 
 peak_kb() { awk '/VmHWM/ {print $2}' "/proc/$PID/status"; }
 
@@ -87,6 +91,9 @@ for n in 10 1 50; do
   label="append_log x$n"; [[ $n == 10 ]] && label="W4 append_log x10"
   run "$label" "$n" "$BASE$P/tasks/$TASK/runs/$RUN/append_log/" METHOD=POST BODY_FILE="$WORK/batch$n.json"
 done
+RUN=$(new_run)
+run "append_log x10, event ids" 10 "$BASE$P/tasks/$TASK/runs/$RUN/append_log/" METHOD=POST \
+  BODY_FILE="$WORK/events10.json" EVENT_IDS=1
 
 # W5: page 50 of 100 with a million tasks (added straight into the stopped server's file).
 if [[ -z "$FILTER" || "W5" == *"$FILTER"* ]]; then

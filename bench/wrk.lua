@@ -1,10 +1,12 @@
 -- Drives one Burrow workload for wrk. Environment: KEY (API key), METHOD, BODY_FILE (a file
 -- holding the request body), for random reads PATHS_FILE (one path per line), and UNCACHED=1
 -- to add a random, ignored query parameter so that no request is answered from Burrow's
--- list page cache.
+-- list page cache. EVENT_IDS=1 replaces `@B@` in the body with a fresh string per request.
 local key = os.getenv("KEY")
 local method = os.getenv("METHOD") or "GET"
 local uncached = os.getenv("UNCACHED") == "1"
+local event_ids = os.getenv("EVENT_IDS") == "1"
+local sent = 0
 local body = nil
 local paths = nil
 
@@ -32,6 +34,11 @@ request = function()
   local path = wrk.path
   if paths then path = paths[math.random(#paths)] end
   if uncached then path = path .. "&miss=" .. math.random(1000000000) end
+  if event_ids then
+    sent = sent + 1
+    local boot = string.format("%x%x", math.random(1000000000), sent)
+    return wrk.format(method, path, headers, (body:gsub("@B@", boot)))
+  end
   return wrk.format(method, path, headers, body)
 end
 

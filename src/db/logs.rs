@@ -147,6 +147,16 @@ pub fn holds_events(
         .query_row(params![run_pk, boot, first, last], |r| r.get(0))?)
 }
 
+/// Records that the run's log holds the event `boot`-`n`; false if it already did.
+pub fn hold_event(conn: &Connection, run_pk: i64, boot: &str, n: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO log_event_ids (run_pk, boot, n) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![run_pk, boot, n])?
+        == 1)
+}
+
 /// Records that the run's log holds the events `boot`-`n` for each `n` of `ns`.
 pub fn hold_events(
     conn: &Connection,
@@ -154,11 +164,8 @@ pub fn hold_events(
     boot: &str,
     ns: impl Iterator<Item = i64>,
 ) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO log_event_ids (run_pk, boot, n) VALUES (?1, ?2, ?3)",
-    )?;
     for n in ns {
-        stmt.execute(params![run_pk, boot, n])?;
+        hold_event(conn, run_pk, boot, n)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ const MAX_SPAN: i64 = 10_000;
 
 /// The events an entry carries: `boot`-`first` to `boot`-`last`.
 #[derive(Debug, PartialEq, Eq)]
-struct Events<'a> {
+pub struct Events<'a> {
     boot: Cow<'a, str>,
     first: i64,
     last: i64,
@@ -57,16 +57,45 @@ fn split(id: Cow<'_, str>) -> (Cow<'_, str>, i64) {
     }
 }
 
-/// The entries of `entries` whose events run `run_pk`'s log does not hold yet, in order;
-/// their events are recorded as held. Runs inside the write that stores them.
-pub fn keep_new(c: &Connection, run_pk: i64, entries: Vec<String>) -> Result<Vec<String>> {
-    let mut kept = Vec::with_capacity(entries.len());
-    for entry in entries {
-        if let Some(e) = events(&entry) {
-            if db_logs::holds_events(c, run_pk, &e.boot, e.first, e.last)? {
+/// Entries, each with the events it carries: read before the write that stores them, so
+/// that the one writer thread does not parse them.
+pub struct Tagged(Vec<(String, Option<Events<'static>>)>);
+
+/// Reads the events of each entry.
+pub fn tag(entries: Vec<String>) -> Tagged {
+    Tagged(
+        entries
+            .into_iter()
+            .map(|entry| {
+                let events = events(&entry).map(|e| Events {
+                    boot: Cow::Owned(e.boot.into_owned()),
+                    first: e.first,
+                    last: e.last,
+                });
+                (entry, events)
+            })
+            .collect(),
+    )
+}
+
+/// The entries whose events run `run_pk`'s log does not hold yet, in order; their events
+/// are recorded as held. Runs inside the write that stores them.
+pub fn keep_new(c: &Connection, run_pk: i64, tagged: Tagged) -> Result<Vec<String>> {
+    let mut kept = Vec::with_capacity(tagged.0.len());
+    for (entry, events) in tagged.0 {
+        if let Some(e) = events {
+            // One event (most entries): its insert says whether it was new.
+            let new = if e.first == e.last {
+                db_logs::hold_event(c, run_pk, &e.boot, e.last)?
+            } else if db_logs::holds_events(c, run_pk, &e.boot, e.first, e.last)? {
+                false
+            } else {
+                db_logs::hold_events(c, run_pk, &e.boot, e.first..=e.last)?;
+                true
+            };
+            if !new {
                 continue;
             }
-            db_logs::hold_events(c, run_pk, &e.boot, e.first..=e.last)?;
         }
         kept.push(entry);
     }

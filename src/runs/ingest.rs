@@ -206,7 +206,7 @@ impl Runs<'_> {
                 if !fresh.is_empty() {
                     // An event `append_log/` brought already takes its `seq` without a second
                     // entry.
-                    let fresh = event_ids::keep_new(c, run_pk, fresh)?;
+                    let fresh = event_ids::keep_new(c, run_pk, event_ids::tag(fresh))?;
                     over =
                         db_logs::append_events(c, run_pk, &fresh, last, cap)? == Appended::OverCap;
                     db_run_status::touch(c, run_pk)?;

@@ -262,11 +262,12 @@ impl<'a> Runs<'a> {
         cap: i64,
         batch: Option<String>,
     ) -> Result<Run> {
+        let tagged = event_ids::tag(entries);
         let (run, stored, entries) = self
             .db
             .write(move |c| {
                 let run = db_runs::find(c, project_id, &task_id, &run_id)?;
-                let entries = event_ids::keep_new(c, run.pk, entries)?;
+                let entries = event_ids::keep_new(c, run.pk, tagged)?;
                 if entries.is_empty() {
                     // Every entry was an event the log holds (see `event_ids`).
                     return Ok((run, Stored::Repeated, entries));
