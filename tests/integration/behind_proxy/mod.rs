@@ -31,16 +31,25 @@ struct Behind {
 fn behind(kind: Kind) -> Option<Behind> {
     let bin = kind.binary_or_skip()?;
     let tls = Tls::self_signed();
-    let port = free_port();
-    let public = format!("https://127.0.0.1:{port}");
-    let log_dir = tempfile::tempdir().unwrap();
-    let log = log_dir.path().join("burrow.log");
-    let mut s = Server::build()
-        .args(["--trusted-proxies", "127.0.0.1/32", "--public-url", &public])
-        .stderr(std::fs::File::create(&log).unwrap())
-        .start();
-    let upstream = s.base.trim_start_matches("http://").to_string();
-    let proxy = Proxy::start(kind, &bin, &tls, port, &upstream);
+    // A port found free may be taken by a parallel test before the proxy binds it: then
+    // everything starts again on another.
+    let mut attempts = 0;
+    let (mut s, proxy, public, log, log_dir) = loop {
+        attempts += 1;
+        let port = free_port();
+        let public = format!("https://127.0.0.1:{port}");
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("burrow.log");
+        let s = Server::build()
+            .args(["--trusted-proxies", "127.0.0.1/32", "--public-url", &public])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .start();
+        let upstream = s.base.trim_start_matches("http://").to_string();
+        match Proxy::start(kind, &bin, &tls, port, &upstream) {
+            Some(proxy) => break (s, proxy, public, log, log_dir),
+            None => assert!(attempts < 3, "{} did not start three times", kind.name()),
+        }
+    };
     s.base = public;
     s.client = trusting(&tls.root, None);
     s.tls_root = Some(tls.root.clone());

@@ -103,8 +103,10 @@ pub struct Proxy {
 
 impl Proxy {
     /// Starts `kind` (its binary at `bin`) with the repository's config, serving HTTPS on
-    /// `port` with `tls` and passing to `upstream` (host:port), and waits until it answers.
-    pub fn start(kind: Kind, bin: &Path, tls: &Tls, port: u16, upstream: &str) -> Proxy {
+    /// `port` with `tls` and passing to `upstream` (host:port), and waits until it answers;
+    /// `None` when it exited at once (its port was taken by another test since it was found
+    /// free: the caller tries another).
+    pub fn start(kind: Kind, bin: &Path, tls: &Tls, port: u16, upstream: &str) -> Option<Proxy> {
         let dir = tempfile::tempdir().unwrap();
         let mut command = match kind {
             Kind::Nginx => nginx(bin, dir.path(), tls, port, upstream),
@@ -125,7 +127,9 @@ impl Proxy {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("{} exited: {status}", kind.name());
+                eprintln!("{} exited: {status}", kind.name());
+                watchdog::disown(child.id());
+                return None;
             }
             match client.get(&health).send() {
                 Ok(r) if r.status() == 200 => break,
@@ -137,7 +141,7 @@ impl Proxy {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Proxy { child, _dir: dir }
+        Some(Proxy { child, _dir: dir })
     }
 }
 

@@ -211,11 +211,19 @@ impl Drop for Server {
     }
 }
 
-/// A free loopback port, closed again at once for another process to take.
+/// A free loopback port, closed again at once for another process to take. Drawn at random
+/// below Linux's ephemeral range (32768 and up), from which every `bind(:0)` and outgoing
+/// connection of the tests running in parallel takes its port: there, a port found free
+/// would soon be handed to someone else.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let port = 20_000 + (h.finish() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
